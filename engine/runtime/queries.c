@@ -1,0 +1,368 @@
+/* Read models and small writes for the web layer. Each function runs prepared statements and
+ * copies what it returns into the caller's arena, so no PGresult outlives the call. */
+#include "queries.h"
+
+#include <jansson.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+#define ISO(col) "to_char(" col ", 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM')"
+
+static const struct {
+	const char *name, *sql;
+} queries[] = {
+	{"entity_ensure",
+	 "INSERT INTO entity (id, name_ca, name_es, demo) VALUES ($1, $2, $3, $4) "
+	 "ON CONFLICT (id) DO UPDATE SET name_ca = $2, name_es = $3, demo = $4"},
+	{"entity_get", "SELECT id, name_ca, name_es, demo FROM entity WHERE id = $1"},
+	{"person_get", "SELECT nif, name, email, lang FROM person WHERE entity_id = $1 AND nif = $2"},
+	{"employee_get",
+	 "SELECT e.username, e.name, coalesce(array_to_json(array_agg(g.role) FILTER "
+	 "(WHERE g.role IS NOT NULL))::text, '[]') FROM employee e LEFT JOIN role_grant g ON "
+	 "g.entity_id = e.entity_id AND g.username = e.username WHERE e.entity_id = $1 AND "
+	 "e.username = $2 GROUP BY e.username, e.name"},
+	{"session_insert",
+	 "INSERT INTO web_session (token_hash, entity_id, principal_kind, principal_id, csrf, "
+	 "expires_at) VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int))"},
+	{"session_get",
+	 "UPDATE web_session SET last_seen = now() WHERE token_hash = $1 AND expires_at > now() "
+	 "AND last_seen > now() - make_interval(secs => $2::int) "
+	 "RETURNING entity_id, principal_kind, principal_id, csrf"},
+	{"session_delete", "DELETE FROM web_session WHERE token_hash = $1"},
+	{"expedient_get",
+	 "SELECT x.id, x.number, x.tramit_code, x.definition_hash, x.state, x.version, "
+	 "x.applicant_nif, x.applicant_name, x.lang, x.data::text, " ISO("x.created_at") ", "
+	 ISO("x.updated_at") ", r.number, " ISO("r.presented_at") ", d.csv "
+	 "FROM expedient x LEFT JOIN LATERAL (SELECT number, presented_at FROM registry_entry "
+	 "WHERE expedient_id = x.id ORDER BY id LIMIT 1) r ON true LEFT JOIN LATERAL (SELECT csv "
+	 "FROM document WHERE expedient_id = x.id AND kind = 'receipt' ORDER BY created_at LIMIT 1) "
+	 "d ON true WHERE x.entity_id = $1 AND x.id::text = $2"},
+	{"expedient_list",
+	 "SELECT x.id, x.number, x.tramit_code, x.definition_hash, x.state, x.version, "
+	 "x.applicant_nif, x.applicant_name, x.lang, x.data::text, " ISO("x.created_at") ", "
+	 ISO("x.updated_at") ", r.number, " ISO("r.presented_at") ", d.csv "
+	 "FROM expedient x LEFT JOIN LATERAL (SELECT number, presented_at FROM registry_entry "
+	 "WHERE expedient_id = x.id ORDER BY id LIMIT 1) r ON true LEFT JOIN LATERAL (SELECT csv "
+	 "FROM document WHERE expedient_id = x.id AND kind = 'receipt' ORDER BY created_at LIMIT 1) "
+	 "d ON true WHERE x.entity_id = $1 AND ($2::text IS NULL OR x.applicant_nif = $2) "
+	 "ORDER BY x.created_at DESC, x.number DESC LIMIT $3"},
+	{"event_list",
+	 "SELECT seq, action, actor_kind, actor_id, from_state, to_state, " ISO("at")
+	 " FROM event WHERE expedient_id = $1 ORDER BY seq"},
+	{"document_by_csv",
+	 "SELECT id, kind, csv, sha256, media_type, " ISO("created_at") ", content, "
+	 "withdrawn_at IS NOT NULL FROM document WHERE csv = $1"},
+	{"csv_lookup_log", "INSERT INTO csv_lookup (client, found) VALUES ($1, $2)"},
+};
+
+int eng_store__queries_prepare(struct eng_store *s, struct eng_error *err)
+{
+	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+		PGresult *r = PQprepare(s->conn, queries[i].name, queries[i].sql, 0, NULL);
+		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		if (!ok) {
+			char line[200];
+			snprintf(line, sizeof(line), "%s", PQresultErrorMessage(r));
+			line[strcspn(line, "\n")] = '\0';
+			PQclear(r);
+			return eng_error_set(err, ENG_EINTERNAL, "database: preparing %s: %s",
+			                     queries[i].name, line);
+		}
+		PQclear(r);
+	}
+	return 0;
+}
+
+/* Copies a column, NULL for SQL NULL. */
+static const char *col(struct eng_arena *a, PGresult *r, int row, int c)
+{
+	return PQgetisnull(r, row, c) ? NULL : eng_arena_strdup(a, PQgetvalue(r, row, c));
+}
+
+static int run_cmd(struct eng_store *s, const char *name, int n, const char *const *p,
+                   struct eng_error *err)
+{
+	int rc = eng_store__ensure(s, err);
+	if (rc)
+		return rc;
+	PGresult *r = eng_store__run(s, name, n, p, PGRES_COMMAND_OK, err);
+	if (!r)
+		return err ? err->code : ENG_EINTERNAL;
+	PQclear(r);
+	return 0;
+}
+
+static PGresult *run_query(struct eng_store *s, const char *name, int n, const char *const *p,
+                           struct eng_error *err)
+{
+	if (eng_store__ensure(s, err))
+		return NULL;
+	return eng_store__run(s, name, n, p, PGRES_TUPLES_OK, err);
+}
+
+int eng_store_entity_ensure(struct eng_store *s, const char *id, const char *name_ca,
+                            const char *name_es, bool demo, struct eng_error *err)
+{
+	const char *p[] = {id, name_ca, name_es, demo ? "true" : "false"};
+	return run_cmd(s, "entity_ensure", 4, p, err);
+}
+
+int eng_store_seed_demo(struct eng_store *s, const char *entity_id, struct eng_error *err)
+{
+	char sql[2048];
+	snprintf(sql, sizeof(sql),
+	         "BEGIN;"
+	         "INSERT INTO org_unit VALUES ('%1$s', 'registre', 'Registre i atenció ciutadana',"
+	         " 'Registro y atención ciudadana') ON CONFLICT DO NOTHING;"
+	         "INSERT INTO person (entity_id, nif, name, email, lang, demo) VALUES ('%1$s',"
+	         " '12345678Z', 'Maria Demo Ciutadana', 'maria.demo@example.org', 'ca', true)"
+	         " ON CONFLICT DO NOTHING;"
+	         "INSERT INTO employee VALUES ('%1$s', 'demo.empleat', 'Pere Demo Empleat', true)"
+	         " ON CONFLICT DO NOTHING;"
+	         "INSERT INTO role_grant VALUES ('%1$s', 'demo.empleat', 'tramitador', 'registre')"
+	         " ON CONFLICT DO NOTHING;"
+	         "COMMIT",
+	         entity_id);
+	/* entity_id was checked against the entity table's pattern when it was created. */
+	for (const char *p = entity_id; *p; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789-", *p))
+			return eng_error_set(err, ENG_EINVALID, "bad entity id '%s'", entity_id);
+	int rc = eng_store__ensure(s, err);
+	return rc ? rc : eng_store__exec(s, sql, err);
+}
+
+int eng_store_entity_get(struct eng_store *s, struct eng_arena *a, const char *id,
+                         struct eng_entity_view *out, struct eng_error *err)
+{
+	const char *p[] = {id};
+	PGresult *r = run_query(s, "entity_get", 1, p, err);
+	if (!r)
+		return err->code;
+	int rc = 0;
+	if (PQntuples(r) == 0)
+		rc = eng_error_set(err, ENG_ENOTFOUND, "no entity '%s'", id);
+	else
+		*out = (struct eng_entity_view){col(a, r, 0, 0), col(a, r, 0, 1), col(a, r, 0, 2),
+		                                 strcmp(PQgetvalue(r, 0, 3), "t") == 0};
+	PQclear(r);
+	return rc;
+}
+
+int eng_store_person_get(struct eng_store *s, struct eng_arena *a, const char *entity_id,
+                         const char *nif, struct eng_person_view *out, struct eng_error *err)
+{
+	const char *p[] = {entity_id, nif};
+	PGresult *r = run_query(s, "person_get", 2, p, err);
+	if (!r)
+		return err->code;
+	int rc = 0;
+	if (PQntuples(r) == 0)
+		rc = eng_error_set(err, ENG_ENOTFOUND, "no person %s", nif);
+	else
+		*out = (struct eng_person_view){col(a, r, 0, 0), col(a, r, 0, 1), col(a, r, 0, 2),
+		                                 col(a, r, 0, 3)};
+	PQclear(r);
+	return rc;
+}
+
+int eng_store_employee_get(struct eng_store *s, struct eng_arena *a, const char *entity_id,
+                           const char *username, struct eng_employee_view *out,
+                           struct eng_error *err)
+{
+	const char *p[] = {entity_id, username};
+	PGresult *r = run_query(s, "employee_get", 2, p, err);
+	if (!r)
+		return err->code;
+	int rc = 0;
+	if (PQntuples(r) == 0) {
+		rc = eng_error_set(err, ENG_ENOTFOUND, "no employee %s", username);
+		goto done;
+	}
+	out->username = col(a, r, 0, 0);
+	out->name = col(a, r, 0, 1);
+	json_t *roles = json_loads(PQgetvalue(r, 0, 2), 0, NULL);
+	out->n_roles = json_array_size(roles);
+	out->roles = eng_arena_alloc(a, sizeof(char *) * (out->n_roles + 1));
+	for (size_t i = 0; i < out->n_roles; i++)
+		out->roles[i] = eng_arena_strdup(a, json_string_value(json_array_get(roles, i)));
+	json_decref(roles);
+done:
+	PQclear(r);
+	return rc;
+}
+
+static void random_token(char *out, size_t bytes)
+{
+	static const char b64url[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char raw[48];
+	if (bytes > sizeof(raw) || RAND_bytes(raw, (int)bytes) != 1)
+		abort(); /* a session without a strong token must never be issued */
+	size_t o = 0;
+	for (size_t i = 0; i < bytes; i += 3) {
+		unsigned v = raw[i] << 16 | (i + 1 < bytes ? raw[i + 1] << 8 : 0) |
+		             (i + 2 < bytes ? raw[i + 2] : 0);
+		size_t chars = i + 2 < bytes ? 4 : i + 1 < bytes ? 3 : 2;
+		for (size_t k = 0; k < chars; k++)
+			out[o++] = b64url[(v >> (18 - 6 * k)) & 63];
+	}
+	out[o] = '\0';
+}
+
+int eng_store_session_create(struct eng_store *s, char token[64], char csrf[64],
+                             const char *entity_id, const char *kind, const char *principal,
+                             int absolute_seconds, struct eng_error *err)
+{
+	random_token(token, 32);
+	random_token(csrf, 32);
+	char hash[65], secs[16];
+	eng_store__sha256_hex(hash, token, strlen(token));
+	snprintf(secs, sizeof(secs), "%d", absolute_seconds);
+	const char *p[] = {hash, entity_id, kind, principal, csrf, secs};
+	return run_cmd(s, "session_insert", 6, p, err);
+}
+
+int eng_store_session_get(struct eng_store *s, struct eng_arena *a, const char *token,
+                          int idle_seconds, struct eng_session *out, struct eng_error *err)
+{
+	char hash[65], secs[16];
+	eng_store__sha256_hex(hash, token, strlen(token));
+	snprintf(secs, sizeof(secs), "%d", idle_seconds);
+	const char *p[] = {hash, secs};
+	PGresult *r = eng_store__ensure(s, err) ? NULL
+	              : eng_store__run(s, "session_get", 2, p, PGRES_TUPLES_OK, err);
+	if (!r)
+		return err->code;
+	int rc = 0;
+	if (PQntuples(r) == 0)
+		rc = eng_error_set(err, ENG_ENOTFOUND, "no live session");
+	else
+		*out = (struct eng_session){col(a, r, 0, 0), col(a, r, 0, 1), col(a, r, 0, 2),
+		                            col(a, r, 0, 3)};
+	PQclear(r);
+	return rc;
+}
+
+int eng_store_session_delete(struct eng_store *s, const char *token, struct eng_error *err)
+{
+	char hash[65];
+	eng_store__sha256_hex(hash, token, strlen(token));
+	const char *p[] = {hash};
+	return run_cmd(s, "session_delete", 1, p, err);
+}
+
+static void expedient_row(struct eng_expedient_view *v, struct eng_arena *a, PGresult *r, int i)
+{
+	v->id = col(a, r, i, 0);
+	v->number = col(a, r, i, 1);
+	v->tramit_code = col(a, r, i, 2);
+	v->definition_hash = col(a, r, i, 3);
+	v->state = col(a, r, i, 4);
+	v->version = atoll(PQgetvalue(r, i, 5));
+	v->applicant_nif = col(a, r, i, 6);
+	v->applicant_name = col(a, r, i, 7);
+	v->lang = col(a, r, i, 8);
+	v->created_at = col(a, r, i, 10);
+	v->updated_at = col(a, r, i, 11);
+	v->registry_number = col(a, r, i, 12);
+	v->presented_at = col(a, r, i, 13);
+	v->receipt_csv = col(a, r, i, 14);
+	/* Data is kept in the order the definition lists its fields by the caller; here in
+	 * the order PostgreSQL's jsonb keeps it. */
+	json_t *o = json_loads(PQgetvalue(r, i, 9), 0, NULL);
+	v->n_data = 0;
+	v->data = eng_arena_alloc(a, sizeof(*v->data) * (json_object_size(o) + 1));
+	const char *k;
+	json_t *val;
+	json_object_foreach(o, k, val) {
+		v->data[v->n_data].name = eng_arena_strdup(a, k);
+		v->data[v->n_data].value = eng_arena_strdup(a, json_string_value(val) ? json_string_value(val) : "");
+		v->n_data++;
+	}
+	json_decref(o);
+}
+
+int eng_store_expedient_get(struct eng_store *s, struct eng_arena *a, const char *entity_id,
+                            const char *id, struct eng_expedient_view *out, struct eng_error *err)
+{
+	const char *p[] = {entity_id, id};
+	PGresult *r = run_query(s, "expedient_get", 2, p, err);
+	if (!r)
+		return err->code;
+	int rc = 0;
+	if (PQntuples(r) == 0)
+		rc = eng_error_set(err, ENG_ENOTFOUND, "no expedient %s", id);
+	else
+		expedient_row(out, a, r, 0);
+	PQclear(r);
+	return rc;
+}
+
+int eng_store_expedient_list(struct eng_store *s, struct eng_arena *a, const char *entity_id,
+                             const char *applicant_nif, int limit,
+                             struct eng_expedient_view **out, size_t *n, struct eng_error *err)
+{
+	char lim[16];
+	snprintf(lim, sizeof(lim), "%d", limit);
+	const char *p[] = {entity_id, applicant_nif, lim};
+	PGresult *r = run_query(s, "expedient_list", 3, p, err);
+	if (!r)
+		return err->code;
+	*n = (size_t)PQntuples(r);
+	*out = eng_arena_alloc(a, sizeof(**out) * (*n + 1));
+	for (size_t i = 0; i < *n; i++)
+		expedient_row(&(*out)[i], a, r, (int)i);
+	PQclear(r);
+	return 0;
+}
+
+int eng_store_event_list(struct eng_store *s, struct eng_arena *a, const char *expedient_id,
+                         struct eng_event_view **out, size_t *n, struct eng_error *err)
+{
+	const char *p[] = {expedient_id};
+	PGresult *r = run_query(s, "event_list", 1, p, err);
+	if (!r)
+		return err->code;
+	*n = (size_t)PQntuples(r);
+	*out = eng_arena_alloc(a, sizeof(**out) * (*n + 1));
+	for (size_t i = 0; i < *n; i++) {
+		int row = (int)i;
+		(*out)[i] = (struct eng_event_view){atoll(PQgetvalue(r, row, 0)), col(a, r, row, 1),
+		        col(a, r, row, 2), col(a, r, row, 3), col(a, r, row, 4), col(a, r, row, 5),
+		        col(a, r, row, 6)};
+	}
+	PQclear(r);
+	return 0;
+}
+
+int eng_store_document_by_csv(struct eng_store *s, struct eng_arena *a, const char *csv,
+                              const char *client, struct eng_document_view *out,
+                              struct eng_error *err)
+{
+	const char *p[] = {csv};
+	PGresult *r = run_query(s, "document_by_csv", 1, p, err);
+	if (!r)
+		return err->code;
+	bool found = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 7), "f") == 0;
+	int rc = 0;
+	if (!found) {
+		rc = eng_error_set(err, ENG_ENOTFOUND, "no document for that CSV");
+	} else {
+		size_t len = 0;
+		unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 6), &len);
+		*out = (struct eng_document_view){
+			.id = col(a, r, 0, 0), .kind = col(a, r, 0, 1), .csv = col(a, r, 0, 2),
+			.sha256 = col(a, r, 0, 3), .media_type = col(a, r, 0, 4),
+			.created_at = col(a, r, 0, 5),
+			.content = eng_arena_strndup(a, (const char *)bytes, len), .content_len = len};
+		PQfreemem(bytes);
+	}
+	PQclear(r);
+	const char *pl[] = {client ? client : "", found ? "true" : "false"};
+	run_cmd(s, "csv_lookup_log", 2, pl, NULL);
+	return rc;
+}

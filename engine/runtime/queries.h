@@ -1,0 +1,93 @@
+/* Read models and small writes the web layer needs: entities and demo data, sessions,
+ * expedient views and lists, receipts by CSV. Results are allocated in the caller's arena.
+ * Thread-safety: as struct eng_store (one per thread). */
+#ifndef ENG_QUERIES_H
+#define ENG_QUERIES_H
+
+#include "store.h"
+
+/* Creates the entity if missing (name and demo flag are refreshed). */
+int eng_store_entity_ensure(struct eng_store *s, const char *id, const char *name_ca,
+                            const char *name_es, bool demo, struct eng_error *err);
+
+/* Demo data for `tramit serve --demo`: the demo municipality, a citizen (12345678Z, Maria
+ * Demo Ciutadana) and an employee (demo.empleat, role tramitador in unit registre). Idempotent. */
+int eng_store_seed_demo(struct eng_store *s, const char *entity_id, struct eng_error *err);
+
+struct eng_entity_view {
+	const char *id, *name_ca, *name_es;
+	bool demo;
+};
+int eng_store_entity_get(struct eng_store *s, struct eng_arena *a, const char *id,
+                         struct eng_entity_view *out, struct eng_error *err);
+
+struct eng_person_view {
+	const char *nif, *name, *email, *lang;
+};
+int eng_store_person_get(struct eng_store *s, struct eng_arena *a, const char *entity_id,
+                         const char *nif, struct eng_person_view *out, struct eng_error *err);
+
+struct eng_employee_view {
+	const char *username, *name;
+	const char **roles;
+	size_t n_roles;
+};
+int eng_store_employee_get(struct eng_store *s, struct eng_arena *a, const char *entity_id,
+                           const char *username, struct eng_employee_view *out,
+                           struct eng_error *err);
+
+/* Sessions: the token is returned to the client once; only its SHA-256 is stored. */
+struct eng_session {
+	const char *entity_id;
+	const char *principal_kind; /* "citizen" or "employee" */
+	const char *principal_id;
+	const char *csrf;
+};
+/* Creates a session lasting idle_seconds since last use and at most absolute_seconds.
+ * Writes a new random token (43 chars base64url) into token. */
+int eng_store_session_create(struct eng_store *s, char token[64], char csrf[64],
+                             const char *entity_id, const char *kind, const char *principal,
+                             int absolute_seconds, struct eng_error *err);
+/* Finds a live session and refreshes its idle time; ENG_ENOTFOUND if none or expired. */
+int eng_store_session_get(struct eng_store *s, struct eng_arena *a, const char *token,
+                          int idle_seconds, struct eng_session *out, struct eng_error *err);
+int eng_store_session_delete(struct eng_store *s, const char *token, struct eng_error *err);
+
+struct eng_expedient_view {
+	const char *id, *number, *tramit_code, *definition_hash, *state;
+	int64_t version;
+	const char *applicant_nif, *applicant_name, *lang;
+	struct eng_value *data;
+	size_t n_data;
+	const char *created_at, *updated_at;     /* ISO 8601, Europe/Madrid */
+	const char *registry_number, *presented_at; /* NULL when not registered */
+	const char *receipt_csv;                 /* NULL when no receipt */
+};
+int eng_store_expedient_get(struct eng_store *s, struct eng_arena *a, const char *entity_id,
+                            const char *id, struct eng_expedient_view *out, struct eng_error *err);
+
+/* Lists, newest first, at most limit rows. applicant_nif NULL lists every expedient. */
+int eng_store_expedient_list(struct eng_store *s, struct eng_arena *a, const char *entity_id,
+                             const char *applicant_nif, int limit,
+                             struct eng_expedient_view **out, size_t *n, struct eng_error *err);
+
+struct eng_event_view {
+	int64_t seq;
+	const char *action, *actor_kind, *actor_id, *from_state, *to_state, *at;
+};
+int eng_store_event_list(struct eng_store *s, struct eng_arena *a, const char *expedient_id,
+                         struct eng_event_view **out, size_t *n, struct eng_error *err);
+
+struct eng_document_view {
+	const char *id, *kind, *csv, *sha256, *media_type, *created_at;
+	const char *content;
+	size_t content_len;
+	bool withdrawn;
+};
+/* Looks up a document by normalised CSV; logs the lookup with client. ENG_ENOTFOUND when
+ * unknown or withdrawn (callers must not tell the two apart). */
+int eng_store_document_by_csv(struct eng_store *s, struct eng_arena *a, const char *csv,
+                              const char *client, struct eng_document_view *out,
+                              struct eng_error *err);
+
+#endif

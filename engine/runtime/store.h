@@ -1,0 +1,57 @@
+/* The store: expedients, their hash-chained event log, the registry and receipts over
+ * PostgreSQL. eng_store_apply runs one step of the pure engine inside one transaction: the
+ * expedient row (optimistic version), the appended event, the registry entry and the receipt
+ * commit together or not at all.
+ * Thread-safety: a struct eng_store holds one connection; use one per thread. */
+#ifndef ENG_STORE_H
+#define ENG_STORE_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/core/step.h"
+
+struct eng_store;
+
+/* Connects (conninfo as libpq takes it), sets a statement timeout and prepares statements. */
+int eng_store_open(struct eng_store **out, const char *conninfo, struct eng_error *err);
+void eng_store_close(struct eng_store *s);
+/* Borrowed; valid until eng_store_close. */
+PGconn *eng_store_conn(struct eng_store *s);
+
+/* Finds the definition an expedient is pinned to, by content hash; returns NULL if unknown. */
+typedef const struct eng_definition *(*eng_definition_lookup)(const char *hash, void *payload);
+
+/* Records a compiled definition (idempotent; keyed by its hash). */
+int eng_store_put_definition(struct eng_store *s, const struct eng_definition *def,
+                             const char *source, struct eng_error *err);
+
+struct eng_command {
+	const char *entity_id;
+	const char *expedient_id;        /* NULL: create an expedient with the initial state's action */
+	const struct eng_definition *def; /* required when creating; ignored otherwise */
+	const char *applicant_name;      /* when creating */
+	const char *lang;                /* "ca" or "es", the applicant's language, when creating */
+	int64_t expected_version;        /* refuse with ENG_ECONFLICT if different; -1 for any */
+	struct eng_event event;
+};
+
+struct eng_outcome {
+	struct eng_step_result step;     /* the engine's answer (errors for ENG_EINVALID) */
+	char expedient_id[40];
+	char number[40];                 /* expedient number, e.g. 2026/000001 */
+	char registry_number[40];        /* e.g. E/2026/000001, when registered */
+	char presented_at[40];           /* ISO 8601 with offset, Europe/Madrid */
+	char csv[40];                    /* receipt CSV, when issued */
+};
+
+/* Applies cmd in one transaction. Returns 0 or the step's refusal code (outcome->step says
+ * why), ENG_ENOTFOUND for an unknown expedient, ENG_ECONFLICT when the expected version does
+ * not match (after retrying internal races), ENG_EUNAVAILABLE when the database fails.
+ * arena holds the step's allocations. */
+int eng_store_apply(struct eng_store *s, struct eng_arena *arena, const struct eng_command *cmd,
+                    eng_definition_lookup lookup, void *lookup_payload,
+                    struct eng_outcome *outcome, struct eng_error *err);
+
+#endif
