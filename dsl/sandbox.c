@@ -1,0 +1,444 @@
+/* The Lua sandbox for designer code: a state whose allocator caps memory, whose count hook
+ * spends an instruction budget, and whose files run in a fresh environment of vetted names.
+ * Invariant: designer code never sees the state's real globals, io, os, debug, package, load or
+ * bytecode, and once the budget is spent every further instruction raises. */
+#include "dsl/sandbox.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+/* The base functions designers may use. Everything that reaches metatables, the collector,
+ * the loader or raw table writes is left out: those are the doors out of the sandbox. */
+static const char *const base_allowed[] = {
+	"assert", "error",    "ipairs",   "next",     "pairs", "pcall",  "select",
+	"tonumber", "tostring", "type",   "xpcall",   "rawequal", "rawlen", NULL,
+};
+
+/* Names a designer may know from plain Lua; they get a clearer refusal than "unknown name". */
+static const char *const globals_refused[] = {
+	"os",           "io",           "debug",    "package",  "require", "load",
+	"loadfile",     "dofile",       "loadstring", "collectgarbage", "setmetatable",
+	"getmetatable", "rawset",       "rawget",   "print",    "coroutine", "_G",
+	"module",       "setfenv",      "getfenv",  NULL,
+};
+
+/* Libraries copied into each environment, minus the members that would break determinism
+ * (random) or hand out bytecode (dump). */
+static const struct {
+	const char *name;
+	const char *const refused[3];
+} libs[] = {
+	{ "string", { "dump", NULL } },
+	{ "table", { NULL } },
+	{ "math", { "random", "randomseed", NULL } },
+	{ "utf8", { NULL } },
+};
+
+enum { HOOK_STEP = 1000 };
+
+static struct dsl_sandbox *sandbox_of(lua_State *L)
+{
+	void *ud = NULL;
+	lua_getallocf(L, &ud);
+	return ud;
+}
+
+/* Frees always succeed and shrinking never counts against the cap, as Lua requires; growth
+ * past the cap is refused, which Lua turns into a memory error. The allocator must not touch
+ * the Lua stack: it runs in the middle of stack reallocation, where frames are inconsistent. */
+static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct dsl_sandbox *sb = ud;
+	size_t old = ptr ? osize : 0;
+	if (nsize == 0) {
+		free(ptr);
+		sb->mem_used -= old;
+		return NULL;
+	}
+	if (nsize > old && nsize - old > sb->mem_limit - sb->mem_used) {
+		if (!sb->mem_refused)
+			sb->mem_line = sb->line_hint;
+		sb->mem_refused = true;
+		return NULL;
+	}
+	void *p = realloc(ptr, nsize);
+	if (!p)
+		return NULL;
+	sb->mem_used = sb->mem_used - old + nsize;
+	return p;
+}
+
+int dsl__sandbox_designer_line(lua_State *L, int level)
+{
+	struct dsl_sandbox *sb = sandbox_of(L);
+	lua_Debug ar;
+	if (!sb->chunkname)
+		return 0;
+	for (; lua_getstack(L, level, &ar); level++) {
+		if (!lua_getinfo(L, "Sl", &ar))
+			continue;
+		if (ar.currentline > 0 && strcmp(ar.source, sb->chunkname) == 0)
+			return ar.currentline;
+	}
+	return 0;
+}
+
+/* Line events note the designer's line, for the allocator to quote when it refuses: memory
+ * errors raised inside Lua's core skip message handlers, and the allocator itself must not
+ * read the stack. A tràmit file runs a few thousand lines, so the cost does not show.
+ * Count events spend the budget in steps. Once it is spent the hook re-arms itself for every
+ * instruction, so a pcall in designer code only catches the error to meet it again. */
+static void sandbox_hook(lua_State *L, lua_Debug *ar)
+{
+	struct dsl_sandbox *sb = sandbox_of(L);
+	if (ar->event == LUA_HOOKLINE) {
+		if (!lua_getinfo(L, "S", ar))
+			return;
+		/* Every function of one chunk shares its source string, so after one strcmp a pointer
+		 * comparison recognises the designer's file. */
+		if (!sb->source && sb->chunkname && strcmp(ar->source, sb->chunkname) == 0)
+			sb->source = ar->source;
+		if (ar->source == sb->source)
+			sb->line_hint = ar->currentline;
+		return;
+	}
+	if (!sb->budget_tripped) {
+		sb->spent += (uint64_t)sb->hook_step;
+		if (sb->spent < sb->budget)
+			return;
+		sb->budget_tripped = true;
+		sb->budget_line = dsl__sandbox_designer_line(L, 0);
+		lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, 1);
+	}
+	lua_pushliteral(L, "instruction budget exceeded (infinite loop?)");
+	lua_error(L);
+}
+
+/* __index of every environment: reading a name that is not there is always a mistake. */
+static int env_index(lua_State *L)
+{
+	if (lua_type(L, 2) != LUA_TSTRING) {
+		lua_pushnil(L);
+		return 1;
+	}
+	const char *name = lua_tostring(L, 2);
+	for (size_t i = 0; globals_refused[i]; i++)
+		if (strcmp(name, globals_refused[i]) == 0)
+			return luaL_error(L, "'%s' is not available in tràmit files", name);
+	return luaL_error(L, "unknown name '%s'", name);
+}
+
+/* __index of each library copy; upvalue 1 is the library name, upvalue 2 the refused set. */
+static int lib_index(lua_State *L)
+{
+	if (lua_type(L, 2) == LUA_TSTRING) {
+		lua_pushvalue(L, 2);
+		if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL)
+			return luaL_error(L, "'%s.%s' is not available in tràmit files",
+			                  lua_tostring(L, lua_upvalueindex(1)), lua_tostring(L, 2));
+	}
+	lua_pushnil(L);
+	return 1;
+}
+
+/* Builds what every run copies from: the vetted base functions, one metatable per library,
+ * the environment metatable, the primitives and the compiled prelude. Runs protected. */
+static int sandbox_setup(lua_State *L)
+{
+	struct dsl_sandbox *sb = lua_touserdata(L, 1);
+
+	luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+	luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+	luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+	luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+	luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
+	lua_pop(L, 5);
+
+	/* The string metatable's __index is the real string table: dropping dump there keeps
+	 * ("").dump out of reach too. The prelude is trusted but gets no loader either. */
+	lua_getglobal(L, LUA_STRLIBNAME);
+	lua_pushnil(L);
+	lua_setfield(L, -2, "dump");
+	lua_pop(L, 1);
+	static const char *const prelude_refused[] = { "load", "loadfile", "dofile", NULL };
+	for (size_t i = 0; prelude_refused[i]; i++) {
+		lua_pushnil(L);
+		lua_setglobal(L, prelude_refused[i]);
+	}
+
+	lua_newtable(L);
+	for (size_t i = 0; base_allowed[i]; i++) {
+		lua_getglobal(L, base_allowed[i]);
+		lua_setfield(L, -2, base_allowed[i]);
+	}
+	sb->base_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+	lua_newtable(L);
+	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+		lua_newtable(L); /* metatable */
+		lua_pushstring(L, libs[i].name);
+		lua_newtable(L);
+		for (size_t j = 0; libs[i].refused[j]; j++) {
+			lua_pushboolean(L, 1);
+			lua_setfield(L, -2, libs[i].refused[j]);
+		}
+		lua_pushcclosure(L, lib_index, 2);
+		lua_setfield(L, -2, "__index");
+		lua_pushboolean(L, 0);
+		lua_setfield(L, -2, "__metatable");
+		lua_setfield(L, -2, libs[i].name);
+	}
+	sb->libs_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+	lua_newtable(L);
+	lua_pushcfunction(L, env_index);
+	lua_setfield(L, -2, "__index");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	sb->env_meta_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+	dsl__prim_push(L);
+	sb->prim_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+	lua_newtable(L);
+	for (int i = 0; dsl_prelude_files[i].name; i++) {
+		const struct embedded_file *f = &dsl_prelude_files[i];
+		lua_pushfstring(L, "@dsl/%s", f->name);
+		if (luaL_loadbufferx(L, f->data, f->len, lua_tostring(L, -1), "t") != LUA_OK)
+			return lua_error(L);
+		lua_rawseti(L, -3, i + 1);
+		lua_pop(L, 1);
+	}
+	sb->prelude_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	return 0;
+}
+
+int dsl__sandbox_open(struct dsl_sandbox **out, const struct dsl_limits *limits,
+                      struct eng_error *err)
+{
+	int rc = ENG_EINTERNAL;
+	struct dsl_sandbox *sb = calloc(1, sizeof(*sb));
+	*out = NULL;
+	if (!sb) {
+		eng_error_set(err, rc, "out of memory opening the Lua sandbox");
+		goto done;
+	}
+	sb->mem_limit = limits && limits->memory_bytes ? limits->memory_bytes : DSL_DEFAULT_MEMORY;
+	sb->budget = limits && limits->instructions ? limits->instructions : DSL_DEFAULT_INSTRUCTIONS;
+	sb->hook_step = sb->budget < HOOK_STEP ? (int)sb->budget : HOOK_STEP;
+	sb->L = lua_newstate(sandbox_alloc, sb);
+	if (!sb->L) {
+		rc = eng_error_set(err, ENG_EINVALID, "memory limit of %zu bytes is too small for Lua",
+		                   sb->mem_limit);
+		goto done;
+	}
+	lua_pushcfunction(sb->L, sandbox_setup);
+	lua_pushlightuserdata(sb->L, sb);
+	if (lua_pcall(sb->L, 1, 0, 0) != LUA_OK) {
+		rc = eng_error_set(err, sb->mem_refused ? ENG_EINVALID : ENG_EINTERNAL,
+		                   "cannot start the Lua sandbox: %s", lua_tostring(sb->L, -1));
+		goto done;
+	}
+	*out = sb;
+	sb = NULL;
+	rc = 0;
+done:
+	dsl__sandbox_close(sb);
+	return rc;
+}
+
+void dsl__sandbox_close(struct dsl_sandbox *sb)
+{
+	if (!sb)
+		return;
+	if (sb->L)
+		lua_close(sb->L);
+	free(sb->chunkname);
+	free(sb);
+}
+
+/* Turns a non-string error value into a message with the designer's line. */
+static int run_msgh(lua_State *L)
+{
+	struct dsl_sandbox *sb = sandbox_of(L);
+	if (lua_type(L, 1) != LUA_TSTRING)
+		lua_pushfstring(L, "%s:%d: error raised with a %s value instead of a message",
+		                sb->chunkname + 1, dsl__sandbox_designer_line(L, 1),
+		                luaL_typename(L, 1));
+	return 1;
+}
+
+struct run_args {
+	const char *src;
+	size_t len;
+};
+
+/* Loads the file, builds its environment, installs the DSL and runs the file; returns the
+ * list of tramit nodes. Every failure, designer's or ours, leaves as a Lua error. */
+static int run_protected(lua_State *L)
+{
+	struct dsl_sandbox *sb = sandbox_of(L);
+	const struct run_args *a = lua_touserdata(L, 1);
+
+	if (luaL_loadbufferx(L, a->src, a->len, sb->chunkname, "t") != LUA_OK)
+		return lua_error(L);
+	int chunk = lua_gettop(L);
+
+	/* A fresh environment per file: copies, so a file that rewrites string.format or
+	 * table.insert changes nothing for the next one. */
+	lua_newtable(L);
+	int env = lua_gettop(L);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->base_ref);
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, env);
+	}
+	lua_pop(L, 1);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->libs_ref);
+	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+		lua_newtable(L);
+		lua_getglobal(L, libs[i].name);
+		lua_pushnil(L);
+		while (lua_next(L, -2)) {
+			bool refused = false;
+			if (lua_type(L, -2) == LUA_TSTRING)
+				for (size_t j = 0; libs[i].refused[j]; j++)
+					refused |= strcmp(lua_tostring(L, -2), libs[i].refused[j]) == 0;
+			if (refused) {
+				lua_pop(L, 1);
+				continue;
+			}
+			lua_pushvalue(L, -2);
+			lua_insert(L, -2);
+			lua_rawset(L, -5);
+		}
+		lua_pop(L, 1);
+		lua_getfield(L, -2, libs[i].name);
+		lua_setmetatable(L, -2);
+		lua_setfield(L, env, libs[i].name);
+	}
+	lua_pop(L, 1);
+
+	lua_newtable(L);
+	int tramits = lua_gettop(L);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->prelude_ref);
+	for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TFUNCTION; i++) {
+		lua_pushvalue(L, env);
+		lua_rawgeti(L, LUA_REGISTRYINDEX, sb->prim_ref);
+		lua_pushvalue(L, tramits);
+		lua_call(L, 3, 0);
+	}
+	lua_pop(L, 2);
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->env_meta_ref);
+	lua_setmetatable(L, env);
+	lua_pushvalue(L, env);
+	if (!lua_setupvalue(L, chunk, 1))
+		lua_pop(L, 1); /* a chunk always has _ENV as upvalue 1; keep the stack right anyway */
+	lua_pushvalue(L, chunk);
+	lua_call(L, 0, 0);
+	lua_pushvalue(L, tramits);
+	return 1;
+}
+
+/* Splits "where:line: text" when `where` is path or Lua's shortened form of it ("...tail"),
+ * as in luaO_chunkid. Returns the line, or 0 when msg does not start with a position. */
+static int message_position(const char *msg, const char *path, const char **rest)
+{
+	size_t plen = strlen(path);
+	for (const char *p = strchr(msg, ':'); p; p = strchr(p + 1, ':')) {
+		size_t wlen = (size_t)(p - msg);
+		bool same = wlen == plen && strncmp(msg, path, plen) == 0;
+		bool shortened = wlen > 3 && strncmp(msg, "...", 3) == 0 && wlen - 3 <= plen &&
+		                 strncmp(msg + 3, path + plen - (wlen - 3), wlen - 3) == 0;
+		if (!same && !shortened)
+			continue;
+		const char *q = p + 1;
+		long line = 0;
+		while (*q >= '0' && *q <= '9' && line < 100000000)
+			line = line * 10 + (*q++ - '0');
+		if (q == p + 1 || q[0] != ':' || q[1] != ' ')
+			continue;
+		*rest = q + 2;
+		return (int)line;
+	}
+	*rest = msg;
+	return 0;
+}
+
+void dsl__format_size(char *buf, size_t size, size_t bytes)
+{
+	if (bytes % (1u << 20) == 0)
+		snprintf(buf, size, "%zu MiB", bytes >> 20);
+	else if (bytes % (1u << 10) == 0)
+		snprintf(buf, size, "%zu KiB", bytes >> 10);
+	else
+		snprintf(buf, size, "%zu bytes", bytes);
+}
+
+int dsl__sandbox_run(struct dsl_sandbox *sb, const char *path, const char *src, size_t len,
+                     struct dsl_diags *diags)
+{
+	lua_State *L = sb->L;
+	struct run_args args = { src, len };
+	int rc = ENG_EINVALID;
+	int top = lua_gettop(L);
+
+	sb->spent = 0;
+	sb->budget_tripped = false;
+	sb->budget_line = 0;
+	sb->mem_refused = false;
+	sb->mem_line = 0;
+	sb->line_hint = 0;
+	sb->source = NULL;
+	free(sb->chunkname);
+	sb->chunkname = malloc(strlen(path) + 2);
+	if (!sb->chunkname) {
+		dsl__diag_add(diags, path, 0, "out of memory");
+		rc = ENG_EINTERNAL;
+		goto done;
+	}
+	sb->chunkname[0] = '@';
+	strcpy(sb->chunkname + 1, path);
+
+	/* Lua would refuse it in text mode too, but with a message that names no file. */
+	if (len > 0 && src[0] == LUA_SIGNATURE[0]) {
+		dsl__diag_add(diags, path, 0, "binary chunks are not accepted; tràmit files are Lua text");
+		goto done;
+	}
+
+	lua_sethook(L, sandbox_hook, LUA_MASKCOUNT | LUA_MASKLINE, sb->hook_step);
+	lua_pushcfunction(L, run_msgh);
+	lua_pushcfunction(L, run_protected);
+	lua_pushlightuserdata(L, &args);
+	int status = lua_pcall(L, 1, 1, top + 1);
+	lua_sethook(L, NULL, 0, 0);
+	if (status == LUA_OK) {
+		lua_remove(L, top + 1);
+		rc = 0;
+		goto done;
+	}
+
+	const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "unknown error";
+	if (sb->budget_tripped) {
+		dsl__diag_add(diags, path, sb->budget_line,
+		              "instruction budget exceeded (infinite loop?)");
+	} else if (status == LUA_ERRMEM ||
+	           (sb->mem_refused && strcmp(msg, "not enough memory") == 0)) {
+		char size[32];
+		dsl__format_size(size, sizeof(size), sb->mem_limit);
+		dsl__diag_add(diags, path, sb->mem_line, "memory limit of %s exceeded", size);
+	} else {
+		const char *rest;
+		int line = message_position(msg, path, &rest);
+		dsl__diag_add(diags, path, line, "%s", rest);
+	}
+	lua_settop(L, top);
+done:
+	return rc;
+}

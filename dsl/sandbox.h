@@ -1,0 +1,110 @@
+/* Internals shared by the files of dsl/: the Lua sandbox, the opaque nodes the DSL constructors
+ * build, and the diagnostics list. Not installed; only dsl/ and its tests include it.
+ * Invariant: designer code only ever runs through dsl__sandbox_run, under both limits. */
+#ifndef DSL_SANDBOX_H
+#define DSL_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lua.h>
+
+#include "dsl/dsl.h"
+
+enum {
+	DSL_DEFAULT_MEMORY = 16u << 20,
+	DSL_DEFAULT_INSTRUCTIONS = 10000000,
+	DSL_MAX_DIAGS = 100, /* per file: past this, one more diag says the list was cut */
+};
+
+/* Embedded by cmake/embed.cmake from the .lua files of dsl/, sorted by name, NULL-terminated. */
+struct embedded_file {
+	const char *name;
+	const char *data;
+	size_t len;
+};
+extern const struct embedded_file dsl_prelude_files[];
+
+/* One Lua state with its limits. The allocator's userdata is the sandbox itself, so C functions
+ * running inside reach it with lua_getallocf. Not thread-safe: one sandbox per thread. */
+struct dsl_sandbox {
+	lua_State *L;
+	size_t mem_used, mem_limit;
+	uint64_t budget, spent;
+	int hook_step;        /* instructions between two count-hook calls */
+	bool budget_tripped;  /* sticky until the next run: the hook raises on every instruction */
+	int budget_line;      /* designer line where the budget ran out, 0 if unknown */
+	bool mem_refused;     /* the allocator refused a request during this run */
+	int mem_line;         /* designer line of the first refusal, 0 if unknown */
+	int line_hint;        /* last designer line the line hook saw */
+	const char *source;   /* the designer chunk's source string, once the hook has seen it */
+	char *chunkname;      /* "@path" of the file running; malloc'd, owned by the sandbox */
+	int prim_ref, base_ref, env_meta_ref, libs_ref, prelude_ref; /* registry references */
+};
+
+/* Opens a sandbox with limits (NULL or zero fields mean the defaults). Returns 0, or
+ * ENG_EINVALID / ENG_EINTERNAL with err set when the state cannot be built within the limits. */
+int dsl__sandbox_open(struct dsl_sandbox **out, const struct dsl_limits *limits,
+                      struct eng_error *err);
+/* Closes the state and frees the sandbox; accepts NULL. */
+void dsl__sandbox_close(struct dsl_sandbox *sb);
+
+/* Runs one tràmit file (Lua text only) in a fresh environment holding the trimmed libraries
+ * and the DSL. On success returns 0 and pushes the list of tramit nodes it defined [-0, +1].
+ * On failure pushes nothing, returns ENG_EINVALID and appends exactly one diag to diags. */
+int dsl__sandbox_run(struct dsl_sandbox *sb, const char *path, const char *src, size_t len,
+                     struct dsl_diags *diags);
+
+/* Writes a memory size as designers read it: "16 MiB", "512 KiB" or "1000 bytes". */
+void dsl__format_size(char *buf, size_t size, size_t bytes);
+
+/* Returns the current line of the innermost frame running the designer's file, starting at
+ * stack level `level`; 0 when there is none. Safe only where the stack is consistent (C
+ * functions, hooks, message handlers), never from the allocator. */
+int dsl__sandbox_designer_line(lua_State *L, int level);
+
+/* What the DSL constructors build: opaque full userdata, so designer code can neither read nor
+ * forge them. User value 1 holds the name (string or nil), user value 2 the attribute table. */
+enum dsl_node_kind {
+	DSL_NODE_TRAMIT,
+	DSL_NODE_SECTION,
+	DSL_NODE_FIELD,    /* number: enum eng_field_type */
+	DSL_NODE_OPTION,   /* attributes: the label itself, { ca = ..., es = ... } */
+	DSL_NODE_STATE,
+	DSL_NODE_ACTION,
+	DSL_NODE_ROLE,
+	DSL_NODE_APPLICANT,
+	DSL_NODE_DURATION, /* number: months */
+};
+
+struct dsl_node {
+	enum dsl_node_kind kind;
+	int line;
+	lua_Integer number;
+};
+
+#define DSL_NODE_META "dsl.node"
+
+/* Creates the table of primitives the prelude receives (node, line, fail, field_types)
+ * and the node metatable [-0, +1]. May raise (memory). */
+void dsl__prim_push(lua_State *L);
+/* Returns the node at idx, or NULL if the value there is not a node [-0, +0]. */
+struct dsl_node *dsl__node_check(lua_State *L, int idx);
+/* Names a node kind as designers write it ("field", "state", ...). */
+const char *dsl__node_kind_name(enum dsl_node_kind kind);
+
+/* Compiles the list of tramit nodes at the top of the sandbox stack into def (calloc'd by the
+ * caller, arena empty). Pops the list. Returns 0, or ENG_EINVALID with every problem found
+ * appended to diags. */
+int dsl__compile(struct eng_definition *def, struct dsl_sandbox *sb, const char *path,
+                 struct dsl_diags *diags);
+
+/* Fills def->hash with the SHA-256 of its canonical form. Returns 0 or ENG_EINTERNAL. */
+int dsl__definition_hash(struct eng_definition *def);
+
+/* Appends one diag; the message is cut to fit. Aborts on out-of-memory, like the arena. */
+void dsl__diag_add(struct dsl_diags *d, const char *path, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#endif
