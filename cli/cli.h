@@ -1,0 +1,25 @@
+/* The `tramit` command's subcommands. Each returns the process exit status. */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stdbool.h>
+
+#include "engine/runtime/pgcluster.h"
+
+int cli_serve(int argc, char **argv);
+int cli_check(int argc, char **argv);
+int cli_db(int argc, char **argv);
+
+/* The database to use: TRAMIT_DATABASE_URL if set (cluster untouched, started_by_us false),
+ * otherwise the embedded cluster under $TRAMIT_VAR_DIR/pg (default ./var/pg), started if
+ * needed. Writes the connection string to conninfo. Returns 0 or prints why and returns 1. */
+int cli_database_open(struct eng_pgcluster *cluster, char *conninfo, size_t size);
+/* Stops the embedded cluster if this process started it. */
+void cli_database_close(struct eng_pgcluster *cluster);
+
+/* Environment helpers. */
+const char *cli_env(const char *name, const char *fallback);
+/* The default tràmit folder: $TRAMIT_TRAMITS_DIR, ./tramits, or the source tree's. */
+const char *cli_tramits_dir(void);
+
+#endif

@@ -1,0 +1,66 @@
+/* `tramit`: one command with subcommands for designers (check), operators (serve, db) and
+ * tests. Usage errors exit 2, failures 1. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: tramit COMMAND [ARGS]\n"
+	        "\n"
+	        "commands:\n"
+	        "  serve [--demo]       run the e-office, citizen folder, back office and API\n"
+	        "  check PATH...        check tràmit files or folders; print path:line: message\n"
+	        "  db migrate           apply pending database migrations\n"
+	        "  version              print the version\n"
+	        "\n"
+	        "environment: TRAMIT_DATABASE_URL, TRAMIT_VAR_DIR, PORT, TRAMIT_BIND,\n"
+	        "  TRAMIT_ENTITY, TRAMIT_ENTITY_NAME_CA, TRAMIT_ENTITY_NAME_ES, TRAMIT_TRAMITS_DIR,\n"
+	        "  TRAMIT_PG_PORT (see README.md)\n");
+}
+
+const char *cli_env(const char *name, const char *fallback)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : fallback;
+}
+
+const char *cli_tramits_dir(void)
+{
+	const char *dir = getenv("TRAMIT_TRAMITS_DIR");
+	if (dir && *dir)
+		return dir;
+	if (access("tramits", F_OK) == 0)
+		return "tramits";
+	return TRAMIT_SOURCE_DIR "/tramits";
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "serve") == 0)
+		return cli_serve(argc - 1, argv + 1);
+	if (strcmp(cmd, "check") == 0)
+		return cli_check(argc - 1, argv + 1);
+	if (strcmp(cmd, "db") == 0)
+		return cli_db(argc - 1, argv + 1);
+	if (strcmp(cmd, "version") == 0) {
+		printf("tramit %s\n", TRAMIT_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "tramit: unknown command '%s'\n\n", cmd);
+	usage(stderr);
+	return 2;
+}

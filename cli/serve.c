@@ -1,0 +1,136 @@
+/* `tramit serve [--demo]`: opens the database (embedded cluster by default), applies
+ * migrations, loads and publishes the catalogue, and serves HTTP until SIGINT/SIGTERM, then
+ * stops the embedded PostgreSQL it started. */
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+#include "cli.h"
+#include "engine/runtime/migrate.h"
+#include "engine/runtime/queries.h"
+#include "web/web.h"
+
+static volatile sig_atomic_t early_stop;
+
+static void on_early_signal(int sig)
+{
+	early_stop = sig;
+}
+
+static int prepare_database(const char *conninfo, bool demo, const char *entity,
+                            const struct cat_catalog *catalog)
+{
+	PGconn *conn = PQconnectdb(conninfo);
+	struct eng_error err = {0};
+	int status = 1;
+	struct eng_store *store = NULL;
+	if (PQstatus(conn) != CONNECTION_OK) {
+		fprintf(stderr, "tramit: cannot connect to PostgreSQL: %s", PQerrorMessage(conn));
+		goto done;
+	}
+	int applied = 0;
+	if (eng_migrate(conn, &applied, NULL, &err) != 0) {
+		fprintf(stderr, "tramit: migration failed: %s\n", err.msg);
+		goto done;
+	}
+	if (applied)
+		fprintf(stderr, "tramit: applied %d migration%s\n", applied, applied == 1 ? "" : "s");
+	if (eng_store_open(&store, conninfo, &err) != 0 ||
+	    eng_store_entity_ensure(store, entity,
+	                            cli_env("TRAMIT_ENTITY_NAME_CA", demo ? "Ajuntament de Demostració" : entity),
+	                            cli_env("TRAMIT_ENTITY_NAME_ES", demo ? "Ayuntamiento de Demostración" : entity),
+	                            demo, &err) != 0 ||
+	    (demo && eng_store_seed_demo(store, entity, &err) != 0) ||
+	    cat_catalog_publish(catalog, store, &err) != 0) {
+		fprintf(stderr, "tramit: preparing the database: %s\n", err.msg);
+		goto done;
+	}
+	status = 0;
+done:
+	eng_store_close(store);
+	PQfinish(conn);
+	return status;
+}
+
+int cli_serve(int argc, char **argv)
+{
+	bool demo = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--demo") == 0) {
+			demo = true;
+		} else {
+			fprintf(stderr, "usage: tramit serve [--demo]\n");
+			return 2;
+		}
+	}
+	const char *d = getenv("TRAMIT_DEMO");
+	demo = demo || (d && strcmp(d, "1") == 0);
+	const char *entity = cli_env("TRAMIT_ENTITY", demo ? "demo" : "ajuntament");
+	const char *port_s = cli_env("PORT", "8080");
+	char *end;
+	long port = strtol(port_s, &end, 10);
+	if (*end || port < 0 || port > 65535) {
+		fprintf(stderr, "tramit: PORT must be a number from 0 to 65535, not '%s'\n", port_s);
+		return 2;
+	}
+
+	/* Until the event loop takes over, a Ctrl-C must still stop the cluster we start. */
+	signal(SIGINT, on_early_signal);
+	signal(SIGTERM, on_early_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct dsl_diags diags = {0};
+	struct cat_catalog *catalog = NULL;
+	struct eng_pgcluster cluster = {0};
+	struct web_server *server = NULL;
+	struct eng_error err = {0};
+	size_t n_bad = 0;
+	int status = 1;
+	const char *dir = cli_tramits_dir();
+	if (cat_catalog_load(&catalog, &dir, 1, &diags, &n_bad, &err) != 0) {
+		fprintf(stderr, "tramit: loading tràmits from %s: %s\n", dir, err.msg);
+		goto done;
+	}
+	for (size_t i = 0; i < diags.n; i++) {
+		char line[600];
+		dsl_diag_format(&diags.items[i], line, sizeof(line));
+		fprintf(stderr, "%s\n", line);
+	}
+	if (n_bad)
+		fprintf(stderr, "tramit: %zu tràmit file%s left out of the catalogue (see above)\n", n_bad,
+		        n_bad == 1 ? " is" : "s are");
+	fprintf(stderr, "tramit: %zu tràmit%s loaded from %s\n", cat_catalog_count(catalog),
+	        cat_catalog_count(catalog) == 1 ? "" : "s", dir);
+
+	char conninfo[1024];
+	if (cli_database_open(&cluster, conninfo, sizeof(conninfo)) != 0)
+		goto done;
+	if (early_stop || prepare_database(conninfo, demo, entity, catalog) != 0 || early_stop)
+		goto done;
+	struct web_config cfg = {
+		.bind = cli_env("TRAMIT_BIND", "127.0.0.1"),
+		.port = (int)port,
+		.entity_id = entity,
+		.demo = demo,
+		.conninfo = conninfo,
+	};
+	if (web_server_new(&server, &cfg, catalog, &err) != 0) {
+		fprintf(stderr, "tramit: %s\n", err.msg);
+		goto done;
+	}
+	fprintf(stderr, "tramit: serving http://%s:%d/%s; press Ctrl-C to stop\n", cfg.bind,
+	        web_server_port(server), demo ? " in DEMO mode" : "");
+	if (!early_stop && web_server_run(server) == 0)
+		status = 0;
+	if (early_stop)
+		status = 0;
+done:
+	web_server_free(server);
+	cli_database_close(&cluster);
+	cat_catalog_free(catalog);
+	dsl_diags_free(&diags);
+	return status;
+}

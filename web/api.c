@@ -1,0 +1,201 @@
+/* The JSON API under /api/v1, mirroring the pages. Authentication is the session cookie;
+ * state-changing calls also need the session's CSRF token in X-CSRF-Token. Errors are JSON
+ * objects {"error": "...", ...} with the matching HTTP status. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static void send_json(struct web_ctx *c, int status, json_t *j)
+{
+	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	evbuffer_add(c->out, text, strlen(text));
+	free(text);
+	json_decref(j);
+	web_send(c, status, "application/json");
+}
+
+static void api_error(struct web_ctx *c, int status, const char *msg)
+{
+	send_json(c, status, json_pack("{s:s}", "error", msg));
+}
+
+static json_t *text_json(const struct eng_text *t)
+{
+	return json_pack("{s:s, s:s}", "ca", t->ca ? t->ca : "", "es", t->es ? t->es : "");
+}
+
+static json_t *tramit_json(const struct eng_definition *d, bool full)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s}", "code", d->code, "version",
+	                      d->version ? d->version : "", "hash", d->hash, "title", text_json(&d->title),
+	                      "summary", text_json(&d->summary), "family", d->family ? d->family : "",
+	                      "url", "");
+	json_object_set_new(j, "url", json_sprintf("/tramits/%s", d->code));
+	if (!full)
+		return j;
+	json_object_set_new(j, "description", text_json(&d->description));
+	json_object_set_new(j, "legal_basis", json_string(d->legal_basis ? d->legal_basis : ""));
+	json_object_set_new(j, "resolve_months", json_integer(d->resolve_months));
+	static const char *const silence[] = {"none", "positive", "negative", "lapse"};
+	json_object_set_new(j, "silence", json_string(silence[d->silence]));
+	json_t *fields = json_array();
+	for (size_t i = 0; i < d->n_fields; i++) {
+		const struct eng_field *f = &d->fields[i];
+		json_t *fj = json_pack("{s:s, s:s, s:o, s:b}", "name", f->name, "type",
+		                       eng_field_type_name(f->type), "label", text_json(&f->label),
+		                       "required", f->required);
+		if (f->has_min)
+			json_object_set_new(fj, "min", json_integer(f->min));
+		if (f->has_max)
+			json_object_set_new(fj, "max", json_integer(f->max));
+		if (f->n_options) {
+			json_t *opts = json_array();
+			for (size_t k = 0; k < f->n_options; k++)
+				json_array_append_new(opts, json_pack("{s:s, s:o}", "value", f->options[k].value,
+				                                      "label", text_json(&f->options[k].label)));
+			json_object_set_new(fj, "options", opts);
+		}
+		json_array_append_new(fields, fj);
+	}
+	json_object_set_new(j, "fields", fields);
+	return j;
+}
+
+static json_t *expedient_json(struct web_ctx *c, const struct eng_expedient_view *x)
+{
+	const struct eng_definition *d = cat_catalog_by_hash(c->srv->catalog, x->definition_hash);
+	const struct eng_state *st = d ? eng_definition_state(d, x->state) : NULL;
+	json_t *data = json_object();
+	for (size_t i = 0; i < x->n_data; i++)
+		json_object_set_new(data, x->data[i].name, json_string(x->data[i].value));
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:b, s:{s:s, s:s}, s:o, s:s, s:s}",
+	        "id", x->id, "number", x->number, "tramit", x->tramit_code, "state", x->state,
+	        "version", (json_int_t)x->version,
+	        "state_label", st ? text_json(&st->label) : json_pack("{s:s, s:s}", "ca", x->state, "es", x->state),
+	        "applicant_must_act", st ? st->applicant_must_act : false,
+	        "applicant", "nif", x->applicant_nif, "name", x->applicant_name, "data", data,
+	        "created_at", x->created_at, "updated_at", x->updated_at);
+	if (x->registry_number)
+		json_object_set_new(j, "registry", json_pack("{s:s, s:s}", "number", x->registry_number,
+		                                             "presented_at", x->presented_at));
+	if (x->receipt_csv)
+		json_object_set_new(j, "receipt", json_pack("{s:s, s:s}", "csv", x->receipt_csv, "verify_url",
+		        eng_arena_printf(&c->arena, "/verify?csv=%s", x->receipt_csv)));
+	return j;
+}
+
+static void api_expedient(struct web_ctx *c, const char *id)
+{
+	web_session_load(c);
+	if (!c->signed_in)
+		return api_error(c, 401, "sign in first: this call needs a session cookie");
+	struct eng_expedient_view x;
+	struct eng_error err;
+	int rc = eng_store_expedient_get(c->srv->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
+	bool citizen = strcmp(c->session.principal_kind, "citizen") == 0;
+	if (rc == ENG_ENOTFOUND || (rc == 0 && citizen && strcmp(x.applicant_nif, c->session.principal_id) != 0))
+		return api_error(c, 404, "no such expedient");
+	if (rc)
+		return api_error(c, 503, "the database is unavailable; try again later");
+	send_json(c, 200, expedient_json(c, &x));
+}
+
+/* POST /api/v1/tramits/{code}/expedients with {"form": {"field": "value", ...}}. */
+static void api_submit(struct web_ctx *c, const struct eng_definition *d)
+{
+	web_session_load(c);
+	if (!c->signed_in)
+		return api_error(c, 401, "sign in first: this call needs a session cookie");
+	if (strcmp(c->session.principal_kind, "citizen") != 0)
+		return api_error(c, 403, "only citizens start expedients here");
+	if (!web_csrf_ok(c, web_header(c, "X-CSRF-Token")))
+		return api_error(c, 403, "missing or wrong X-CSRF-Token header");
+	size_t len;
+	char *body = web_body(c, 256 * 1024, &len);
+	if (!body)
+		return api_error(c, 413, "the body is larger than 256 KiB");
+	json_error_t jerr;
+	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j)
+		return send_json(c, 400, json_pack("{s:s}", "error",
+		        eng_arena_printf(&c->arena, "the body is not valid JSON: %s (line %d, column %d)",
+		                         jerr.text, jerr.line, jerr.column)));
+	json_t *form = json_object_get(j, "form");
+	if (!json_is_object(form) || json_object_size(j) != 1) {
+		json_decref(j);
+		return api_error(c, 400, "expected an object {\"form\": {\"field\": \"value\", ...}} and nothing else");
+	}
+	size_t n = json_object_size(form), k = 0;
+	struct eng_value *v = eng_arena_alloc(&c->arena, sizeof(*v) * (n + 1));
+	const char *key;
+	json_t *val;
+	json_object_foreach(form, key, val) {
+		if (!json_is_string(val)) {
+			const char *msg = eng_arena_printf(&c->arena, "form value '%s' must be a string", key);
+			json_decref(j);
+			return api_error(c, 400, msg);
+		}
+		v[k].name = eng_arena_strdup(&c->arena, key);
+		v[k].value = eng_arena_strdup(&c->arena, json_string_value(val));
+		k++;
+	}
+	json_decref(j);
+	struct eng_outcome out;
+	struct eng_error err = {0};
+	int rc = web_submit(c, d, v, k, &out, &err);
+	if (rc == ENG_EINVALID && out.step.n_errors > 0) {
+		json_t *errs = json_array();
+		for (size_t i = 0; i < out.step.n_errors && i < ENG_STEP_MAX_ERRORS; i++) {
+			const struct eng_field_error *e = &out.step.errors[i];
+			json_array_append_new(errs, json_pack("{s:s?, s:{s:s, s:s}}", "field", e->field,
+			                                      "message", "ca", e->ca, "es", e->es));
+		}
+		return send_json(c, 422, json_pack("{s:s, s:o}", "error", "the form has invalid values",
+		                                   "errors", errs));
+	}
+	if (rc == ENG_EDENIED || rc == ENG_ECONFLICT)
+		return api_error(c, 403, err.msg);
+	if (rc)
+		return api_error(c, rc == ENG_EUNAVAILABLE ? 503 : 500,
+		                 rc == ENG_EUNAVAILABLE ? "the database is unavailable; try again later"
+		                                        : "internal error; nothing was stored");
+	struct eng_expedient_view x;
+	if (eng_store_expedient_get(c->srv->store, &c->arena, c->srv->cfg.entity_id, out.expedient_id,
+	                            &x, &err) != 0)
+		return api_error(c, 503, "stored, but could not be read back; see your folder");
+	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Location",
+	                  eng_arena_printf(&c->arena, "/api/v1/expedients/%s", x.id));
+	send_json(c, 201, expedient_json(c, &x));
+}
+
+void web_route_api(struct web_ctx *c, const char *rest)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(c->req);
+	bool get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
+	const struct cat_catalog *cat = c->srv->catalog;
+	if (strcmp(rest, "/v1/tramits") == 0) {
+		if (!get)
+			return api_error(c, 405, "use GET");
+		json_t *list = json_array();
+		for (size_t i = 0; i < cat_catalog_count(cat); i++)
+			json_array_append_new(list, tramit_json(cat_catalog_at(cat, i), false));
+		return send_json(c, 200, json_pack("{s:o}", "tramits", list));
+	}
+	if (strncmp(rest, "/v1/tramits/", 12) == 0) {
+		const char *code = rest + 12, *slash = strchr(code, '/');
+		char *name = eng_arena_strndup(&c->arena, code, slash ? (size_t)(slash - code) : strlen(code));
+		const struct eng_definition *d = cat_catalog_by_code(cat, name);
+		if (!d)
+			return api_error(c, 404, "no such tràmit");
+		if (!slash)
+			return get ? send_json(c, 200, tramit_json(d, true)) : api_error(c, 405, "use GET");
+		if (strcmp(slash, "/expedients") == 0)
+			return m == EVHTTP_REQ_POST ? api_submit(c, d) : api_error(c, 405, "use POST");
+	}
+	if (strncmp(rest, "/v1/expedients/", 15) == 0 && !strchr(rest + 15, '/') && rest[15])
+		return get ? api_expedient(c, rest + 15) : api_error(c, 405, "use GET");
+	api_error(c, 404, "no such API route");
+}

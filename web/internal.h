@@ -1,0 +1,104 @@
+/* Internals shared by the web layer's files: the request context, HTML building, i18n,
+ * sessions and routing helpers. Not used outside web/. */
+#ifndef WEB_INTERNAL_H
+#define WEB_INTERNAL_H
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "web.h"
+
+struct web_server {
+	struct web_config cfg;
+	const struct cat_catalog *catalog;
+	struct eng_store *store;
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *sock;
+	struct event *sigint, *sigterm;
+	struct eng_entity_view entity;
+	struct eng_arena arena; /* long-lived: entity names */
+	int port;
+};
+
+/* One request. Everything allocated for it lives in arena and dies with it. */
+struct web_ctx {
+	struct web_server *srv;
+	struct evhttp_request *req;
+	struct eng_arena arena;
+	enum eng_lang lang;
+	const char *path;       /* decoded path, without query */
+	const char *query;      /* raw query string or NULL */
+	const char *client;     /* peer address */
+	bool signed_in;
+	struct eng_session session;
+	const char *display_name;
+	struct eng_employee_view employee; /* when the principal is an employee */
+	struct evbuffer *out;   /* response body */
+};
+
+/* i18n */
+const char *web_t(const struct web_ctx *c, const char *key);
+const char *web_lang_code(enum eng_lang lang);
+
+/* Output. web_printf appends raw text; web_html appends escaped text. */
+void web_printf(struct web_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void web_html(struct web_ctx *c, const char *text);
+void web_attr(struct web_ctx *c, const char *text); /* escaped for an attribute value */
+char *web_url_encode(struct web_ctx *c, const char *s);
+void web_send(struct web_ctx *c, int status, const char *content_type);
+void web_redirect(struct web_ctx *c, const char *location);
+void web_page_begin(struct web_ctx *c, const char *title);
+void web_page_end(struct web_ctx *c);
+/* A whole error page with status and a message key. */
+void web_error_page(struct web_ctx *c, int status, const char *title_key, const char *text_key);
+
+/* Request helpers. */
+/* Parses an application/x-www-form-urlencoded body or query into values (arena). Returns -1
+ * on malformed input (bad percent escape, invalid UTF-8, too large). */
+int web_parse_form(struct web_ctx *c, const char *text, size_t len, struct eng_value **out,
+                   size_t *n);
+/* Reads the body of a POST into the arena; returns NULL if larger than max. */
+char *web_body(struct web_ctx *c, size_t max, size_t *len);
+const char *web_query_get(struct web_ctx *c, const char *name);
+const char *web_header(struct web_ctx *c, const char *name);
+const char *web_cookie(struct web_ctx *c, const char *name);
+
+/* Sessions (session.c). */
+void web_session_load(struct web_ctx *c);
+bool web_csrf_ok(struct web_ctx *c, const char *token);
+/* Redirects to the sign-in page unless the principal has this kind; returns true if so. */
+bool web_require(struct web_ctx *c, const char *kind);
+void web_route_login(struct web_ctx *c);
+void web_route_logout(struct web_ctx *c);
+void web_route_lang(struct web_ctx *c);
+
+/* Pages. */
+void web_route_home(struct web_ctx *c);
+void web_route_tramit(struct web_ctx *c, const char *code);
+void web_route_form(struct web_ctx *c, const char *code);
+void web_route_carpeta(struct web_ctx *c);
+void web_route_carpeta_expedient(struct web_ctx *c, const char *id);
+void web_route_backoffice(struct web_ctx *c);
+void web_route_backoffice_expedient(struct web_ctx *c, const char *id);
+void web_route_backoffice_action(struct web_ctx *c, const char *id, const char *action);
+void web_route_verify(struct web_ctx *c);
+void web_route_verify_document(struct web_ctx *c, const char *csv);
+void web_route_api(struct web_ctx *c, const char *rest);
+
+/* Shared rendering (render.c). */
+const char *web_state_label(struct web_ctx *c, const struct eng_definition *def, const char *state);
+void web_render_data(struct web_ctx *c, const struct eng_definition *def,
+                     const struct eng_value *data, size_t n);
+const char *web_date(struct web_ctx *c, const char *iso); /* "27 de novembre de 2026, 15:31" */
+
+int web_submit(struct web_ctx *c, const struct eng_definition *d, struct eng_value *form,
+               size_t n_form, struct eng_outcome *out, struct eng_error *err);
+
+/* The actor for engine commands from the signed-in principal. */
+struct eng_actor web_actor(struct web_ctx *c);
+int64_t web_now_ms(void);
+
+#endif

@@ -1,0 +1,120 @@
+/* Shared rendering: the page frame (demo banner, header, navigation, language switch), error
+ * pages, state labels and form data in the definition's field order. */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+void web_page_begin(struct web_ctx *c, const char *title)
+{
+	const struct eng_entity_view *e = &c->srv->entity;
+	const char *entity = c->lang == ENG_LANG_ES ? e->name_es : e->name_ca;
+	web_printf(c, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
+	              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+	              "<title>", c->lang == ENG_LANG_ES ? "es" : "ca");
+	web_html(c, title);
+	web_printf(c, " · ");
+	web_html(c, entity);
+	web_printf(c, "</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head><body>"
+	              "<a class=\"skip\" href=\"#main\">%s</a>", web_t(c, "nav.skip"));
+	if (c->srv->cfg.demo)
+		web_printf(c, "<div class=\"demo\" role=\"note\" id=\"demo-banner\">%s</div>",
+		           web_t(c, "demo.banner"));
+	web_printf(c, "<header><div class=\"top\"><a class=\"entity\" href=\"/\">");
+	web_html(c, entity);
+	web_printf(c, " · %s</a><span>", web_t(c, "site.name"));
+	const char *here = eng_arena_printf(&c->arena, "%s%s%s", c->path, c->query ? "?" : "",
+	                                    c->query ? c->query : "");
+	web_printf(c, "<a href=\"/lang?to=%s&amp;next=", web_t(c, "lang.other.code"));
+	web_attr(c, web_url_encode(c, here));
+	web_printf(c, "\" lang=\"%s\">%s</a>", web_t(c, "lang.other.code"), web_t(c, "lang.other"));
+	web_printf(c, "</span></div><nav aria-label=\"menu\"><ul>"
+	              "<li><a href=\"/\">%s</a></li>", web_t(c, "nav.catalogue"));
+	if (!c->signed_in || strcmp(c->session.principal_kind, "citizen") == 0)
+		web_printf(c, "<li><a href=\"/carpeta\">%s</a></li>", web_t(c, "nav.carpeta"));
+	if (c->signed_in && strcmp(c->session.principal_kind, "employee") == 0)
+		web_printf(c, "<li><a href=\"/backoffice\">%s</a></li>", web_t(c, "nav.backoffice"));
+	web_printf(c, "<li><a href=\"/verify\">%s</a></li>", web_t(c, "nav.verify"));
+	if (c->signed_in) {
+		web_printf(c, "<li>%s <strong id=\"who\">", web_t(c, "nav.signed_as"));
+		web_html(c, c->display_name);
+		web_printf(c, "</strong> <form method=\"post\" action=\"/logout\"><input type=\"hidden\" "
+		              "name=\"csrf\" value=\"");
+		web_attr(c, c->session.csrf);
+		web_printf(c, "\"><button class=\"link\" type=\"submit\">%s</button></form></li>",
+		           web_t(c, "nav.signout"));
+	} else {
+		web_printf(c, "<li><a href=\"/login\">%s</a></li>", web_t(c, "nav.signin"));
+	}
+	web_printf(c, "</ul></nav></header><main id=\"main\">");
+}
+
+void web_page_end(struct web_ctx *c)
+{
+	const struct eng_entity_view *e = &c->srv->entity;
+	web_printf(c, "</main><footer>");
+	web_html(c, c->lang == ENG_LANG_ES ? e->name_es : e->name_ca);
+	web_printf(c, " · %s</footer></body></html>\n", web_t(c, "site.name"));
+}
+
+void web_error_page(struct web_ctx *c, int status, const char *title_key, const char *text_key)
+{
+	evbuffer_drain(c->out, evbuffer_get_length(c->out));
+	web_page_begin(c, web_t(c, title_key));
+	web_printf(c, "<h1>%s</h1><p id=\"error\">%s</p>", web_t(c, title_key), web_t(c, text_key));
+	web_page_end(c);
+	web_send(c, status, "text/html; charset=utf-8");
+}
+
+const char *web_state_label(struct web_ctx *c, const struct eng_definition *def, const char *state)
+{
+	const struct eng_state *st = def ? eng_definition_state(def, state) : NULL;
+	return st ? eng_text_get(&st->label, c->lang) : state;
+}
+
+void web_render_data(struct web_ctx *c, const struct eng_definition *def,
+                     const struct eng_value *data, size_t n)
+{
+	web_printf(c, "<dl class=\"facts\" id=\"data\">");
+	for (size_t i = 0; def && i < def->n_fields; i++) {
+		const struct eng_field *f = &def->fields[i];
+		const char *v = eng_values_get(data, n, f->name);
+		if (!v)
+			continue;
+		web_printf(c, "<dt>");
+		web_html(c, eng_text_get(&f->label, c->lang));
+		web_printf(c, "</dt><dd data-field=\"");
+		web_attr(c, f->name);
+		web_printf(c, "\">");
+		if (f->type == ENG_FIELD_CHOICE) {
+			for (size_t k = 0; k < f->n_options; k++)
+				if (strcmp(f->options[k].value, v) == 0)
+					v = eng_text_get(&f->options[k].label, c->lang);
+		} else if (f->type == ENG_FIELD_YESNO) {
+			v = web_t(c, strcmp(v, "yes") == 0 ? "form.yes" : "form.no");
+		}
+		/* Long texts keep their paragraphs. */
+		for (const char *p = v; *p;) {
+			const char *nl = strchr(p, '\n');
+			size_t len = nl ? (size_t)(nl - p) : strlen(p);
+			web_html(c, eng_arena_strndup(&c->arena, p, len));
+			if (!nl)
+				break;
+			web_printf(c, "<br>");
+			p = nl + 1;
+		}
+		web_printf(c, "</dd>");
+	}
+	web_printf(c, "</dl>");
+}
+
+struct eng_actor web_actor(struct web_ctx *c)
+{
+	struct eng_actor a = {.kind = ENG_PRINCIPAL_CITIZEN, .id = c->session.principal_id};
+	if (c->signed_in && strcmp(c->session.principal_kind, "employee") == 0) {
+		a.kind = ENG_PRINCIPAL_EMPLOYEE;
+		a.roles = c->employee.roles;
+		a.n_roles = c->employee.n_roles;
+	}
+	return a;
+}

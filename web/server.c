@@ -1,0 +1,251 @@
+/* The HTTP server: one libevent loop, a router from method and path to the page and API
+ * handlers, language negotiation, and clean shutdown on SIGINT/SIGTERM.
+ * Invariant: every request gets exactly one reply and its arena is freed afterwards. */
+#include <event2/event.h>
+#include <event2/http.h>
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct embedded_file {
+	const char *name;
+	const char *data;
+	size_t len;
+};
+extern const struct embedded_file web_static_files[];
+
+/* Splits "a/b/c" after prefix into at most n segments; returns how many. */
+static int segments(struct web_ctx *c, const char *path, const char *prefix, const char **out, int n)
+{
+	size_t pl = strlen(prefix);
+	if (strncmp(path, prefix, pl) != 0)
+		return -1;
+	const char *p = path + pl;
+	int k = 0;
+	while (*p && k < n) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		if (len == 0)
+			return -1;
+		out[k++] = eng_arena_strndup(&c->arena, p, len);
+		p += len;
+		if (*p == '/')
+			p++;
+		else
+			break;
+	}
+	return *p ? -1 : k;
+}
+
+static void negotiate_lang(struct web_ctx *c)
+{
+	const char *cookie = web_cookie(c, "lang");
+	if (cookie && (strcmp(cookie, "es") == 0 || strcmp(cookie, "ca") == 0)) {
+		c->lang = strcmp(cookie, "es") == 0 ? ENG_LANG_ES : ENG_LANG_CA;
+		return;
+	}
+	/* First language in Accept-Language that we speak wins; q-values are rarely decisive
+	 * between two languages a browser lists, and the visible switch corrects the rest. */
+	const char *al = web_header(c, "Accept-Language");
+	c->lang = ENG_LANG_CA;
+	for (const char *p = al; p && *p;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (strncasecmp(p, "es", 2) == 0 && (p[2] == '\0' || strchr("-;,", p[2]))) {
+			c->lang = ENG_LANG_ES;
+			return;
+		}
+		if ((strncasecmp(p, "ca", 2) == 0 || strncasecmp(p, "va", 2) == 0) &&
+		    (p[2] == '\0' || strchr("-;,", p[2])))
+			return;
+		p = strchr(p, ',');
+	}
+}
+
+static void route_health(struct web_ctx *c)
+{
+	PGresult *r = PQexec(eng_store_conn(c->srv->store), "SELECT 1");
+	bool db = PQresultStatus(r) == PGRES_TUPLES_OK;
+	PQclear(r);
+	if (!db)
+		PQreset(eng_store_conn(c->srv->store));
+	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:b}", "status", db ? "ok" : "degraded",
+	                      "database", db ? "ok" : "unavailable", "tramits",
+	                      (int)cat_catalog_count(c->srv->catalog), "entity", c->srv->cfg.entity_id,
+	                      "demo", c->srv->cfg.demo);
+	char *text = json_dumps(j, JSON_COMPACT);
+	evbuffer_add(c->out, text, strlen(text));
+	free(text);
+	json_decref(j);
+	web_send(c, db ? 200 : 503, "application/json");
+}
+
+static void route_static(struct web_ctx *c, const char *name)
+{
+	for (const struct embedded_file *f = web_static_files; f->name; f++) {
+		if (strcmp(f->name, name) == 0) {
+			evbuffer_add(c->out, f->data, f->len);
+			web_send(c, 200, "text/css; charset=utf-8");
+			return;
+		}
+	}
+	web_error_page(c, 404, "err.notfound.title", "err.notfound");
+}
+
+static void dispatch(struct web_ctx *c)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(c->req);
+	bool get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD, post = m == EVHTTP_REQ_POST;
+	const char *p = c->path;
+	const char *seg[4];
+	int n;
+
+	if (strncmp(p, "/api/", 5) == 0)
+		return web_route_api(c, p + 4);
+	if (get && strcmp(p, "/healthz") == 0)
+		return route_health(c);
+	if (get && (n = segments(c, p, "/static/", seg, 1)) == 1)
+		return route_static(c, seg[0]);
+	web_session_load(c);
+	if (get && strcmp(p, "/") == 0)
+		return web_route_home(c);
+	if ((get || post) && strcmp(p, "/login") == 0)
+		return web_route_login(c);
+	if (post && strcmp(p, "/logout") == 0)
+		return web_route_logout(c);
+	if (get && strcmp(p, "/lang") == 0)
+		return web_route_lang(c);
+	if ((n = segments(c, p, "/tramits/", seg, 2)) >= 1) {
+		if (n == 1 && get)
+			return web_route_tramit(c, seg[0]);
+		if (n == 2 && strcmp(seg[1], "new") == 0 && (get || post))
+			return web_route_form(c, seg[0]);
+	}
+	if (get && strcmp(p, "/carpeta") == 0)
+		return web_route_carpeta(c);
+	if (get && (n = segments(c, p, "/carpeta/expedients/", seg, 1)) == 1)
+		return web_route_carpeta_expedient(c, seg[0]);
+	if (get && strcmp(p, "/backoffice") == 0)
+		return web_route_backoffice(c);
+	if ((n = segments(c, p, "/backoffice/expedients/", seg, 3)) >= 1) {
+		if (n == 1 && get)
+			return web_route_backoffice_expedient(c, seg[0]);
+		if (n == 3 && post && strcmp(seg[1], "actions") == 0)
+			return web_route_backoffice_action(c, seg[0], seg[2]);
+	}
+	if (get && strcmp(p, "/verify") == 0)
+		return web_route_verify(c);
+	if (get && (n = segments(c, p, "/verify/", seg, 2)) == 2 && strcmp(seg[1], "document") == 0)
+		return web_route_verify_document(c, seg[0]);
+	web_error_page(c, 404, "err.notfound.title", "err.notfound");
+}
+
+static void on_request(struct evhttp_request *req, void *payload)
+{
+	struct web_ctx c = {.srv = payload, .req = req, .out = evbuffer_new()};
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *raw = evhttp_uri_get_path(uri);
+	size_t decoded_len = 0;
+	char *path = evhttp_uridecode(raw ? raw : "/", 0, &decoded_len);
+	bool bad_path = !path || strlen(path) != decoded_len; /* an encoded NUL */
+	c.path = eng_arena_strdup(&c.arena, path ? path : "/");
+	free(path);
+	c.query = evhttp_uri_get_query(uri);
+	char *host = NULL;
+	ev_uint16_t port = 0;
+	evhttp_connection_get_peer(evhttp_request_get_connection(req), &host, &port);
+	c.client = host ? host : "";
+	negotiate_lang(&c);
+	if (bad_path)
+		web_error_page(&c, 400, "err.badrequest.title", "err.badrequest");
+	else
+		dispatch(&c);
+	evbuffer_free(c.out);
+	eng_arena_free(&c.arena);
+}
+
+static void on_signal(evutil_socket_t sig, short events, void *payload)
+{
+	struct web_server *s = payload;
+	fprintf(stderr, "tramit: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	event_base_loopexit(s->base, NULL);
+}
+
+int web_server_new(struct web_server **out, const struct web_config *cfg,
+                   const struct cat_catalog *catalog, struct eng_error *err)
+{
+	*out = NULL;
+	struct web_server *s = calloc(1, sizeof(*s));
+	int rc = 0;
+	s->cfg = *cfg;
+	s->catalog = catalog;
+	if (!s->cfg.bind)
+		s->cfg.bind = "127.0.0.1";
+	rc = eng_store_open(&s->store, cfg->conninfo, err);
+	if (rc)
+		goto done;
+	rc = eng_store_entity_get(s->store, &s->arena, cfg->entity_id, &s->entity, err);
+	if (rc)
+		goto done;
+	s->base = event_base_new();
+	s->http = evhttp_new(s->base);
+	evhttp_set_max_body_size(s->http, 1 << 20);
+	evhttp_set_max_headers_size(s->http, 16384);
+	evhttp_set_timeout(s->http, 30);
+	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
+	evhttp_set_gencb(s->http, on_request, s);
+	s->sock = evhttp_bind_socket_with_handle(s->http, s->cfg.bind, (ev_uint16_t)cfg->port);
+	if (!s->sock) {
+		rc = eng_error_set(err, ENG_EUNAVAILABLE,
+		                   "cannot listen on %s:%d (is another server using the port? set PORT)",
+		                   s->cfg.bind, cfg->port);
+		goto done;
+	}
+	struct sockaddr_storage ss;
+	ev_socklen_t len = sizeof(ss);
+	getsockname(evhttp_bound_socket_get_fd(s->sock), (struct sockaddr *)&ss, &len);
+	s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	s->sigint = evsignal_new(s->base, SIGINT, on_signal, s);
+	s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
+	event_add(s->sigint, NULL);
+	event_add(s->sigterm, NULL);
+done:
+	if (rc)
+		web_server_free(s);
+	else
+		*out = s;
+	return rc;
+}
+
+int web_server_run(struct web_server *s)
+{
+	return event_base_dispatch(s->base) < 0 ? ENG_EINTERNAL : 0;
+}
+
+int web_server_port(const struct web_server *s)
+{
+	return s->port;
+}
+
+void web_server_free(struct web_server *s)
+{
+	if (!s)
+		return;
+	if (s->sigint)
+		event_free(s->sigint);
+	if (s->sigterm)
+		event_free(s->sigterm);
+	if (s->http)
+		evhttp_free(s->http);
+	if (s->base)
+		event_base_free(s->base);
+	eng_store_close(s->store);
+	eng_arena_free(&s->arena);
+	free(s);
+}

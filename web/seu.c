@@ -1,0 +1,311 @@
+/* The e-office (seu electrònica): the catalogue, a page per tràmit generated from its
+ * definition, and the form that starts an expedient. A post with any invalid value gets the
+ * form back (422) with each message beside its field and stores nothing. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "connectors/csv/csv.h"
+#include "internal.h"
+
+void web_route_home(struct web_ctx *c)
+{
+	const struct cat_catalog *cat = c->srv->catalog;
+	web_page_begin(c, web_t(c, "home.title"));
+	web_printf(c, "<h1>%s</h1><p>%s</p>", web_t(c, "home.title"), web_t(c, "home.intro"));
+	if (cat_catalog_count(cat) == 0)
+		web_printf(c, "<p>%s</p>", web_t(c, "home.empty"));
+	const char *family = NULL;
+	for (size_t i = 0; i < cat_catalog_count(cat); i++) {
+		const struct eng_definition *d = cat_catalog_at(cat, i);
+		if (!family || strcmp(family, d->family ? d->family : "") != 0) {
+			if (family)
+				web_printf(c, "</ul>");
+			family = d->family ? d->family : "";
+			const char *key = eng_arena_printf(&c->arena, "family.%s", family);
+			const char *label = web_t(c, key);
+			web_printf(c, "<h2>");
+			web_html(c, label == key ? family : label);
+			web_printf(c, "</h2><ul class=\"catalogue\">");
+		}
+		web_printf(c, "<li><a href=\"/tramits/%s\">", web_url_encode(c, d->code));
+		web_html(c, eng_text_get(&d->title, c->lang));
+		web_printf(c, "</a> <span class=\"hint\">");
+		web_html(c, eng_text_get(&d->summary, c->lang));
+		web_printf(c, "</span></li>");
+	}
+	if (family)
+		web_printf(c, "</ul>");
+	web_page_end(c);
+	web_send(c, 200, "text/html; charset=utf-8");
+}
+
+static void paragraphs(struct web_ctx *c, const char *text)
+{
+	/* Descriptions are plain paragraphs separated by blank lines. */
+	const char *p = text;
+	while (p && *p) {
+		const char *end = strstr(p, "\n\n");
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		web_printf(c, "<p>");
+		web_html(c, eng_arena_strndup(&c->arena, p, len));
+		web_printf(c, "</p>");
+		p = end ? end + 2 : NULL;
+	}
+}
+
+void web_route_tramit(struct web_ctx *c, const char *code)
+{
+	const struct eng_definition *d = cat_catalog_by_code(c->srv->catalog, code);
+	if (!d)
+		return web_error_page(c, 404, "err.notfound.title", "tramit.notfound");
+	web_page_begin(c, eng_text_get(&d->title, c->lang));
+	web_printf(c, "<h1>");
+	web_html(c, eng_text_get(&d->title, c->lang));
+	web_printf(c, "</h1><p class=\"lead\">");
+	web_html(c, eng_text_get(&d->summary, c->lang));
+	web_printf(c, "</p>");
+	paragraphs(c, eng_text_get(&d->description, c->lang));
+	web_printf(c, "<dl class=\"facts\"><dt>%s</dt><dd>", web_t(c, "tramit.code"));
+	web_html(c, d->code);
+	web_printf(c, "</dd><dt>%s</dt><dd>", web_t(c, "tramit.applicants"));
+	if (d->applicants & ENG_APPLICANT_PERSON)
+		web_printf(c, "%s<br>", web_t(c, "applicant.person"));
+	if (d->applicants & ENG_APPLICANT_COMPANY)
+		web_printf(c, "%s", web_t(c, "applicant.company"));
+	web_printf(c, "</dd><dt>%s</dt><dd>", web_t(c, "tramit.legal"));
+	web_html(c, d->legal_basis);
+	web_printf(c, "</dd>");
+	if (d->resolve_months > 0)
+		web_printf(c, "<dt>%s</dt><dd>%d %s</dd>", web_t(c, "tramit.resolve"), d->resolve_months,
+		           web_t(c, d->resolve_months == 1 ? "tramit.month" : "tramit.months"));
+	static const char *const silence[] = {"silence.none", "silence.positive", "silence.negative",
+	                                      "silence.lapse"};
+	web_printf(c, "<dt>%s</dt><dd>%s</dd></dl>", web_t(c, "tramit.silence"),
+	           web_t(c, silence[d->silence]));
+	web_printf(c, "<h2>%s</h2><ul>", web_t(c, "tramit.fields"));
+	for (size_t i = 0; i < d->n_fields; i++) {
+		web_printf(c, "<li>");
+		web_html(c, eng_text_get(&d->fields[i].label, c->lang));
+		web_printf(c, " (%s)</li>", web_t(c, d->fields[i].required ? "form.required" : "form.optional"));
+	}
+	web_printf(c, "</ul><p><a class=\"button\" id=\"start\" href=\"/tramits/%s/new\">%s</a></p>",
+	           web_url_encode(c, d->code), web_t(c, "tramit.start"));
+	web_page_end(c);
+	web_send(c, 200, "text/html; charset=utf-8");
+}
+
+static const struct eng_field_error *error_for(const struct eng_step_result *r, const char *field)
+{
+	for (size_t i = 0; r && i < r->n_errors && i < ENG_STEP_MAX_ERRORS; i++)
+		if (r->errors[i].field && strcmp(r->errors[i].field, field) == 0)
+			return &r->errors[i];
+	return NULL;
+}
+
+static void render_input(struct web_ctx *c, const struct eng_field *f, const char *value,
+                         const char *described)
+{
+	static const char *const input_type[] = {
+		[ENG_FIELD_TEXT] = "text", [ENG_FIELD_NUMBER] = "text", [ENG_FIELD_DATE] = "date",
+		[ENG_FIELD_EMAIL] = "email", [ENG_FIELD_PHONE] = "tel", [ENG_FIELD_NIF] = "text",
+		[ENG_FIELD_POSTAL] = "text"};
+	const char *req = f->required ? " required" : "";
+	switch (f->type) {
+	case ENG_FIELD_LONGTEXT:
+		web_printf(c, "<textarea id=\"f-%s\" name=\"%s\"%s%s", f->name, f->name, req, described);
+		if (f->has_max)
+			web_printf(c, " maxlength=\"%lld\"", (long long)f->max);
+		web_printf(c, ">");
+		web_html(c, value);
+		web_printf(c, "</textarea>");
+		return;
+	case ENG_FIELD_CHOICE:
+		web_printf(c, "<select id=\"f-%s\" name=\"%s\"%s%s><option value=\"\">%s</option>",
+		           f->name, f->name, req, described, web_t(c, "form.choose"));
+		for (size_t i = 0; i < f->n_options; i++) {
+			web_printf(c, "<option value=\"");
+			web_attr(c, f->options[i].value);
+			web_printf(c, "\"%s>", value && strcmp(value, f->options[i].value) == 0 ? " selected" : "");
+			web_html(c, eng_text_get(&f->options[i].label, c->lang));
+			web_printf(c, "</option>");
+		}
+		web_printf(c, "</select>");
+		return;
+	case ENG_FIELD_YESNO:
+		for (int i = 0; i < 2; i++) {
+			const char *v = i == 0 ? "yes" : "no";
+			web_printf(c, "<label><input type=\"radio\" name=\"%s\" value=\"%s\"%s%s> %s</label> ",
+			           f->name, v, i == 0 ? eng_arena_printf(&c->arena, " id=\"f-%s\"", f->name) : "",
+			           value && strcmp(value, v) == 0 ? " checked" : "",
+			           web_t(c, i == 0 ? "form.yes" : "form.no"));
+		}
+		return;
+	default:
+		web_printf(c, "<input type=\"%s\" id=\"f-%s\" name=\"%s\"%s%s", input_type[f->type],
+		           f->name, f->name, req, described);
+		if (f->type == ENG_FIELD_NUMBER || f->type == ENG_FIELD_POSTAL)
+			web_printf(c, " inputmode=\"numeric\"");
+		if (f->type == ENG_FIELD_EMAIL)
+			web_printf(c, " autocomplete=\"email\"");
+		if (f->type == ENG_FIELD_PHONE)
+			web_printf(c, " autocomplete=\"tel\"");
+		if (f->has_max && f->type == ENG_FIELD_TEXT)
+			web_printf(c, " maxlength=\"%lld\"", (long long)f->max);
+		web_printf(c, " value=\"");
+		web_attr(c, value);
+		web_printf(c, "\">");
+	}
+}
+
+static void render_form(struct web_ctx *c, const struct eng_definition *d,
+                        const struct eng_value *values, size_t n, const struct eng_step_result *r,
+                        int status)
+{
+	web_page_begin(c, eng_text_get(&d->title, c->lang));
+	if (r && r->n_errors > 0) {
+		web_printf(c, "<div class=\"error-summary\" role=\"alert\" tabindex=\"-1\" id=\"error-summary\">"
+		              "<h2>%s</h2><ul>", web_t(c, "form.errors"));
+		for (size_t i = 0; i < r->n_errors && i < ENG_STEP_MAX_ERRORS; i++) {
+			const struct eng_field_error *e = &r->errors[i];
+			if (e->field)
+				web_printf(c, "<li><a href=\"#f-%s\">", e->field);
+			else
+				web_printf(c, "<li>");
+			web_html(c, c->lang == ENG_LANG_ES ? e->es : e->ca);
+			web_printf(c, "%s</li>", e->field ? "</a>" : "");
+		}
+		web_printf(c, "</ul></div>");
+	}
+	web_printf(c, "<h1>");
+	web_html(c, eng_text_get(&d->title, c->lang));
+	web_printf(c, "</h1><form method=\"post\" action=\"/tramits/%s/new\" novalidate>"
+	              "<input type=\"hidden\" name=\"csrf\" value=\"", web_url_encode(c, d->code));
+	web_attr(c, c->session.csrf);
+	web_printf(c, "\"><p><strong>%s:</strong> ", web_t(c, "form.applicant"));
+	web_html(c, c->display_name);
+	web_printf(c, " (");
+	web_html(c, c->session.principal_id);
+	web_printf(c, ")</p>");
+	for (size_t s = 0; s < d->n_sections; s++) {
+		web_printf(c, "<fieldset><legend><h2>");
+		web_html(c, eng_text_get(&d->sections[s].label, c->lang));
+		web_printf(c, "</h2></legend>");
+		for (size_t i = 0; i < d->n_fields; i++) {
+			const struct eng_field *f = &d->fields[i];
+			if (!f->section || strcmp(f->section, d->sections[s].name) != 0)
+				continue;
+			const struct eng_field_error *e = error_for(r, f->name);
+			bool hint = eng_text_get(&f->help, c->lang)[0] != '\0';
+			web_printf(c, "<div class=\"field%s\"><label for=\"f-%s\">", e ? " error" : "", f->name);
+			web_html(c, eng_text_get(&f->label, c->lang));
+			web_printf(c, " <span class=\"hint\">(%s)</span></label>",
+			           web_t(c, f->required ? "form.required" : "form.optional"));
+			if (hint) {
+				web_printf(c, "<span class=\"hint\" id=\"h-%s\">", f->name);
+				web_html(c, eng_text_get(&f->help, c->lang));
+				web_printf(c, "</span>");
+			}
+			if (e) {
+				web_printf(c, "<span class=\"error-message\" id=\"e-%s\">", f->name);
+				web_html(c, c->lang == ENG_LANG_ES ? e->es : e->ca);
+				web_printf(c, "</span>");
+			}
+			const char *described = eng_arena_printf(&c->arena, "%s%s%s%s%s%s%s",
+			        hint || e ? " aria-describedby=\"" : "", hint ? "h-" : "", hint ? f->name : "",
+			        hint && e ? " " : "", e ? "e-" : "", e ? f->name : "", hint || e ? "\"" : "");
+			if (e)
+				described = eng_arena_printf(&c->arena, "%s aria-invalid=\"true\"", described);
+			render_input(c, f, eng_values_get(values, n, f->name), described);
+			web_printf(c, "</div>");
+		}
+		web_printf(c, "</fieldset>");
+	}
+	web_printf(c, "<p class=\"notice\">%s</p><button type=\"submit\" id=\"submit\">%s</button></form>",
+	           web_t(c, "form.notice"), web_t(c, "form.submit"));
+	web_page_end(c);
+	web_send(c, status, "text/html; charset=utf-8");
+}
+
+/* Trims surrounding white space from every value (people paste with spaces). */
+static void trim_values(struct eng_value *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *s = (char *)v[i].value;
+		size_t len = strlen(s);
+		while (len > 0 && isspace((unsigned char)s[len - 1]))
+			s[--len] = '\0';
+		size_t start = 0;
+		while (isspace((unsigned char)s[start]))
+			start++;
+		v[i].value = s + start;
+	}
+}
+
+/* Shared by the HTML form and the JSON API: starts an expedient with the initial action. */
+int web_submit(struct web_ctx *c, const struct eng_definition *d, struct eng_value *form,
+               size_t n_form, struct eng_outcome *out, struct eng_error *err)
+{
+	trim_values(form, n_form);
+	const struct eng_state *initial = eng_definition_initial(d);
+	const char *action = NULL;
+	for (size_t i = 0; initial && i < initial->n_actions; i++)
+		if (initial->actions[i].by == ENG_BY_APPLICANT && (initial->actions[i].flags & ENG_ACTION_FORM))
+			action = initial->actions[i].name;
+	if (!action)
+		return eng_error_set(err, ENG_ECONFLICT, "tràmit %s cannot be started by an applicant", d->code);
+	char csv[CONN_CSV_DISPLAY_LEN + 1];
+	if (conn_csv_new(csv) != 0)
+		return eng_error_set(err, ENG_EUNAVAILABLE, "no random numbers for a CSV");
+	struct eng_command cmd = {
+		.entity_id = c->srv->cfg.entity_id,
+		.def = d,
+		.applicant_name = c->display_name,
+		.lang = web_lang_code(c->lang),
+		.expected_version = -1,
+		.event = {.kind = ENG_EVENT_ACTION, .action = action, .actor = web_actor(c),
+		          .time_ms = web_now_ms(), .form = form, .n_form = n_form, .csv = csv},
+	};
+	return eng_store_apply(c->srv->store, &c->arena, &cmd, cat_catalog_lookup,
+	                       (void *)c->srv->catalog, out, err);
+}
+
+void web_route_form(struct web_ctx *c, const char *code)
+{
+	const struct eng_definition *d = cat_catalog_by_code(c->srv->catalog, code);
+	if (!d)
+		return web_error_page(c, 404, "err.notfound.title", "tramit.notfound");
+	if (!web_require(c, "citizen"))
+		return;
+	if (evhttp_request_get_command(c->req) != EVHTTP_REQ_POST)
+		return render_form(c, d, NULL, 0, NULL, 200);
+	size_t len;
+	char *body = web_body(c, 256 * 1024, &len);
+	if (!body)
+		return web_error_page(c, 413, "err.toolarge.title", "err.toolarge");
+	struct eng_value *v;
+	size_t n;
+	if (web_parse_form(c, body, len, &v, &n) != 0)
+		return web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
+	if (!web_csrf_ok(c, eng_values_get(v, n, "csrf")))
+		return web_error_page(c, 403, "err.csrf.title", "err.csrf");
+	/* The CSRF token is transport, not form data. */
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].name, "csrf") != 0)
+			v[k++] = v[i];
+	struct eng_outcome out;
+	struct eng_error err = {0};
+	int rc = web_submit(c, d, v, k, &out, &err);
+	if (rc == ENG_EINVALID && out.step.n_errors > 0)
+		return render_form(c, d, v, k, &out.step, 422);
+	if (rc == ENG_EDENIED || rc == ENG_ECONFLICT)
+		return web_error_page(c, 403, "err.denied.title", "err.denied");
+	if (rc) {
+		fprintf(stderr, "tramit: submission of %s failed: %s\n", d->code, err.msg);
+		return web_error_page(c, rc == ENG_EUNAVAILABLE ? 503 : 500,
+		                      rc == ENG_EUNAVAILABLE ? "err.unavailable.title" : "err.internal.title",
+		                      rc == ENG_EUNAVAILABLE ? "err.unavailable" : "err.internal");
+	}
+	web_redirect(c, eng_arena_printf(&c->arena, "/carpeta/expedients/%s?submitted=1", out.expedient_id));
+}

@@ -1,0 +1,126 @@
+/* The public CSV verification page. Anyone holding a code gets the original document; an
+ * unknown, malformed or withdrawn code gets the same page and status (404), so the answer
+ * never tells which. Every lookup is logged by the store. */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "connectors/csv/csv.h"
+#include "internal.h"
+
+static void verify_form(struct web_ctx *c, const char *typed)
+{
+	web_printf(c, "<form method=\"get\" action=\"/verify\"><div class=\"field\">"
+	              "<label for=\"f-csv\">%s</label><span class=\"hint\" id=\"h-csv\">%s</span>"
+	              "<input type=\"text\" id=\"f-csv\" name=\"csv\" aria-describedby=\"h-csv\" "
+	              "autocomplete=\"off\" spellcheck=\"false\" value=\"",
+	           web_t(c, "verify.label"), web_t(c, "verify.hint"));
+	web_attr(c, typed);
+	web_printf(c, "\"></div><button type=\"submit\">%s</button></form>", web_t(c, "verify.button"));
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+static void render_receipt_document(struct web_ctx *c, json_t *doc)
+{
+	bool es = c->lang == ENG_LANG_ES;
+	json_t *tramit = json_object_get(doc, "tramit"), *app = json_object_get(doc, "applicant");
+	json_t *entity = json_object_get(doc, "entity");
+	web_printf(c, "<h2>%s</h2><dl class=\"facts\" id=\"document\"><dt>%s</dt><dd>",
+	           web_t(c, "receipt.title"), es ? "Entidad" : "Entitat");
+	web_html(c, jstr(entity, es ? "name_es" : "name_ca"));
+	web_printf(c, "</dd><dt>%s</dt><dd id=\"registry-number\">", web_t(c, "receipt.registry"));
+	web_html(c, jstr(doc, "registry_number"));
+	web_printf(c, "</dd><dt>%s</dt><dd>", web_t(c, "receipt.presented"));
+	web_html(c, web_date(c, jstr(doc, "presented_at")));
+	web_printf(c, "</dd><dt>%s</dt><dd>", web_t(c, "receipt.expedient"));
+	web_html(c, jstr(doc, "expedient_number"));
+	web_printf(c, "</dd><dt>%s</dt><dd>", web_t(c, "col.tramit"));
+	web_html(c, jstr(tramit, es ? "title_es" : "title_ca"));
+	web_printf(c, " (");
+	web_html(c, jstr(tramit, "code"));
+	web_printf(c, ")</dd><dt>%s</dt><dd>", web_t(c, "col.applicant"));
+	web_html(c, jstr(app, "name"));
+	web_printf(c, " (");
+	web_html(c, jstr(app, "nif"));
+	web_printf(c, ")</dd>");
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(doc, "form"), i, f) {
+		web_printf(c, "<dt>");
+		web_html(c, jstr(f, es ? "label_es" : "label_ca"));
+		web_printf(c, "</dt><dd>");
+		web_html(c, jstr(f, "value"));
+		web_printf(c, "</dd>");
+	}
+	web_printf(c, "</dl>");
+}
+
+void web_route_verify(struct web_ctx *c)
+{
+	const char *typed = web_query_get(c, "csv");
+	if (!typed) {
+		web_page_begin(c, web_t(c, "verify.title"));
+		web_printf(c, "<h1>%s</h1><p>%s</p>", web_t(c, "verify.title"), web_t(c, "verify.intro"));
+		verify_form(c, "");
+		web_page_end(c);
+		return web_send(c, 200, "text/html; charset=utf-8");
+	}
+	char csv[CONN_CSV_DISPLAY_LEN + 1];
+	struct eng_document_view doc;
+	struct eng_error err;
+	int rc = ENG_ENOTFOUND;
+	if (conn_csv_normalize(csv, typed) == 0)
+		rc = eng_store_document_by_csv(c->srv->store, &c->arena, csv, c->client, &doc, &err);
+	json_t *content = rc == 0 ? json_loadb(doc.content, doc.content_len, 0, NULL) : NULL;
+	if (rc != 0 && rc != ENG_ENOTFOUND)
+		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+	web_page_begin(c, web_t(c, "verify.title"));
+	web_printf(c, "<h1>%s</h1>", web_t(c, "verify.title"));
+	if (rc == ENG_ENOTFOUND || !content) {
+		web_printf(c, "<div class=\"error-summary\" role=\"alert\" id=\"not-found\"><h2>%s</h2><p>%s</p></div>",
+		           web_t(c, "verify.notfound.title"), web_t(c, "verify.notfound"));
+		verify_form(c, typed);
+		web_page_end(c);
+		return web_send(c, 404, "text/html; charset=utf-8");
+	}
+	web_printf(c, "<div class=\"panel\" role=\"status\" id=\"verified\">%s</div>", web_t(c, "verify.found"));
+	web_printf(c, "<dl class=\"facts\"><dt>%s</dt><dd class=\"csv\" id=\"csv\">", web_t(c, "receipt.csv"));
+	web_html(c, doc.csv);
+	web_printf(c, "</dd><dt>%s</dt><dd>%s</dd><dt>%s</dt><dd>", web_t(c, "verify.kind"),
+	           web_t(c, strcmp(doc.kind, "receipt") == 0 ? "verify.kind.receipt" : "verify.kind"),
+	           web_t(c, "verify.issued"));
+	web_html(c, web_date(c, doc.created_at));
+	web_printf(c, "</dd><dt>%s</dt><dd><code id=\"sha256\">", web_t(c, "verify.sha256"));
+	web_html(c, doc.sha256);
+	web_printf(c, "</code></dd></dl>");
+	if (strcmp(doc.kind, "receipt") == 0)
+		render_receipt_document(c, content);
+	json_decref(content);
+	web_printf(c, "<p><a class=\"button\" id=\"download\" href=\"/verify/%s/document\">%s</a></p>",
+	           web_url_encode(c, doc.csv), web_t(c, "verify.download"));
+	web_page_end(c);
+	web_send(c, 200, "text/html; charset=utf-8");
+}
+
+void web_route_verify_document(struct web_ctx *c, const char *typed)
+{
+	char csv[CONN_CSV_DISPLAY_LEN + 1];
+	struct eng_document_view doc;
+	struct eng_error err;
+	int rc = ENG_ENOTFOUND;
+	if (conn_csv_normalize(csv, typed) == 0)
+		rc = eng_store_document_by_csv(c->srv->store, &c->arena, csv, c->client, &doc, &err);
+	if (rc == ENG_ENOTFOUND)
+		return web_error_page(c, 404, "verify.notfound.title", "verify.notfound");
+	if (rc)
+		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+	evbuffer_add(c->out, doc.content, doc.content_len);
+	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Disposition",
+	                  eng_arena_printf(&c->arena, "attachment; filename=\"%s-%s.json\"", doc.kind, csv));
+	web_send(c, 200, doc.media_type);
+}

@@ -1,0 +1,34 @@
+/* The web layer: an evhttp server (libevent) serving the e-office (seu), the citizen folder
+ * (carpeta), the back office, the CSV verification page and the JSON API, in Valencian and
+ * Spanish. Invariant: every state-changing request is authenticated, CSRF-checked and
+ * authorised against the object it touches before anything is written. */
+#ifndef WEB_H
+#define WEB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "catalog/catalog.h"
+#include "engine/runtime/queries.h"
+
+struct web_config {
+	const char *bind;      /* address to listen on; default 127.0.0.1 */
+	int port;              /* default 8080 */
+	const char *entity_id; /* the municipality this server serves */
+	bool demo;             /* demo sign-in and demo banner */
+	const char *conninfo;  /* PostgreSQL */
+};
+
+struct web_server;
+
+/* Opens the database connection, binds the port. Returns 0 or a negative code with err. */
+int web_server_new(struct web_server **out, const struct web_config *cfg,
+                   const struct cat_catalog *catalog, struct eng_error *err);
+/* Runs the event loop until web_server_stop (safe to call from a signal-driven libevent
+ * callback) or SIGINT/SIGTERM. */
+int web_server_run(struct web_server *s);
+void web_server_free(struct web_server *s);
+/* The port actually bound (useful with port 0). */
+int web_server_port(const struct web_server *s);
+
+#endif
