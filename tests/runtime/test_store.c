@@ -1,0 +1,234 @@
+/* The store against a real PostgreSQL: one transition per transaction, gap-free registry
+ * numbers under concurrency, nothing written for refused input, optimistic versions. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/runtime/migrate.h"
+#include "engine/runtime/queries.h"
+#include "engine/runtime/store.h"
+#include "tests/support/fixture.h"
+#include "tests/support/pgtmp.h"
+
+static struct eng_pgcluster cluster;
+static struct eng_definition *def;
+static PGconn *conn;
+
+static const struct eng_definition *lookup(const char *hash, void *payload)
+{
+	return strcmp(hash, def->hash) == 0 ? def : NULL;
+}
+
+static void setup(void)
+{
+	struct eng_error err = {0};
+	cr_assert_eq(pgtmp_start(&cluster, &err), 0, "%s", err.msg);
+	conn = pgtmp_connect(&cluster);
+	cr_assert_eq(eng_migrate(conn, NULL, NULL, &err), 0, "%s", err.msg);
+	def = fixture_definition();
+	struct eng_store *s;
+	cr_assert_eq(eng_store_open(&s, cluster.conninfo, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_store_entity_ensure(s, "demo", "Demo", "Demo", true, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_store_put_definition(s, def, "-- source", &err), 0, "%s", err.msg);
+	eng_store_close(s);
+}
+
+static void teardown(void)
+{
+	PQfinish(conn);
+	eng_definition_free(def);
+	pgtmp_stop(&cluster);
+}
+
+TestSuite(store, .init = setup, .fini = teardown, .timeout = 120);
+
+static long long count(const char *sql)
+{
+	PGresult *r = PQexec(conn, sql);
+	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql, PQresultErrorMessage(r));
+	long long n = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return n;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int submit(struct eng_store *s, const char *nif, const char *subject, const char *csv,
+                  struct eng_outcome *out, struct eng_error *err)
+{
+	struct eng_arena arena = {0};
+	struct eng_value form[] = {{"assumpte", subject}};
+	struct eng_command cmd = {
+		.entity_id = "demo", .def = def, .applicant_name = "Maria", .lang = "ca",
+		.expected_version = -1,
+		.event = {.action = "submit", .actor = {.kind = ENG_PRINCIPAL_CITIZEN, .id = nif},
+		          .time_ms = now_ms(), .form = form, .n_form = 1, .csv = csv},
+	};
+	int rc = eng_store_apply(s, &arena, &cmd, lookup, NULL, out, err);
+	eng_arena_free(&arena);
+	return rc;
+}
+
+struct worker {
+	int i;
+	int rc;
+	struct eng_outcome out;
+	char msg[256];
+};
+
+static void *work(void *payload)
+{
+	struct worker *w = payload;
+	struct eng_store *s;
+	struct eng_error err = {0};
+	w->rc = eng_store_open(&s, cluster.conninfo, &err);
+	if (w->rc == 0) {
+		char csv[32];
+		snprintf(csv, sizeof(csv), "CSV-%02d", w->i);
+		w->rc = submit(s, "12345678Z", "Concurrent", csv, &w->out, &err);
+		eng_store_close(s);
+	}
+	snprintf(w->msg, sizeof(w->msg), "%s", err.msg);
+	return NULL;
+}
+
+Test(store, registry_numbers_have_no_gaps_under_concurrency)
+{
+	enum { N = 20 };
+	pthread_t th[N];
+	struct worker w[N];
+	for (int i = 0; i < N; i++) {
+		w[i] = (struct worker){.i = i};
+		pthread_create(&th[i], NULL, work, &w[i]);
+	}
+	for (int i = 0; i < N; i++)
+		pthread_join(th[i], NULL);
+	int seen[N + 1] = {0};
+	int year = 0;
+	for (int i = 0; i < N; i++) {
+		cr_assert_eq(w[i].rc, 0, "submission %d: %s", i, w[i].msg);
+		int y, seq;
+		cr_assert_eq(sscanf(w[i].out.registry_number, "E/%d/%d", &y, &seq), 2, "%s",
+		             w[i].out.registry_number);
+		cr_assert(seq >= 1 && seq <= N, "number %d out of 1..%d", seq, N);
+		cr_assert_eq(seen[seq], 0, "number %d given twice", seq);
+		seen[seq] = 1;
+		year = y;
+		cr_expect_eq(strlen(w[i].out.registry_number), strlen("E/2026/000001"));
+	}
+	cr_expect_eq(count("SELECT count(*) FROM registry_entry"), N);
+	cr_expect_eq(count("SELECT count(DISTINCT number) FROM expedient"), N);
+	char sql[200];
+	snprintf(sql, sizeof(sql), "SELECT last FROM registry_counter WHERE entity_id = 'demo' AND "
+	         "book = 'E' AND year = %d", year);
+	cr_expect_eq(count(sql), N);
+	/* Numbers follow time: ordering by number and by presentation time agree. */
+	cr_expect_eq(count("SELECT count(*) FROM (SELECT seq, presented_at, lag(presented_at) OVER "
+	                   "(ORDER BY seq) AS prev FROM registry_entry) t WHERE prev > presented_at"), 0);
+}
+
+Test(store, a_failed_transition_leaves_no_gap)
+{
+	struct eng_store *s;
+	struct eng_error err = {0};
+	struct eng_outcome out;
+	cr_assert_eq(eng_store_open(&s, cluster.conninfo, &err), 0, "%s", err.msg);
+	cr_assert_eq(submit(s, "12345678Z", "Primer", "SAME", &out, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(out.registry_number + 7, "000001");
+	/* The same CSV again breaks the document's UNIQUE constraint after the registry number was
+	 * taken: the whole transaction must roll back, number included. */
+	int rc = submit(s, "12345678Z", "Segon", "SAME", &out, &err);
+	cr_expect_eq(rc, ENG_EINTERNAL, "rc %d: %s", rc, err.msg);
+	cr_expect(strstr(err.msg, "document_csv_key") != NULL, "%s", err.msg);
+	cr_assert_eq(submit(s, "12345678Z", "Tercer", "OTHER", &out, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(out.registry_number + 7, "000002");
+	cr_expect_eq(count("SELECT count(*) FROM expedient"), 2);
+	cr_expect_eq(count("SELECT count(*) FROM event"), 2);
+	eng_store_close(s);
+}
+
+Test(store, invalid_input_changes_nothing)
+{
+	struct eng_store *s;
+	struct eng_error err = {0};
+	struct eng_outcome out;
+	cr_assert_eq(eng_store_open(&s, cluster.conninfo, &err), 0, "%s", err.msg);
+	int rc = submit(s, "12345678Z", "", "X1", &out, &err);
+	cr_expect_eq(rc, ENG_EINVALID);
+	cr_expect_eq(out.step.n_errors, 1);
+	cr_expect_str_eq(out.step.errors[0].ca, "Cal omplir «Assumpte».");
+	cr_expect_eq(count("SELECT count(*) FROM expedient"), 0);
+	cr_expect_eq(count("SELECT count(*) FROM event"), 0);
+	cr_expect_eq(count("SELECT count(*) FROM registry_entry"), 0);
+	cr_expect_eq(count("SELECT count(*) FROM registry_counter"), 0);
+	cr_expect_eq(count("SELECT count(*) FROM expedient_counter"), 0);
+	cr_expect_eq(count("SELECT count(*) FROM document"), 0);
+	eng_store_close(s);
+}
+
+Test(store, transitions_chain_events_and_guard_versions)
+{
+	struct eng_store *s;
+	struct eng_error err = {0};
+	struct eng_outcome out;
+	cr_assert_eq(eng_store_open(&s, cluster.conninfo, &err), 0, "%s", err.msg);
+	cr_assert_eq(submit(s, "12345678Z", "Hola", "C1", &out, &err), 0, "%s", err.msg);
+	char id[40];
+	snprintf(id, sizeof(id), "%s", out.expedient_id);
+	const char *const roles[] = {"tramitador"};
+	struct eng_arena arena = {0};
+	struct eng_command cmd = {
+		.entity_id = "demo", .expedient_id = id, .expected_version = 7,
+		.event = {.action = "resolve", .time_ms = now_ms(),
+		          .actor = {.kind = ENG_PRINCIPAL_EMPLOYEE, .id = "e1", .roles = roles, .n_roles = 1}},
+	};
+	cr_expect_eq(eng_store_apply(s, &arena, &cmd, lookup, NULL, &out, &err), ENG_ECONFLICT);
+	cr_expect_str_eq(err.msg, eng_arena_printf(&arena, "expedient %s is at version 1, not 7", id));
+	cmd.expected_version = 1;
+	cr_assert_eq(eng_store_apply(s, &arena, &cmd, lookup, NULL, &out, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(out.step.to_state, "resolved");
+	/* A second resolve is refused by the engine: resolved is final. */
+	cmd.expected_version = -1;
+	cr_expect_eq(eng_store_apply(s, &arena, &cmd, lookup, NULL, &out, &err), ENG_ECONFLICT);
+	cr_expect_str_eq(err.msg, "action 'resolve' is not available in state 'resolved'");
+	cr_expect_eq(count("SELECT version FROM expedient"), 2);
+	cr_expect_eq(count("SELECT count(*) FROM event e1 JOIN event e2 ON e2.expedient_id = "
+	                   "e1.expedient_id AND e2.seq = e1.seq + 1 AND e2.prev_hash = e1.hash"), 1);
+	cr_expect_eq(count("SELECT count(*) FROM event WHERE seq = 1 AND prev_hash = repeat('0', 64) "
+	                   "AND hash ~ '^[0-9a-f]{64}$'"), 1);
+	cr_expect_eq(count("SELECT count(*) FROM event WHERE seq = 2 AND action = 'resolve' AND "
+	                   "actor_kind = 'employee' AND from_state = 'submitted' AND to_state = 'resolved'"), 1);
+	eng_arena_free(&arena);
+	eng_store_close(s);
+}
+
+Test(store, sessions_expire_and_store_only_a_hash)
+{
+	struct eng_store *s;
+	struct eng_error err = {0};
+	cr_assert_eq(eng_store_open(&s, cluster.conninfo, &err), 0, "%s", err.msg);
+	char token[64], csrf[64];
+	cr_assert_eq(eng_store_session_create(s, token, csrf, "demo", "citizen", "12345678Z", 3600, &err), 0);
+	cr_expect_eq(strlen(token), 43);
+	cr_expect_str_neq(token, csrf);
+	char sql[200];
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM web_session WHERE token_hash = '%s'", token);
+	cr_expect_eq(count(sql), 0, "the raw token is never stored");
+	struct eng_arena a = {0};
+	struct eng_session sess;
+	cr_assert_eq(eng_store_session_get(s, &a, token, 60, &sess, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(sess.principal_id, "12345678Z");
+	cr_expect_str_eq(sess.csrf, csrf);
+	PQclear(PQexec(conn, "UPDATE web_session SET last_seen = now() - interval '2 minutes'"));
+	cr_expect_eq(eng_store_session_get(s, &a, token, 60, &sess, &err), ENG_ENOTFOUND, "idle expiry");
+	eng_arena_free(&a);
+	eng_store_close(s);
+}
