@@ -405,21 +405,23 @@ Test(compile, compile_accepts_exactly_one_tramit_per_file)
 Test(compile, plain_lua_helpers_build_the_form)
 {
 	char *minimal = read_all(FIXTURE("minimal.lua"));
-	char *src = replace(minimal, "\tform = {",
-	                    "\tform = {\n"
-	                    "\t\tsection \"extra\" (function()\n"
-	                    "\t\t\tlocal s = { label = { ca = \"Més\", es = \"Más\" } }\n"
-	                    "\t\t\tfor i, name in ipairs({ \"a\", \"b\", \"c\" }) do\n"
-	                    "\t\t\t\ts[#s + 1] = text(name) { label = { ca = string.format(\"Camp %d\", i), es = \"Campo \" .. i } }\n"
-	                    "\t\t\tend\n"
-	                    "\t\t\treturn s\n"
-	                    "\t\tend)(),");
+	char *helper = replace(minimal, "tramit \"FIX-001\" {",
+	                       "local function numbered(names)\n"
+	                       "\tlocal s = { label = { ca = \"Més\", es = \"Más\" } }\n"
+	                       "\tfor i, name in ipairs(names) do\n"
+	                       "\t\ts[#s + 1] = text(name) { label = { ca = string.format(\"Camp %d\", i), es = \"Campo \" .. i } }\n"
+	                       "\tend\n"
+	                       "\treturn s\n"
+	                       "end\n"
+	                       "tramit \"FIX-001\" {");
+	char *src = replace(helper, "\tform = {", "\tform = {\n\t\tsection \"extra\" (numbered({ \"a\", \"b\", \"c\" })),");
+	free(helper);
 	struct eng_definition *def = compile_ok("t.lua", src);
 	cr_assert_eq(def->n_fields, 4);
 	cr_assert_str_eq(def->fields[0].name, "a");
 	cr_assert_str_eq(def->fields[2].label.ca, "Camp 3");
 	cr_assert_str_eq(def->fields[2].label.es, "Campo 3");
-	cr_assert_eq(def->fields[2].line, 13);
+	cr_assert_eq(def->fields[2].line, 5); /* the line inside the helper */
 	cr_assert_str_eq(def->fields[3].section, "dades");
 	eng_definition_free(def);
 	free(src);
