@@ -136,12 +136,12 @@ static void write_state(struct buf *b, const struct eng_state *st)
 		buf_add(b, "action", 6);
 		buf_str(b, a->name);
 		buf_text(b, "label", &a->label);
+		buf_key(b, "by");
 		if (a->by == ENG_BY_ROLE) {
-			buf_add(b, " by role", 8);
+			buf_key(b, "role");
 			buf_str(b, a->role);
 		} else {
-			buf_add(b, a->by == ENG_BY_APPLICANT ? " by applicant" : " by system",
-			        a->by == ENG_BY_APPLICANT ? 13 : 10);
+			buf_key(b, a->by == ENG_BY_APPLICANT ? "applicant" : "system");
 		}
 		buf_add(b, " to", 3);
 		buf_str(b, a->to);

@@ -5,7 +5,6 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -155,13 +154,21 @@ static const char *copy_string(struct compiler *c, int idx, const char *what, co
 	return eng_arena_strndup(&c->def->arena, s, len);
 }
 
-static int cmp_strings(const void *a, const void *b)
+/* Keeps the MAX_UNKNOWN_KEYS smallest keys, sorted: the same ones whatever Lua's hash order. */
+static void keep_smallest(const char **keys, size_t *n, const char *k)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	size_t i = *n < MAX_UNKNOWN_KEYS ? (*n)++ : MAX_UNKNOWN_KEYS;
+	while (i > 0 && strcmp(keys[i - 1], k) > 0) {
+		if (i < MAX_UNKNOWN_KEYS)
+			keys[i] = keys[i - 1];
+		i--;
+	}
+	if (i < MAX_UNKNOWN_KEYS)
+		keys[i] = k;
 }
 
-/* Reports the keys of table t that are not in allowed, sorted so the report does not depend on
- * Lua's hash order. With children, t may also hold a list (keys 1..#t). With langs, the keys
+/* Reports the keys of table t that are not in allowed, in sorted order so the report does not
+ * depend on Lua's hash order. With children, t may also hold a list (keys 1..#t). With langs, the keys
  * are the languages of a text and `what` names the text. */
 static void check_keys(struct compiler *c, int t, const char *const *allowed, bool children,
                        bool langs, const char *what, int line)
@@ -175,15 +182,14 @@ static void check_keys(struct compiler *c, int t, const char *const *allowed, bo
 	while (lua_next(L, t)) {
 		if (lua_type(L, -2) == LUA_TSTRING) {
 			const char *k = lua_tostring(L, -2);
-			if (!in_list(allowed, k) && n_unknown < MAX_UNKNOWN_KEYS)
-				unknown[n_unknown++] = k;
+			if (!in_list(allowed, k))
+				keep_smallest(unknown, &n_unknown, k);
 		} else if (!(lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1 &&
 		             lua_tointeger(L, -2) <= n) && !stray) {
 			stray = describe(L, -1);
 		}
 		lua_pop(L, 1);
 	}
-	qsort(unknown, n_unknown, sizeof(unknown[0]), cmp_strings);
 	for (size_t i = 0; i < n_unknown; i++) {
 		if (allowed == no_attrs)
 			report(c, line, "%s: found '%s = ...'; write the items as a list", what, unknown[i]);

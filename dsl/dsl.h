@@ -33,7 +33,8 @@ struct dsl_limits {
 
 /* Compiles one tràmit file. On success returns 0 and *out owns a new definition (free it with
  * eng_definition_free). On failure returns ENG_EINVALID (or ENG_ENOTFOUND for a missing file),
- * *out is NULL, and every problem found is appended to diags. limits may be NULL for defaults. */
+ * *out is NULL, and every problem found is appended to diags. limits may be NULL for defaults.
+ * Each call runs in a sandbox of its own, so calls on different threads do not interfere. */
 int dsl_compile_file(struct eng_definition **out, const char *path,
                      const struct dsl_limits *limits, struct dsl_diags *diags);
 

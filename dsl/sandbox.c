@@ -1,11 +1,11 @@
-/* The Lua sandbox for designer code: a state whose allocator caps memory, whose count hook
- * spends an instruction budget, and whose files run in a fresh environment of vetted names.
- * Invariant: designer code never sees the state's real globals, io, os, debug, package, load or
- * bytecode, and once the budget is spent every further instruction raises. */
+/* The Lua sandbox for designer code: memory capped in the allocator, work counted by a hook
+ * (and by dsl/libs.c), each file run in a fresh environment of vetted names. Invariant: designer
+ * code never reaches io, os, debug, package, a loader or bytecode; a spent budget stays spent. */
 #include "dsl/sandbox.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -13,28 +13,15 @@
 /* The base functions designers may use. Everything that reaches metatables, the collector,
  * the loader or raw table writes is left out: those are the doors out of the sandbox. */
 static const char *const base_allowed[] = {
-	"assert", "error",    "ipairs",   "next",     "pairs", "pcall",  "select",
-	"tonumber", "tostring", "type",   "xpcall",   "rawequal", "rawlen", NULL,
+	"assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber", "tostring",
+	"type", "xpcall", "rawequal", "rawlen", NULL,
 };
 
 /* Names a designer may know from plain Lua; they get a clearer refusal than "unknown name". */
 static const char *const globals_refused[] = {
-	"os",           "io",           "debug",    "package",  "require", "load",
-	"loadfile",     "dofile",       "loadstring", "collectgarbage", "setmetatable",
-	"getmetatable", "rawset",       "rawget",   "print",    "coroutine", "_G",
-	"module",       "setfenv",      "getfenv",  NULL,
-};
-
-/* Libraries copied into each environment, minus the members that would break determinism
- * (random) or hand out bytecode (dump). */
-static const struct {
-	const char *name;
-	const char *const refused[3];
-} libs[] = {
-	{ "string", { "dump", NULL } },
-	{ "table", { NULL } },
-	{ "math", { "random", "randomseed", NULL } },
-	{ "utf8", { NULL } },
+	"os", "io", "debug", "package", "require", "load", "loadfile", "dofile", "loadstring",
+	"collectgarbage", "setmetatable", "getmetatable", "rawset", "rawget", "print", "coroutine",
+	"_G", "module", "setfenv", "getfenv", NULL,
 };
 
 enum { HOOK_STEP = 1000 };
@@ -86,11 +73,39 @@ int dsl__sandbox_designer_line(lua_State *L, int level)
 	return 0;
 }
 
+static void sandbox_hook(lua_State *L, lua_Debug *ar);
+
+static uint64_t cpu_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Stops the run for reason: from now on the hook raises on every instruction, so a pcall in
+ * designer code only catches the error to meet it again at the next one. */
+static void trip(lua_State *L, struct dsl_sandbox *sb, enum dsl_trip reason, int line)
+{
+	if (sb->trip == DSL_TRIP_NONE) {
+		sb->trip = reason;
+		sb->trip_line = line;
+	}
+	lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, 1);
+}
+
+static int raise_trip(lua_State *L, const struct dsl_sandbox *sb)
+{
+	if (sb->trip == DSL_TRIP_CPU)
+		lua_pushfstring(L, "CPU time limit of %d ms exceeded", (int)DSL_CPU_LIMIT_MS);
+	else
+		lua_pushliteral(L, "instruction budget exceeded (infinite loop?)");
+	return lua_error(L);
+}
+
 /* Line events note the designer's line, for the allocator to quote when it refuses: memory
  * errors raised inside Lua's core skip message handlers, and the allocator itself must not
  * read the stack. A tràmit file runs a few thousand lines, so the cost does not show.
- * Count events spend the budget in steps. Once it is spent the hook re-arms itself for every
- * instruction, so a pcall in designer code only catches the error to meet it again. */
+ * Count events spend the budget in steps and watch the CPU-time backstop. */
 static void sandbox_hook(lua_State *L, lua_Debug *ar)
 {
 	struct dsl_sandbox *sb = sandbox_of(L);
@@ -105,16 +120,28 @@ static void sandbox_hook(lua_State *L, lua_Debug *ar)
 			sb->line_hint = ar->currentline;
 		return;
 	}
-	if (!sb->budget_tripped) {
+	if (sb->trip == DSL_TRIP_NONE) {
 		sb->spent += (uint64_t)sb->hook_step;
-		if (sb->spent < sb->budget)
+		if (sb->spent >= sb->budget)
+			trip(L, sb, DSL_TRIP_BUDGET, dsl__sandbox_designer_line(L, 0));
+		else if (cpu_now_ns() >= sb->cpu_deadline_ns)
+			trip(L, sb, DSL_TRIP_CPU, dsl__sandbox_designer_line(L, 0));
+		else
 			return;
-		sb->budget_tripped = true;
-		sb->budget_line = dsl__sandbox_designer_line(L, 0);
-		lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, 1);
 	}
-	lua_pushliteral(L, "instruction budget exceeded (infinite loop?)");
-	lua_error(L);
+	raise_trip(L, sb);
+}
+
+void dsl__sandbox_charge(lua_State *L, uint64_t cost)
+{
+	struct dsl_sandbox *sb = sandbox_of(L);
+	if (!sb->running)
+		return;
+	sb->spent = cost > UINT64_MAX - sb->spent ? UINT64_MAX : sb->spent + cost;
+	if (sb->spent >= sb->budget && sb->trip == DSL_TRIP_NONE)
+		trip(L, sb, DSL_TRIP_BUDGET, dsl__sandbox_designer_line(L, 1));
+	if (sb->trip != DSL_TRIP_NONE)
+		raise_trip(L, sb);
 }
 
 /* __index of every environment: reading a name that is not there is always a mistake. */
@@ -131,19 +158,6 @@ static int env_index(lua_State *L)
 	return luaL_error(L, "unknown name '%s'", name);
 }
 
-/* __index of each library copy; upvalue 1 is the library name, upvalue 2 the refused set. */
-static int lib_index(lua_State *L)
-{
-	if (lua_type(L, 2) == LUA_TSTRING) {
-		lua_pushvalue(L, 2);
-		if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL)
-			return luaL_error(L, "'%s.%s' is not available in tràmit files",
-			                  lua_tostring(L, lua_upvalueindex(1)), lua_tostring(L, 2));
-	}
-	lua_pushnil(L);
-	return 1;
-}
-
 /* Builds what every run copies from: the vetted base functions, one metatable per library,
  * the environment metatable, the primitives and the compiled prelude. Runs protected. */
 static int sandbox_setup(lua_State *L)
@@ -157,12 +171,7 @@ static int sandbox_setup(lua_State *L)
 	luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
 	lua_pop(L, 5);
 
-	/* The string metatable's __index is the real string table: dropping dump there keeps
-	 * ("").dump out of reach too. The prelude is trusted but gets no loader either. */
-	lua_getglobal(L, LUA_STRLIBNAME);
-	lua_pushnil(L);
-	lua_setfield(L, -2, "dump");
-	lua_pop(L, 1);
+	/* The prelude is trusted, but it has no use for a loader either. */
 	static const char *const prelude_refused[] = { "load", "loadfile", "dofile", NULL };
 	for (size_t i = 0; prelude_refused[i]; i++) {
 		lua_pushnil(L);
@@ -176,21 +185,7 @@ static int sandbox_setup(lua_State *L)
 	}
 	sb->base_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 
-	lua_newtable(L);
-	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
-		lua_newtable(L); /* metatable */
-		lua_pushstring(L, libs[i].name);
-		lua_newtable(L);
-		for (size_t j = 0; libs[i].refused[j]; j++) {
-			lua_pushboolean(L, 1);
-			lua_setfield(L, -2, libs[i].refused[j]);
-		}
-		lua_pushcclosure(L, lib_index, 2);
-		lua_setfield(L, -2, "__index");
-		lua_pushboolean(L, 0);
-		lua_setfield(L, -2, "__metatable");
-		lua_setfield(L, -2, libs[i].name);
-	}
+	dsl__libs_push(L);
 	sb->libs_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 
 	lua_newtable(L);
@@ -260,14 +255,51 @@ void dsl__sandbox_close(struct dsl_sandbox *sb)
 	free(sb);
 }
 
-/* Turns a non-string error value into a message with the designer's line. */
+/* Splits "where:line: text" when `where` is path or Lua's shortened form of it ("...tail"),
+ * as in luaO_chunkid. Returns the line, or 0 when msg does not start with a position. */
+static int message_position(const char *msg, const char *path, const char **rest)
+{
+	size_t plen = strlen(path);
+	for (const char *p = strchr(msg, ':'); p; p = strchr(p + 1, ':')) {
+		size_t wlen = (size_t)(p - msg);
+		bool same = wlen == plen && strncmp(msg, path, plen) == 0;
+		bool shortened = wlen > 3 && strncmp(msg, "...", 3) == 0 && wlen - 3 <= plen &&
+		                 strncmp(msg + 3, path + plen - (wlen - 3), wlen - 3) == 0;
+		if (!same && !shortened)
+			continue;
+		const char *q = p + 1;
+		long line = 0;
+		while (*q >= '0' && *q <= '9' && line < 100000000)
+			line = line * 10 + (*q++ - '0');
+		if (q == p + 1 || q[0] != ':' || q[1] != ' ')
+			continue;
+		*rest = q + 2;
+		return (int)line;
+	}
+	*rest = msg;
+	return 0;
+}
+
+/* Gives every error the designer's position: error values that are not strings become a
+ * message, and errors raised by library functions called from C (the charged wrappers of
+ * dsl/libs.c) carry no position of their own. */
 static int run_msgh(lua_State *L)
 {
 	struct dsl_sandbox *sb = sandbox_of(L);
-	if (lua_type(L, 1) != LUA_TSTRING)
-		lua_pushfstring(L, "%s:%d: error raised with a %s value instead of a message",
-		                sb->chunkname + 1, dsl__sandbox_designer_line(L, 1),
-		                luaL_typename(L, 1));
+	const char *path = sb->chunkname + 1, *rest;
+	int line = dsl__sandbox_designer_line(L, 1);
+	if (lua_type(L, 1) != LUA_TSTRING) {
+		const char *type = luaL_typename(L, 1);
+		if (line > 0)
+			lua_pushfstring(L, "%s:%d: error raised with a %s value instead of a message", path,
+			                line, type);
+		else
+			lua_pushfstring(L, "error raised with a %s value instead of a message", type);
+		return 1;
+	}
+	const char *msg = lua_tostring(L, 1);
+	if (line > 0 && message_position(msg, path, &rest) == 0)
+		lua_pushfstring(L, "%s:%d: %s", path, line, msg);
 	return 1;
 }
 
@@ -300,27 +332,22 @@ static int run_protected(lua_State *L)
 	}
 	lua_pop(L, 1);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->libs_ref);
-	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		int lib = lua_gettop(L);
 		lua_newtable(L);
-		lua_getglobal(L, libs[i].name);
 		lua_pushnil(L);
-		while (lua_next(L, -2)) {
-			bool refused = false;
-			if (lua_type(L, -2) == LUA_TSTRING)
-				for (size_t j = 0; libs[i].refused[j]; j++)
-					refused |= strcmp(lua_tostring(L, -2), libs[i].refused[j]) == 0;
-			if (refused) {
-				lua_pop(L, 1);
-				continue;
-			}
+		while (lua_next(L, lib)) {
 			lua_pushvalue(L, -2);
 			lua_insert(L, -2);
-			lua_rawset(L, -5);
+			lua_rawset(L, lib + 1);
 		}
+		lua_getmetatable(L, lib);
+		lua_setmetatable(L, lib + 1);
+		lua_pushvalue(L, lib - 1);
+		lua_insert(L, -2);
+		lua_rawset(L, env);
 		lua_pop(L, 1);
-		lua_getfield(L, -2, libs[i].name);
-		lua_setmetatable(L, -2);
-		lua_setfield(L, env, libs[i].name);
 	}
 	lua_pop(L, 1);
 
@@ -346,31 +373,6 @@ static int run_protected(lua_State *L)
 	return 1;
 }
 
-/* Splits "where:line: text" when `where` is path or Lua's shortened form of it ("...tail"),
- * as in luaO_chunkid. Returns the line, or 0 when msg does not start with a position. */
-static int message_position(const char *msg, const char *path, const char **rest)
-{
-	size_t plen = strlen(path);
-	for (const char *p = strchr(msg, ':'); p; p = strchr(p + 1, ':')) {
-		size_t wlen = (size_t)(p - msg);
-		bool same = wlen == plen && strncmp(msg, path, plen) == 0;
-		bool shortened = wlen > 3 && strncmp(msg, "...", 3) == 0 && wlen - 3 <= plen &&
-		                 strncmp(msg + 3, path + plen - (wlen - 3), wlen - 3) == 0;
-		if (!same && !shortened)
-			continue;
-		const char *q = p + 1;
-		long line = 0;
-		while (*q >= '0' && *q <= '9' && line < 100000000)
-			line = line * 10 + (*q++ - '0');
-		if (q == p + 1 || q[0] != ':' || q[1] != ' ')
-			continue;
-		*rest = q + 2;
-		return (int)line;
-	}
-	*rest = msg;
-	return 0;
-}
-
 void dsl__format_size(char *buf, size_t size, size_t bytes)
 {
 	if (bytes % (1u << 20) == 0)
@@ -390,8 +392,8 @@ int dsl__sandbox_run(struct dsl_sandbox *sb, const char *path, const char *src, 
 	int top = lua_gettop(L);
 
 	sb->spent = 0;
-	sb->budget_tripped = false;
-	sb->budget_line = 0;
+	sb->trip = DSL_TRIP_NONE;
+	sb->trip_line = 0;
 	sb->mem_refused = false;
 	sb->mem_line = 0;
 	sb->line_hint = 0;
@@ -413,10 +415,13 @@ int dsl__sandbox_run(struct dsl_sandbox *sb, const char *path, const char *src, 
 	}
 
 	lua_sethook(L, sandbox_hook, LUA_MASKCOUNT | LUA_MASKLINE, sb->hook_step);
+	sb->cpu_deadline_ns = cpu_now_ns() + (uint64_t)DSL_CPU_LIMIT_MS * 1000000u;
+	sb->running = true;
 	lua_pushcfunction(L, run_msgh);
 	lua_pushcfunction(L, run_protected);
 	lua_pushlightuserdata(L, &args);
 	int status = lua_pcall(L, 1, 1, top + 1);
+	sb->running = false;
 	lua_sethook(L, NULL, 0, 0);
 	if (status == LUA_OK) {
 		lua_remove(L, top + 1);
@@ -425,17 +430,19 @@ int dsl__sandbox_run(struct dsl_sandbox *sb, const char *path, const char *src, 
 	}
 
 	const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "unknown error";
-	if (sb->budget_tripped) {
-		dsl__diag_add(diags, path, sb->budget_line,
-		              "instruction budget exceeded (infinite loop?)");
+	const char *rest;
+	int line = message_position(msg, path, &rest);
+	if (sb->trip == DSL_TRIP_BUDGET) {
+		dsl__diag_add(diags, path, sb->trip_line, "instruction budget exceeded (infinite loop?)");
+	} else if (sb->trip == DSL_TRIP_CPU) {
+		dsl__diag_add(diags, path, sb->trip_line, "CPU time limit of %d ms exceeded",
+		              (int)DSL_CPU_LIMIT_MS);
 	} else if (status == LUA_ERRMEM ||
-	           (sb->mem_refused && strcmp(msg, "not enough memory") == 0)) {
+	           (sb->mem_refused && strcmp(rest, "not enough memory") == 0)) {
 		char size[32];
 		dsl__format_size(size, sizeof(size), sb->mem_limit);
 		dsl__diag_add(diags, path, sb->mem_line, "memory limit of %s exceeded", size);
 	} else {
-		const char *rest;
-		int line = message_position(msg, path, &rest);
 		dsl__diag_add(diags, path, line, "%s", rest);
 	}
 	lua_settop(L, top);

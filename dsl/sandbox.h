@@ -15,6 +15,9 @@
 enum {
 	DSL_DEFAULT_MEMORY = 16u << 20,
 	DSL_DEFAULT_INSTRUCTIONS = 10000000,
+	/* A backstop, not a budget: some work costs time without costing instructions (comparing
+	 * two long strings is one instruction). Far above what any real file needs. */
+	DSL_CPU_LIMIT_MS = 2000,
 	DSL_MAX_DIAGS = 100, /* per file: past this, one more diag says the list was cut */
 };
 
@@ -28,18 +31,26 @@ extern const struct embedded_file dsl_prelude_files[];
 
 /* One Lua state with its limits. The allocator's userdata is the sandbox itself, so C functions
  * running inside reach it with lua_getallocf. Not thread-safe: one sandbox per thread. */
+/* Why a run is being stopped. Sticky until the next run: the hook raises on every
+ * instruction, so pcall in designer code cannot swallow it. */
+enum dsl_trip { DSL_TRIP_NONE, DSL_TRIP_BUDGET, DSL_TRIP_CPU };
+
+/* One Lua state with its limits. The allocator's userdata is the sandbox itself, so C functions
+ * running inside reach it with lua_getallocf. Not thread-safe: one sandbox per thread. */
 struct dsl_sandbox {
 	lua_State *L;
 	size_t mem_used, mem_limit;
-	uint64_t budget, spent;
-	int hook_step;        /* instructions between two count-hook calls */
-	bool budget_tripped;  /* sticky until the next run: the hook raises on every instruction */
-	int budget_line;      /* designer line where the budget ran out, 0 if unknown */
-	bool mem_refused;     /* the allocator refused a request during this run */
-	int mem_line;         /* designer line of the first refusal, 0 if unknown */
-	int line_hint;        /* last designer line the line hook saw */
-	const char *source;   /* the designer chunk's source string, once the hook has seen it */
-	char *chunkname;      /* "@path" of the file running; malloc'd, owned by the sandbox */
+	uint64_t budget, spent;  /* instructions, plus the work charged by library functions */
+	int hook_step;           /* instructions between two count-hook calls */
+	uint64_t cpu_deadline_ns; /* thread CPU time at which the run stops */
+	bool running;            /* designer code may run: charges and deadlines apply */
+	enum dsl_trip trip;
+	int trip_line;           /* designer line where the run was stopped, 0 if unknown */
+	bool mem_refused;        /* the allocator refused a request during this run */
+	int mem_line;            /* designer line of the first refusal, 0 if unknown */
+	int line_hint;           /* last designer line the line hook saw */
+	const char *source;      /* the designer chunk's source string, once the hook has seen it */
+	char *chunkname;         /* "@path" of the file running; malloc'd, owned by the sandbox */
 	int prim_ref, base_ref, env_meta_ref, libs_ref, prelude_ref; /* registry references */
 };
 
@@ -55,6 +66,17 @@ void dsl__sandbox_close(struct dsl_sandbox *sb);
  * On failure pushes nothing, returns ENG_EINVALID and appends exactly one diag to diags. */
 int dsl__sandbox_run(struct dsl_sandbox *sb, const char *path, const char *src, size_t len,
                      struct dsl_diags *diags);
+
+/* Adds cost to the work spent by this run: library functions whose work grows with their
+ * arguments call it first, so that work counts like instructions [-0, +0]. Raises, at the
+ * designer's line, once the budget is spent. */
+void dsl__sandbox_charge(lua_State *L, uint64_t cost);
+
+/* Pushes the library tables designers get, keyed by name ("string", "table", "math", "utf8")
+ * [-0, +1]: trimmed copies of the real ones, costly functions wrapped to charge their work, each
+ * with a locked metatable that names refused members. Also points the string metatable's
+ * __index at the trimmed string table, so ("").dump is out of reach. May raise (memory). */
+void dsl__libs_push(lua_State *L);
 
 /* Writes a memory size as designers read it: "16 MiB", "512 KiB" or "1000 bytes". */
 void dsl__format_size(char *buf, size_t size, size_t bytes);

@@ -451,3 +451,17 @@ Test(compile, compile_stops_listing_after_one_hundred_problems)
 	cr_assert_str_eq(line, "t.lua:2: too many problems; stopped after 100");
 	dsl_diags_free(&diags);
 }
+
+Test(compile, compile_keeps_full_paths_longer_than_luas_short_source)
+{
+	/* Lua shortens chunk names past 60 bytes to "...tail"; diagnostics keep the whole path. */
+	const char *path = "catalogue/a-long-family-folder-name/another-long-folder-name/tramit.lua";
+	const char *src = "local x\nx.y = 1\n";
+	struct eng_definition *def = NULL;
+	struct dsl_diags diags = { 0 };
+	cr_assert_eq(dsl_compile_string(&def, path, src, strlen(src), NULL, &diags), ENG_EINVALID);
+	cr_assert_str_eq(format_all(&diags),
+	                 "catalogue/a-long-family-folder-name/another-long-folder-name/tramit.lua:2: "
+	                 "attempt to index a nil value (local 'x')");
+	dsl_diags_free(&diags);
+}
