@@ -244,7 +244,15 @@ static int run_tool(const struct pg_ctx *ctx, const char *const argv[], char *ta
 			(void)w;
 			_exit(126);
 		}
-		execv(path, (char *const *)argv);
+		/* initdb and pg_ctl find their sibling programs from argv[0]; a bare name would
+		 * send them searching PATH, where Debian does not put them. */
+		const char *args[32];
+		size_t k = 0;
+		args[k++] = path;
+		for (size_t i = 1; argv[i] && k < 31; i++)
+			args[k++] = argv[i];
+		args[k] = NULL;
+		execv(path, (char *const *)args);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -560,8 +568,10 @@ static int start_postmaster(const struct pg_ctx *ctx, const char *sock, int port
 	} else {
 		last_line(line, sizeof(line), tail);
 	}
-	return eng_error_set(err, ENG_EUNAVAILABLE, "PostgreSQL did not start on port %d (see %s): %s",
-	                     port, ctx->log, line);
+	/* A port taken by someone else is the one failure a caller can cure by choosing another. */
+	int code = strstr(line, "could not create any TCP/IP sockets") ? ENG_ECONFLICT : ENG_EUNAVAILABLE;
+	return eng_error_set(err, code, "PostgreSQL did not start on port %d (see %s): %s", port,
+	                     ctx->log, line);
 }
 
 static int wait_ready(const char *conninfo, struct eng_error *err)
@@ -736,18 +746,24 @@ int eng_pgcluster_start(struct eng_pgcluster *out, const struct eng_pgcluster_op
 		}
 	}
 
-	port = opts->port;
-	if (port == 0 && !opts->tcp)
-		port = 5432;
-	else if (port == 0 && (rc = pick_free_port(&port, err)) < 0)
-		goto done;
-	out->port = port;
-	out->tcp = opts->tcp;
 	snprintf(path, sizeof(path), "%s/PG_VERSION", ctx.data);
 	if (stat(path, &st) != 0 && (rc = init_cluster(&ctx, err)) < 0)
 		goto done;
-	if ((rc = start_postmaster(&ctx, out->socket_dir, port, opts->tcp, err)) < 0)
+	/* A port we picked was free a moment ago, but another process may take it before the
+	 * postmaster binds it; then a fresh pick almost surely succeeds. */
+	bool picked = opts->tcp && opts->port == 0;
+	for (int attempt = 0; attempt < (picked ? 3 : 1); attempt++) {
+		port = opts->port ? opts->port : 5432;
+		if (picked && (rc = pick_free_port(&port, err)) < 0)
+			goto done;
+		rc = start_postmaster(&ctx, out->socket_dir, port, opts->tcp, err);
+		if (rc != ENG_ECONFLICT)
+			break;
+	}
+	if (rc < 0)
 		goto done;
+	out->port = port;
+	out->tcp = opts->tcp;
 	out->started_by_us = true;
 	make_conninfo(out->conninfo, sizeof(out->conninfo), out->socket_dir, port, db);
 	if ((rc = wait_ready(out->conninfo, err)) < 0 ||
@@ -777,17 +793,27 @@ int eng_pgcluster_stop(struct eng_pgcluster *c, struct eng_error *err)
 	    (rc = resolve_user(&ctx, NULL, c->run_uid, err)) < 0 ||
 	    (rc = ctx_paths(&ctx, c->dir, err)) < 0)
 		return rc;
+	if (read_pidfile(ctx.data, &pid, &port, sock, sizeof(sock), listen, sizeof(listen)) != 0)
+		pid = 0;
 	const char *argv[] = {"pg_ctl", "-D", ctx.data, "-m", "fast", "-w", "-t", "60", "stop", NULL};
 	int status = run_tool(&ctx, argv, tail, sizeof(tail), err);
 	if (status < 0)
 		return status;
 	/* pg_ctl also fails when the server is already gone; only a live postmaster is an error. */
-	if (status != 0 && read_pidfile(ctx.data, &pid, &port, sock, sizeof(sock), listen,
-	                                sizeof(listen)) == 0 && pid_alive(pid)) {
+	if (status != 0 && pid_alive(pid)) {
 		last_line(line, sizeof(line), tail);
 		return eng_error_set(err, ENG_EUNAVAILABLE, "pg_ctl could not stop the server in %s: %s",
 		                     ctx.data, line);
 	}
+	/* pg_ctl returns once postmaster.pid is gone, which the postmaster removes just before it
+	 * exits; wait for the exit itself, so that the port and shared memory are free on return. */
+	struct timespec pause = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+	for (int i = 0; i < 1000 && pid_alive(pid); i++)
+		nanosleep(&pause, NULL);
+	if (pid_alive(pid))
+		return eng_error_set(err, ENG_EUNAVAILABLE,
+		                     "the postmaster (pid %ld) of %s is still running 10 s after pg_ctl "
+		                     "stopped it", (long)pid, ctx.data);
 	c->started_by_us = false;
 	return 0;
 }
