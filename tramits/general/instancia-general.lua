@@ -5,18 +5,18 @@ tramit "GEN-001" {
 	version = "1",
 	title = { ca = "Instància general", es = "Instancia general" },
 	summary = {
-		ca = "Presenta a l'Ajuntament un escrit o una sol·licitud que no tinga un tràmit propi.",
-		es = "Presenta al Ayuntamiento un escrito o una solicitud que no tenga un trámite propio.",
+		ca = "Presenteu a l'Ajuntament un escrit o una sol·licitud que no tinga un tràmit propi.",
+		es = "Presente al Ayuntamiento un escrito o una solicitud que no tenga un trámite propio.",
 	},
 	description = {
-		ca = "Fes servir aquest tràmit quan vulgues demanar alguna cosa a l'Ajuntament o fer-li "
-			.. "saber una situació i no trobes un tràmit específic en el catàleg. Explica què passa "
-			.. "i què sol·licites. L'escrit queda registrat i reps un justificant amb la data i el "
-			.. "número de registre. L'Ajuntament té tres mesos per a respondre't.",
-		es = "Usa este trámite cuando quieras pedir algo al Ayuntamiento o comunicarle una "
-			.. "situación y no encuentres un trámite específico en el catálogo. Explica qué ocurre "
-			.. "y qué solicitas. El escrito queda registrado y recibes un justificante con la fecha "
-			.. "y el número de registro. El Ayuntamiento tiene tres meses para responderte.",
+		ca = "Feu servir aquest tràmit quan vulgueu demanar alguna cosa a l'Ajuntament o fer-li "
+			.. "saber una situació i no trobeu un tràmit específic en el catàleg. Expliqueu què "
+			.. "passa i què sol·liciteu. L'escrit queda registrat i rebreu un justificant amb la "
+			.. "data i el número de registre. L'Ajuntament té tres mesos per a respondre-vos.",
+		es = "Use este trámite cuando quiera pedir algo al Ayuntamiento o comunicarle una "
+			.. "situación y no encuentre un trámite específico en el catálogo. Explique qué ocurre "
+			.. "y qué solicita. El escrito queda registrado y recibirá un justificante con la fecha "
+			.. "y el número de registro. El Ayuntamiento tiene tres meses para responderle.",
 	},
 	family = "general",
 	unit = "registre",
@@ -38,24 +38,24 @@ tramit "GEN-001" {
 			text "assumpte" {
 				label = { ca = "Assumpte", es = "Asunto" },
 				help = {
-					ca = "Resumeix en una frase de què tracta el teu escrit.",
-					es = "Resume en una frase de qué trata tu escrito.",
+					ca = "Resumiu en una frase de què tracta el vostre escrit.",
+					es = "Resuma en una frase de qué trata su escrito.",
 				},
 				required = true, max = 150,
 			},
 			longtext "exposa" {
 				label = { ca = "Exposa", es = "Expone" },
 				help = {
-					ca = "Explica els fets i els motius de la teua sol·licitud.",
-					es = "Explica los hechos y los motivos de tu solicitud.",
+					ca = "Expliqueu els fets i els motius de la vostra sol·licitud.",
+					es = "Explique los hechos y los motivos de su solicitud.",
 				},
 				required = true, max = 4000,
 			},
 			longtext "solicita" {
 				label = { ca = "Sol·licita", es = "Solicita" },
 				help = {
-					ca = "Indica amb claredat què demanes a l'Ajuntament.",
-					es = "Indica con claridad qué pides al Ayuntamiento.",
+					ca = "Indiqueu amb claredat què demaneu a l'Ajuntament.",
+					es = "Indique con claridad qué pide al Ayuntamiento.",
 				},
 				required = true, max = 4000,
 			},
@@ -65,15 +65,15 @@ tramit "GEN-001" {
 			email "correu" {
 				label = { ca = "Correu electrònic", es = "Correo electrónico" },
 				help = {
-					ca = "Si l'indiques, t'avisarem quan tingues una resposta o una notificació.",
-					es = "Si lo indicas, te avisaremos cuando tengas una respuesta o una notificación.",
+					ca = "Si la indiqueu, us avisarem quan tingueu una resposta o una notificació.",
+					es = "Si la indica, le avisaremos cuando tenga una respuesta o una notificación.",
 				},
 			},
 			phone "telefon" {
 				label = { ca = "Telèfon", es = "Teléfono" },
 				help = {
-					ca = "Per si hem de parlar amb tu sobre el teu escrit.",
-					es = "Por si tenemos que hablar contigo sobre tu escrito.",
+					ca = "Per si hem de parlar amb vós sobre el vostre escrit.",
+					es = "Por si tenemos que hablar con usted sobre su escrito.",
 				},
 			},
 			choice "idioma" {
