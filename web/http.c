@@ -76,6 +76,7 @@ void web_send(struct web_ctx *c, int status, const char *content_type)
 	        : status == 405 ? "Method Not Allowed" : status == 409 ? "Conflict"
 	        : status == 413 ? "Payload Too Large" : status == 422 ? "Unprocessable Entity"
 	        : status == 503 ? "Service Unavailable" : status >= 500 ? "Internal Server Error" : "OK";
+	c->status = status;
 	evhttp_send_reply(c->req, status, reason, c->out);
 }
 

@@ -37,6 +37,7 @@ struct web_ctx {
 	const char *display_name;
 	struct eng_employee_view employee; /* when the principal is an employee */
 	struct evbuffer *out;   /* response body */
+	int status;             /* set by web_send, for the access log */
 };
 
 /* i18n */
