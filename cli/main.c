@@ -16,11 +16,15 @@ static void usage(FILE *out)
 	        "  serve [--demo]       run the e-office, citizen folder, back office and API\n"
 	        "  check PATH...        check tràmit files or folders; print path:line: message\n"
 	        "  db migrate           apply pending database migrations\n"
+	        "  calendar deadline --from DATE --amount N --unit UNIT [--holidays D,...]\n"
+	        "                       print the due date (units: business-days, natural-days,\n"
+	        "                       months, years) under the national + CV calendar\n"
+	        "  validate KIND VALUE  check a nif, dni, nie, cif, iban, ccc, postal, ine or dir3\n"
 	        "  version              print the version\n"
 	        "\n"
 	        "environment: TRAMIT_DATABASE_URL, TRAMIT_VAR_DIR, PORT, TRAMIT_BIND,\n"
 	        "  TRAMIT_ENTITY, TRAMIT_ENTITY_NAME_CA, TRAMIT_ENTITY_NAME_ES, TRAMIT_TRAMITS_DIR,\n"
-	        "  TRAMIT_PG_PORT (see README.md)\n");
+	        "  TRAMIT_PG_PORT, TRAMIT_CALENDARS_DIR (see README.md)\n");
 }
 
 const char *cli_env(const char *name, const char *fallback)
@@ -52,6 +56,10 @@ int main(int argc, char **argv)
 		return cli_check(argc - 1, argv + 1);
 	if (strcmp(cmd, "db") == 0)
 		return cli_db(argc - 1, argv + 1);
+	if (strcmp(cmd, "calendar") == 0)
+		return cli_calendar(argc - 1, argv + 1);
+	if (strcmp(cmd, "validate") == 0)
+		return cli_validate(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0) {
 		printf("tramit %s\n", TRAMIT_VERSION);
 		return 0;
