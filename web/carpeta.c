@@ -134,6 +134,18 @@ static void render_expedient_head(struct web_ctx *c, const struct eng_definition
 	web_printf(c, "</strong></p>");
 }
 
+/* The part of an expedient page both sides see: receipt, data, history; then the reply. */
+static void render_expedient_body(struct web_ctx *c, const struct eng_definition *d,
+                                  const struct eng_expedient_view *x)
+{
+	render_receipt(c, x);
+	web_printf(c, "<h2>%s</h2>", web_t(c, "expedient.data"));
+	web_render_data(c, d, x->data, x->n_data);
+	render_history(c, d, x->id);
+	web_page_end(c);
+	web_send(c, 200, "text/html; charset=utf-8");
+}
+
 void web_route_carpeta_expedient(struct web_ctx *c, const char *id)
 {
 	if (!web_require(c, "citizen"))
@@ -152,12 +164,7 @@ void web_route_carpeta_expedient(struct web_ctx *c, const char *id)
 		web_printf(c, "<div class=\"panel\" role=\"status\" id=\"submitted\">%s</div>",
 		           web_t(c, "receipt.ok"));
 	render_expedient_head(c, d, &x);
-	render_receipt(c, &x);
-	web_printf(c, "<h2>%s</h2>", web_t(c, "expedient.data"));
-	web_render_data(c, d, x.data, x.n_data);
-	render_history(c, d, x.id);
-	web_page_end(c);
-	web_send(c, 200, "text/html; charset=utf-8");
+	render_expedient_body(c, d, &x);
 }
 
 void web_route_backoffice(struct web_ctx *c)
@@ -224,26 +231,17 @@ void web_route_backoffice_expedient(struct web_ctx *c, const char *id)
 	}
 	if (!shown)
 		web_printf(c, "<p id=\"no-actions\">%s</p>", web_t(c, "expedient.no_actions"));
-	render_receipt(c, &x);
-	web_printf(c, "<h2>%s</h2>", web_t(c, "expedient.data"));
-	web_render_data(c, d, x.data, x.n_data);
-	render_history(c, d, x.id);
-	web_page_end(c);
-	web_send(c, 200, "text/html; charset=utf-8");
+	render_expedient_body(c, d, &x);
 }
 
 void web_route_backoffice_action(struct web_ctx *c, const char *id, const char *action)
 {
 	if (!web_require(c, "employee"))
 		return;
-	size_t len;
-	char *body = web_body(c, 16384, &len);
 	struct eng_value *v;
 	size_t n;
-	if (!body || web_parse_form(c, body, len, &v, &n) != 0)
-		return web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
-	if (!web_csrf_ok(c, eng_values_get(v, n, "csrf")))
-		return web_error_page(c, 403, "err.csrf.title", "err.csrf");
+	if (!web_post_form(c, 16384, &v, &n))
+		return;
 	const char *version = eng_values_get(v, n, "version");
 	char *end = NULL;
 	long long expected = version ? strtoll(version, &end, 10) : -1;

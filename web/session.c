@@ -42,6 +42,31 @@ bool web_csrf_ok(struct web_ctx *c, const char *token)
 	return strlen(token) == n && CRYPTO_memcmp(token, c->session.csrf, n) == 0;
 }
 
+bool web_post_form(struct web_ctx *c, size_t max, struct eng_value **v, size_t *n)
+{
+	size_t len;
+	char *body = web_body(c, max, &len);
+	if (!body) {
+		web_error_page(c, 413, "err.toolarge.title", "err.toolarge");
+		return false;
+	}
+	if (web_parse_form(c, body, len, v, n) != 0) {
+		web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
+		return false;
+	}
+	if (!web_csrf_ok(c, eng_values_get(*v, *n, "csrf"))) {
+		web_error_page(c, 403, "err.csrf.title", "err.csrf");
+		return false;
+	}
+	/* The token is transport, not form data. */
+	size_t k = 0;
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*v)[i].name, "csrf") != 0)
+			(*v)[k++] = (*v)[i];
+	*n = k;
+	return true;
+}
+
 /* Only local absolute paths may be redirect targets (no open redirects). */
 static const char *safe_next(const char *next, const char *fallback)
 {
@@ -142,14 +167,10 @@ void web_route_login(struct web_ctx *c)
 
 void web_route_logout(struct web_ctx *c)
 {
-	size_t len;
-	char *body = web_body(c, 4096, &len);
 	struct eng_value *v;
 	size_t n;
-	if (!body || web_parse_form(c, body, len, &v, &n) != 0)
-		return web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
-	if (!web_csrf_ok(c, eng_values_get(v, n, "csrf")))
-		return web_error_page(c, 403, "err.csrf.title", "err.csrf");
+	if (!web_post_form(c, 4096, &v, &n))
+		return;
 	eng_store_session_delete(c->srv->store, web_cookie(c, "sid"), NULL);
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Set-Cookie",
 	                  "sid=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");

@@ -279,21 +279,10 @@ void web_route_form(struct web_ctx *c, const char *code)
 		return;
 	if (evhttp_request_get_command(c->req) != EVHTTP_REQ_POST)
 		return render_form(c, d, NULL, 0, NULL, 200);
-	size_t len;
-	char *body = web_body(c, 256 * 1024, &len);
-	if (!body)
-		return web_error_page(c, 413, "err.toolarge.title", "err.toolarge");
 	struct eng_value *v;
-	size_t n;
-	if (web_parse_form(c, body, len, &v, &n) != 0)
-		return web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
-	if (!web_csrf_ok(c, eng_values_get(v, n, "csrf")))
-		return web_error_page(c, 403, "err.csrf.title", "err.csrf");
-	/* The CSRF token is transport, not form data. */
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i].name, "csrf") != 0)
-			v[k++] = v[i];
+	size_t k;
+	if (!web_post_form(c, 256 * 1024, &v, &k))
+		return;
 	struct eng_outcome out;
 	struct eng_error err = {0};
 	int rc = web_submit(c, d, v, k, &out, &err);

@@ -60,6 +60,16 @@ static void render_receipt_document(struct web_ctx *c, json_t *doc)
 	web_printf(c, "</dl>");
 }
 
+/* A malformed code is answered like an unknown one: ENG_ENOTFOUND. */
+static int lookup(struct web_ctx *c, const char *typed, struct eng_document_view *doc)
+{
+	char csv[CONN_CSV_DISPLAY_LEN + 1];
+	struct eng_error err;
+	if (conn_csv_normalize(csv, typed) != 0)
+		return ENG_ENOTFOUND;
+	return eng_store_document_by_csv(c->srv->store, &c->arena, csv, c->client, doc, &err);
+}
+
 void web_route_verify(struct web_ctx *c)
 {
 	const char *typed = web_query_get(c, "csv");
@@ -70,12 +80,8 @@ void web_route_verify(struct web_ctx *c)
 		web_page_end(c);
 		return web_send(c, 200, "text/html; charset=utf-8");
 	}
-	char csv[CONN_CSV_DISPLAY_LEN + 1];
 	struct eng_document_view doc;
-	struct eng_error err;
-	int rc = ENG_ENOTFOUND;
-	if (conn_csv_normalize(csv, typed) == 0)
-		rc = eng_store_document_by_csv(c->srv->store, &c->arena, csv, c->client, &doc, &err);
+	int rc = lookup(c, typed, &doc);
 	json_t *content = rc == 0 ? json_loadb(doc.content, doc.content_len, 0, NULL) : NULL;
 	if (rc != 0 && rc != ENG_ENOTFOUND)
 		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
@@ -109,18 +115,14 @@ void web_route_verify(struct web_ctx *c)
 
 void web_route_verify_document(struct web_ctx *c, const char *typed)
 {
-	char csv[CONN_CSV_DISPLAY_LEN + 1];
 	struct eng_document_view doc;
-	struct eng_error err;
-	int rc = ENG_ENOTFOUND;
-	if (conn_csv_normalize(csv, typed) == 0)
-		rc = eng_store_document_by_csv(c->srv->store, &c->arena, csv, c->client, &doc, &err);
+	int rc = lookup(c, typed, &doc);
 	if (rc == ENG_ENOTFOUND)
 		return web_error_page(c, 404, "verify.notfound.title", "verify.notfound");
 	if (rc)
 		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
 	evbuffer_add(c->out, doc.content, doc.content_len);
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Disposition",
-	                  eng_arena_printf(&c->arena, "attachment; filename=\"%s-%s.json\"", doc.kind, csv));
+	                  eng_arena_printf(&c->arena, "attachment; filename=\"%s-%s.json\"", doc.kind, doc.csv));
 	web_send(c, 200, doc.media_type);
 }
