@@ -177,11 +177,15 @@ struct eng_expedient {
 
 enum eng_event_kind {
 	ENG_EVENT_ACTION, /* an actor takes one of the actions of the current state */
+	ENG_EVENT_TIMER,  /* timer `timer` came due at time_ms (the due time, not the firing time) */
+	ENG_EVENT_RESULT, /* the outbox delivered effect `effect_id`; outcome in `form` values */
 };
 
 struct eng_event {
 	enum eng_event_kind kind;
 	const char *action;
+	const char *timer;            /* ENG_EVENT_TIMER */
+	const char *effect_id;        /* ENG_EVENT_RESULT */
 	struct eng_actor actor;
 	int64_t time_ms;              /* when it happened (Unix ms); the engine reads no clock */
 	const struct eng_value *form; /* submitted form values, for ENG_ACTION_FORM */

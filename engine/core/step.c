@@ -18,6 +18,18 @@ static int refuse(struct eng_step_result *out, int code, const char *fmt, const 
 	return code;
 }
 
+const char *eng_effect_kind_name(enum eng_effect_kind kind)
+{
+	static const char *const names[] = {
+		[ENG_EFFECT_REGISTER_IN] = "register_in", [ENG_EFFECT_RECEIPT] = "receipt",
+		[ENG_EFFECT_REGISTER_OUT] = "register_out", [ENG_EFFECT_DOCUMENT] = "document",
+		[ENG_EFFECT_NOTIFY] = "notify", [ENG_EFFECT_SIGN_REQUEST] = "sign_request",
+		[ENG_EFFECT_PAYMENT] = "payment", [ENG_EFFECT_BACKOFFICE] = "backoffice",
+		[ENG_EFFECT_TIMER_SET] = "timer_set", [ENG_EFFECT_TIMER_CANCEL] = "timer_cancel",
+	};
+	return names[kind];
+}
+
 bool eng_actor_may(const struct eng_action *action, const struct eng_expedient *exp,
                    const struct eng_actor *actor)
 {

@@ -7,15 +7,35 @@
 #include "model.h"
 #include "validate.h"
 
+/* What a transition asks the world to do. The runtime handles the first two inside the
+ * transition's transaction (they are local writes); TIMER_* become timer rows in the same
+ * transaction; every other kind becomes an outbox row, delivered later to a connector with an
+ * idempotency key, whose result comes back as an ENG_EVENT_RESULT. */
 enum eng_effect_kind {
-	ENG_EFFECT_REGISTER_IN, /* create an entry-registry record */
-	ENG_EFFECT_RECEIPT,     /* issue a receipt (justificant) carrying `csv` */
+	ENG_EFFECT_REGISTER_IN,   /* create an entry-registry record */
+	ENG_EFFECT_RECEIPT,       /* issue a receipt (justificant) carrying `csv` */
+	ENG_EFFECT_REGISTER_OUT,  /* create an exit-registry record (target: the document) */
+	ENG_EFFECT_DOCUMENT,      /* generate a document from template `target` */
+	ENG_EFFECT_NOTIFY,        /* notify the applicant: target = template; args: channel, ... */
+	ENG_EFFECT_SIGN_REQUEST,  /* start a signature circuit for document `target` */
+	ENG_EFFECT_PAYMENT,       /* open a payment order: target = fee name; args: amount_cents */
+	ENG_EFFECT_BACKOFFICE,    /* call back-office integration `target` with args */
+	ENG_EFFECT_TIMER_SET,     /* arm timer `target` at due_ms; when due it fires ENG_EVENT_TIMER */
+	ENG_EFFECT_TIMER_CANCEL,  /* disarm timer `target` */
 };
 
 struct eng_effect {
 	enum eng_effect_kind kind;
-	const char *csv; /* ENG_EFFECT_RECEIPT */
+	const char *csv;             /* ENG_EFFECT_RECEIPT */
+	const char *target;          /* template, document, fee, integration or timer name */
+	int64_t due_ms;              /* ENG_EFFECT_TIMER_SET: when it fires (Unix ms) */
+	const struct eng_value *args; /* kind-specific parameters, recorded as given */
+	size_t n_args;
 };
+
+/* "register_in", "receipt", "register_out", "document", "notify", "sign_request", "payment",
+ * "backoffice", "timer_set", "timer_cancel". */
+const char *eng_effect_kind_name(enum eng_effect_kind kind);
 
 enum { ENG_STEP_MAX_EFFECTS = 8, ENG_STEP_MAX_ERRORS = 32 };
 
