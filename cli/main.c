@@ -16,6 +16,7 @@ static void usage(FILE *out)
 	        "  serve [--demo]       run the e-office, citizen folder, back office and API\n"
 	        "  check PATH...        check tràmit files or folders; print path:line: message\n"
 	        "  db migrate           apply pending database migrations\n"
+	        "  audit verify         check every expedient's hash-chained event log\n"
 	        "  calendar deadline --from DATE --amount N --unit UNIT [--holidays D,...]\n"
 	        "                       print the due date (units: business-days, natural-days,\n"
 	        "                       months, years) under the national + CV calendar\n"
@@ -56,6 +57,8 @@ int main(int argc, char **argv)
 		return cli_check(argc - 1, argv + 1);
 	if (strcmp(cmd, "db") == 0)
 		return cli_db(argc - 1, argv + 1);
+	if (strcmp(cmd, "audit") == 0)
+		return cli_audit(argc - 1, argv + 1);
 	if (strcmp(cmd, "calendar") == 0)
 		return cli_calendar(argc - 1, argv + 1);
 	if (strcmp(cmd, "validate") == 0)

@@ -40,7 +40,7 @@ static const struct {
 	 "FROM expedient x LEFT JOIN LATERAL (SELECT number, presented_at FROM registry_entry "
 	 "WHERE expedient_id = x.id ORDER BY id LIMIT 1) r ON true LEFT JOIN LATERAL (SELECT csv "
 	 "FROM document WHERE expedient_id = x.id AND kind = 'receipt' ORDER BY created_at LIMIT 1) "
-	 "d ON true WHERE x.entity_id = $1 AND x.id::text = $2"},
+	 "d ON true WHERE x.entity_id = $1 AND x.id = $2::uuid"},
 	{"expedient_list",
 	 "SELECT x.id, x.number, x.tramit_code, x.definition_hash, x.state, x.version, "
 	 "x.applicant_nif, x.applicant_name, x.lang, x.data::text, " ISO("x.created_at") ", "
@@ -289,6 +289,8 @@ static void expedient_row(struct eng_expedient_view *v, struct eng_arena *a, PGr
 int eng_store_expedient_get(struct eng_store *s, struct eng_arena *a, const char *entity_id,
                             const char *id, struct eng_expedient_view *out, struct eng_error *err)
 {
+	if (!eng_uuid_valid(id))
+		return eng_error_set(err, ENG_ENOTFOUND, "no expedient %.40s", id);
 	const char *p[] = {entity_id, id};
 	PGresult *r = run_query(s, "expedient_get", 2, p, err);
 	if (!r)

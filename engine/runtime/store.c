@@ -1,67 +1,60 @@
-/* The store over libpq. Each transition is one transaction: read the expedient, run the pure
- * step, then write the expedient (guarded by its version), the event (hash-chained to the
- * previous one), the registry entry (number taken from a locked counter row, so gap-free) and
- * the receipt. A refusal or any failure rolls everything back, so bad input changes nothing. */
+/* The store over libpq. Each transition is one transaction: lock and read the expedient, run
+ * the pure step, write its effects (registry entry, receipt, outbox rows, timers), append the
+ * event hash-chained to the previous one, and write the expedient row once. A refusal or any
+ * failure rolls everything back, so bad input changes nothing and numbers leave no gaps. */
 #include "store.h"
 
-#include <jansson.h>
+#include <ctype.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "store_internal.h"
 
-static const char genesis_hash[] =
-	"0000000000000000000000000000000000000000000000000000000000000000";
-
-struct stmt {
-	const char *name;
-	const char *sql;
-};
-
-static const struct stmt statements[] = {
+static const char *const statements[][2] = {
+	/* The row lock only orders concurrent writers of one expedient; the version is still the
+	 * client's optimistic check (expected_version). */
 	{"exp_load",
-	 "SELECT state, version, applicant_nif, data::text, definition_hash, number, "
-	 "applicant_name FROM expedient WHERE id = $1 AND entity_id = $2"},
+	 "SELECT state, version, applicant_nif, data::text, definition_hash, number, applicant_name, "
+	 "coalesce(last_hash, (SELECT hash FROM event e WHERE e.expedient_id = x.id ORDER BY seq "
+	 "DESC LIMIT 1), repeat('0', 64)) FROM expedient x WHERE id = $1::uuid AND entity_id = $2 "
+	 "FOR UPDATE"},
 	{"exp_counter",
 	 "INSERT INTO expedient_counter (entity_id, year, last) VALUES ($1, "
 	 "extract(year FROM to_timestamp($2::bigint / 1000.0) AT TIME ZONE 'Europe/Madrid'), 1) "
 	 "ON CONFLICT (entity_id, year) DO UPDATE SET last = expedient_counter.last + 1 "
 	 "RETURNING year, last"},
 	{"exp_insert",
-	 "INSERT INTO expedient (entity_id, number, tramit_code, definition_hash, state, version, "
-	 "applicant_nif, applicant_name, lang, data, created_at, updated_at) "
-	 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, to_timestamp($11::bigint / 1000.0), "
-	 "to_timestamp($11::bigint / 1000.0)) RETURNING id"},
+	 "INSERT INTO expedient (id, entity_id, number, tramit_code, definition_hash, state, version, "
+	 "applicant_nif, applicant_name, lang, data, created_at, updated_at, last_hash) "
+	 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, to_timestamp($12::bigint / 1000.0), "
+	 "to_timestamp($12::bigint / 1000.0), $13)"},
 	{"exp_update",
 	 "UPDATE expedient SET state = $3, version = $4, data = $5::jsonb, "
-	 "updated_at = to_timestamp($6::bigint / 1000.0) WHERE id = $1 AND version = $2"},
-	{"event_last", "SELECT hash FROM event WHERE expedient_id = $1 ORDER BY seq DESC LIMIT 1"},
+	 "updated_at = to_timestamp($6::bigint / 1000.0), last_hash = $7 WHERE id = $1 AND version = $2"},
 	{"event_insert",
 	 "INSERT INTO event (expedient_id, seq, kind, action, actor_kind, actor_id, from_state, "
 	 "to_state, at, payload, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
 	 "to_timestamp($9::bigint / 1000.0), $10::json, $11, $12)"},
-	/* RETURNING runs after the counter row is locked, so clock_timestamp() orders entries
-	 * in the same order as their numbers. */
-	{"registry_take",
-	 "INSERT INTO registry_counter (entity_id, book, year, last) VALUES ($1, $2, "
-	 "extract(year FROM clock_timestamp() AT TIME ZONE 'Europe/Madrid'), 1) "
-	 "ON CONFLICT (entity_id, book, year) DO UPDATE SET last = registry_counter.last + 1 "
-	 "RETURNING year, last, clock_timestamp()::text, "
-	 "to_char(clock_timestamp(), 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || "
-	 "replace(to_char(clock_timestamp(), 'TZH:TZM'), ' ', '')"},
-	{"registry_insert",
-	 "INSERT INTO registry_entry (entity_id, book, year, seq, number, presented_at, "
-	 "expedient_id, party_nif, party_name, addressee, summary) "
-	 "VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7, $8, $9, $10, $11)"},
-	{"document_insert",
-	 "INSERT INTO document (entity_id, expedient_id, kind, csv, sha256, media_type, content, "
-	 "created_at) VALUES ($1, $2, $3, $4, $5, $6, convert_to($7, 'UTF8'), to_timestamp($8::bigint / 1000.0))"},
 	{"definition_put",
 	 "INSERT INTO tramit_version (hash, code, version, source_path, source) "
 	 "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING"},
-	{"entity_names", "SELECT name_ca, name_es FROM entity WHERE id = $1"},
+	/* ON CONFLICT waits for a transaction that holds the same key, so a retry arriving
+	 * while the first attempt runs sees its committed outcome, or takes over if it failed. */
+	{"cmd_claim",
+	 "INSERT INTO command (entity_id, principal, idempotency_key) VALUES ($1, $2, $3) "
+	 "ON CONFLICT DO NOTHING"},
+	{"cmd_outcome",
+	 "SELECT outcome::text FROM command WHERE entity_id = $1 AND principal = $2 AND idempotency_key = $3"},
+	{"cmd_finish",
+	 "UPDATE command SET outcome = $4::json WHERE entity_id = $1 AND principal = $2 AND idempotency_key = $3"},
+	{"timer_fired",
+	 "UPDATE timer SET state = 'fired', fired_at = now() WHERE id = $1 AND state = 'claimed'"},
+	{"outbox_done",
+	 "UPDATE outbox SET state = 'done', result = $2::json, done_at = now() WHERE id = $1 AND state = 'claimed'"},
 };
 
 static int db_fail(struct eng_store *s, struct eng_error *err, const char *what, PGresult *r)
@@ -98,25 +91,31 @@ done:
 	return rc;
 }
 
+int eng_store__prepare(struct eng_store *s, const char *const (*stmts)[2], size_t n,
+                       struct eng_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		PGresult *r = PQprepare(s->conn, stmts[i][0], stmts[i][1], 0, NULL);
+		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		int rc = ok ? 0 : db_fail(s, err, stmts[i][0], r);
+		PQclear(r);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int eng_store__prepare_all(struct eng_store *s, struct eng_error *err)
 {
 	/* Every query is bounded in time; the sede clock is Spanish peninsular time. */
-	PGresult *r = PQexec(s->conn, "SET statement_timeout = '15s'; SET TIME ZONE 'Europe/Madrid'");
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	PQclear(r);
-	if (!ok)
-		return db_fail(s, err, "session settings", NULL);
-	for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
-		r = PQprepare(s->conn, statements[i].name, statements[i].sql, 0, NULL);
-		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-		if (!ok) {
-			int rc = db_fail(s, err, statements[i].name, r);
-			PQclear(r);
-			return rc;
-		}
-		PQclear(r);
-	}
-	return eng_store__queries_prepare(s, err);
+	int rc = eng_store__exec(s, "SET statement_timeout = '15s'; SET TIME ZONE 'Europe/Madrid'", err);
+	if (!rc)
+		rc = eng_store__prepare(s, statements, sizeof(statements) / sizeof(statements[0]), err);
+	if (!rc)
+		rc = eng_store__effects_prepare(s, err);
+	if (!rc)
+		rc = eng_store__queries_prepare(s, err);
+	return rc;
 }
 
 void eng_store_close(struct eng_store *s)
@@ -188,7 +187,7 @@ void eng_store__sha256_hex(char out[65], const void *data, size_t len)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-static char *json_text(json_t *j)
+char *eng_store__json_text(json_t *j)
 {
 	char *t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 	if (!t)
@@ -196,7 +195,7 @@ static char *json_text(json_t *j)
 	return t;
 }
 
-static json_t *values_json(const struct eng_value *v, size_t n)
+json_t *eng_store__values_json(const struct eng_value *v, size_t n)
 {
 	json_t *o = json_object();
 	for (size_t i = 0; i < n; i++)
@@ -204,9 +203,46 @@ static json_t *values_json(const struct eng_value *v, size_t n)
 	return o;
 }
 
+bool eng_uuid_valid(const char *s)
+{
+	if (!s || strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	}
+	return true;
+}
+
+/* A random (version 4) UUID: ids are not guessable from each other. */
+static void uuid_new(char out[37])
+{
+	unsigned char b[16];
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		abort();
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+	         b[13], b[14], b[15]);
+}
+
 static const char *actor_kind_name(enum eng_principal_kind k)
 {
 	return k == ENG_PRINCIPAL_CITIZEN ? "citizen" : k == ENG_PRINCIPAL_EMPLOYEE ? "employee" : "system";
+}
+
+static const char *event_kind_name(enum eng_event_kind k)
+{
+	return k == ENG_EVENT_TIMER ? "timer" : k == ENG_EVENT_RESULT ? "result" : "action";
+}
+
+static const char *event_name(const struct eng_event *e)
+{
+	const char *n = e->kind == ENG_EVENT_TIMER ? e->timer : e->kind == ENG_EVENT_RESULT ? e->effect_id
+	                                                                                     : e->action;
+	return n ? n : "";
 }
 
 /* Loads data JSON into name/value pairs allocated in arena. */
@@ -230,189 +266,85 @@ static int data_parse(struct eng_value **out, size_t *n, struct eng_arena *arena
 	return 0;
 }
 
-struct tx {
-	struct eng_store *s;
-	struct eng_arena *arena;
-	const struct eng_command *cmd;
-	const struct eng_definition *def;
-	struct eng_expedient exp;
-	char applicant_name[256];
-	struct eng_outcome *out;
-	json_t *payload;
-};
-
-/* Takes the next registry number and writes the entry; fills outcome's number and time. */
-static int registry_in(struct tx *t, struct eng_error *err)
+static const char *principal_of(const struct eng_command *c, struct eng_arena *a)
 {
-	const struct eng_command *c = t->cmd;
-	const char *p1[] = {c->entity_id, "E"};
-	PGresult *r = eng_store__run(t->s, "registry_take", 2, p1, PGRES_TUPLES_OK, err);
-	if (!r)
-		return err->code;
-	char year[16], seq[24], at[64];
-	snprintf(year, sizeof(year), "%s", PQgetvalue(r, 0, 0));
-	snprintf(seq, sizeof(seq), "%s", PQgetvalue(r, 0, 1));
-	snprintf(at, sizeof(at), "%s", PQgetvalue(r, 0, 2));
-	snprintf(t->out->presented_at, sizeof(t->out->presented_at), "%s", PQgetvalue(r, 0, 3));
-	PQclear(r);
-	snprintf(t->out->registry_number, sizeof(t->out->registry_number), "E/%s/%06lld", year,
-	         atoll(seq));
-	char summary[300];
-	snprintf(summary, sizeof(summary), "%s %s: %s", t->def->code,
-	         eng_text_get(&t->def->title, ENG_LANG_CA), eng_text_get(&t->def->title, ENG_LANG_ES));
-	const char *p2[] = {c->entity_id, "E", year, seq, t->out->registry_number, at,
-	                    t->out->expedient_id, t->exp.applicant_id, t->applicant_name,
-	                    t->def->unit ? t->def->unit : "", summary};
-	r = eng_store__run(t->s, "registry_insert", 11, p2, PGRES_COMMAND_OK, err);
-	if (!r)
-		return err->code;
-	PQclear(r);
-	json_object_set_new(t->payload, "registry_number", json_string(t->out->registry_number));
-	json_object_set_new(t->payload, "presented_at", json_string(t->out->presented_at));
+	return eng_arena_printf(a, "%s:%s", actor_kind_name(c->event.actor.kind),
+	                        c->event.actor.id ? c->event.actor.id : "");
+}
+
+static int outcome_from_json(struct eng_outcome *out, const char *text)
+{
+	json_t *j = json_loads(text, 0, NULL);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return -1;
+	}
+#define COPY(field) snprintf(out->field, sizeof(out->field), "%s", \
+	json_string_value(json_object_get(j, #field)) ? json_string_value(json_object_get(j, #field)) : "")
+	COPY(expedient_id);
+	COPY(number);
+	COPY(registry_number);
+	COPY(presented_at);
+	COPY(csv);
+	COPY(to_state);
+#undef COPY
+	out->version = json_integer_value(json_object_get(j, "version"));
+	out->replayed = true;
+	json_decref(j);
 	return 0;
 }
 
-/* Builds the receipt (justificant) as canonical JSON and stores it under its CSV. */
-static int receipt(struct tx *t, const char *csv, struct eng_error *err)
+static char *outcome_json(const struct eng_outcome *o)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "expedient_id", o->expedient_id,
+	                      "number", o->number, "registry_number", o->registry_number,
+	                      "presented_at", o->presented_at, "csv", o->csv, "to_state", o->to_state,
+	                      "version", (json_int_t)o->version);
+	char *t = eng_store__json_text(j);
+	json_decref(j);
+	return t;
+}
+
+/* Claims the command's idempotency key. Returns 0 to go on, 1 when an earlier command with
+ * the same key already has an outcome (copied into t->out), or a negative code. */
+static int idempotency_claim(struct eng__tx *t, struct eng_error *err)
 {
 	const struct eng_command *c = t->cmd;
-	const struct eng_step_result *st = &t->out->step;
-	const char *pe[] = {c->entity_id};
-	PGresult *r = eng_store__run(t->s, "entity_names", 1, pe, PGRES_TUPLES_OK, err);
+	size_t len = strlen(c->idempotency_key);
+	if (len < 8 || len > 200)
+		return eng_error_set(err, ENG_EINVALID, "an idempotency key has 8 to 200 characters, not %zu", len);
+	const char *p[] = {c->entity_id, principal_of(c, t->arena), c->idempotency_key};
+	PGresult *r = eng_store__run(t->s, "cmd_claim", 3, p, PGRES_COMMAND_OK, err);
 	if (!r)
 		return err->code;
-	json_t *entity = json_pack("{s:s, s:s, s:s}", "id", c->entity_id,
-	                           "name_ca", PQntuples(r) ? PQgetvalue(r, 0, 0) : "",
-	                           "name_es", PQntuples(r) ? PQgetvalue(r, 0, 1) : "");
+	bool fresh = strcmp(PQcmdTuples(r), "1") == 0;
 	PQclear(r);
-	json_t *form = json_array();
-	for (size_t i = 0; i < st->n_data; i++) {
-		const struct eng_field *f = eng_definition_field(t->def, st->data[i].name);
-		json_array_append_new(form, json_pack("{s:s, s:s, s:s, s:s}", "name", st->data[i].name,
-		        "label_ca", f ? eng_text_get(&f->label, ENG_LANG_CA) : st->data[i].name,
-		        "label_es", f ? eng_text_get(&f->label, ENG_LANG_ES) : st->data[i].name,
-		        "value", st->data[i].value));
-	}
-	json_t *doc = json_pack("{s:s, s:o, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s}, s:o, s:s}",
-	        "type", "receipt", "entity", entity,
-	        "registry_number", t->out->registry_number, "presented_at", t->out->presented_at,
-	        "expedient_number", t->out->number,
-	        "tramit", "code", t->def->code, "title_ca", eng_text_get(&t->def->title, ENG_LANG_CA),
-	        "title_es", eng_text_get(&t->def->title, ENG_LANG_ES), "definition_hash", t->def->hash,
-	        "applicant", "nif", t->exp.applicant_id, "name", t->applicant_name,
-	        "form", form, "csv", csv);
-	char *text = json_text(doc);
-	json_decref(doc);
-	char sha[65], when[24];
-	eng_store__sha256_hex(sha, text, strlen(text));
-	snprintf(when, sizeof(when), "%lld", (long long)c->event.time_ms);
-	const char *pd[] = {c->entity_id, t->out->expedient_id, "receipt", csv, sha,
-	                    "application/json", text, when};
-	r = eng_store__run(t->s, "document_insert", 8, pd, PGRES_COMMAND_OK, err);
+	if (fresh)
+		return 0;
+	r = eng_store__run(t->s, "cmd_outcome", 3, p, PGRES_TUPLES_OK, err);
+	if (!r)
+		return err->code;
+	int rc = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) && outcome_from_json(t->out, PQgetvalue(r, 0, 0)) == 0
+	         ? 1 : eng_error_set(err, ENG_EINTERNAL, "command %s has no recorded outcome", c->idempotency_key);
+	PQclear(r);
+	return rc;
+}
+
+static int idempotency_finish(struct eng__tx *t, struct eng_error *err)
+{
+	const struct eng_command *c = t->cmd;
+	char *text = outcome_json(t->out);
+	const char *p[] = {c->entity_id, principal_of(c, t->arena), c->idempotency_key, text};
+	PGresult *r = eng_store__run(t->s, "cmd_finish", 4, p, PGRES_COMMAND_OK, err);
 	free(text);
 	if (!r)
 		return err->code;
 	PQclear(r);
-	snprintf(t->out->csv, sizeof(t->out->csv), "%s", csv);
-	json_object_set_new(t->payload, "receipt_csv", json_string(csv));
-	json_object_set_new(t->payload, "receipt_sha256", json_string(sha));
 	return 0;
 }
 
-static int append_event(struct tx *t, struct eng_error *err)
-{
-	const struct eng_command *c = t->cmd;
-	const struct eng_step_result *st = &t->out->step;
-	char prev[65] = "";
-	if (c->expedient_id) {
-		const char *p[] = {t->out->expedient_id};
-		PGresult *r = eng_store__run(t->s, "event_last", 1, p, PGRES_TUPLES_OK, err);
-		if (!r)
-			return err->code;
-		snprintf(prev, sizeof(prev), "%s", PQntuples(r) ? PQgetvalue(r, 0, 0) : genesis_hash);
-		PQclear(r);
-	} else {
-		snprintf(prev, sizeof(prev), "%s", genesis_hash);
-	}
-	char seq[24], at[24];
-	snprintf(seq, sizeof(seq), "%lld", (long long)st->version);
-	snprintf(at, sizeof(at), "%lld", (long long)c->event.time_ms);
-	char *payload = json_text(t->payload);
-	const char *from = st->from_state ? st->from_state : "";
-	/* The hash covers every column that describes the event, in a fixed order. */
-	size_t cap = strlen(payload) + 1024 + strlen(c->event.actor.id ? c->event.actor.id : "");
-	char *material = malloc(cap);
-	int len = snprintf(material, cap, "%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s", prev,
-	                   t->out->expedient_id, seq, "action", c->event.action,
-	                   actor_kind_name(c->event.actor.kind),
-	                   c->event.actor.id ? c->event.actor.id : "", from, st->to_state, at, payload);
-	char hash[65];
-	eng_store__sha256_hex(hash, material, (size_t)len);
-	free(material);
-	const char *p[] = {t->out->expedient_id, seq, "action", c->event.action,
-	                   actor_kind_name(c->event.actor.kind),
-	                   c->event.actor.id ? c->event.actor.id : "", from, st->to_state, at,
-	                   payload, prev, hash};
-	PGresult *r = eng_store__run(t->s, "event_insert", 12, p, PGRES_COMMAND_OK, err);
-	free(payload);
-	if (!r)
-		return err->code;
-	PQclear(r);
-	return 0;
-}
-
-/* Writes the expedient row: insert for a new one, version-guarded update otherwise.
- * Returns 1 when another transaction moved the expedient first. */
-static int write_expedient(struct tx *t, struct eng_error *err)
-{
-	const struct eng_command *c = t->cmd;
-	const struct eng_step_result *st = &t->out->step;
-	json_t *data = values_json(st->data, st->n_data);
-	char *data_text = json_text(data);
-	json_decref(data);
-	char version[24], at[24];
-	snprintf(version, sizeof(version), "%lld", (long long)st->version);
-	snprintf(at, sizeof(at), "%lld", (long long)c->event.time_ms);
-	int rc = 0;
-	PGresult *r = NULL;
-	if (!c->expedient_id) {
-		const char *pc[] = {c->entity_id, at};
-		r = eng_store__run(t->s, "exp_counter", 2, pc, PGRES_TUPLES_OK, err);
-		if (!r) {
-			rc = err->code;
-			goto done;
-		}
-		snprintf(t->out->number, sizeof(t->out->number), "%s/%06lld", PQgetvalue(r, 0, 0),
-		         atoll(PQgetvalue(r, 0, 1)));
-		PQclear(r);
-		const char *p[] = {c->entity_id, t->out->number, t->def->code, t->def->hash,
-		                   st->to_state, version, t->exp.applicant_id, t->applicant_name,
-		                   c->lang ? c->lang : "ca", data_text, at};
-		r = eng_store__run(t->s, "exp_insert", 11, p, PGRES_TUPLES_OK, err);
-		if (!r) {
-			rc = err->code;
-			goto done;
-		}
-		snprintf(t->out->expedient_id, sizeof(t->out->expedient_id), "%s", PQgetvalue(r, 0, 0));
-	} else {
-		char old[24];
-		snprintf(old, sizeof(old), "%lld", (long long)t->exp.version);
-		const char *p[] = {c->expedient_id, old, st->to_state, version, data_text, at};
-		r = eng_store__run(t->s, "exp_update", 6, p, PGRES_COMMAND_OK, err);
-		if (!r) {
-			rc = err->code;
-			goto done;
-		}
-		rc = strcmp(PQcmdTuples(r), "1") == 0 ? 0 : 1;
-	}
-done:
-	PQclear(r);
-	free(data_text);
-	return rc;
-}
-
-/* Loads the expedient and its definition. */
-static int load(struct tx *t, struct eng_error *err, eng_definition_lookup lookup, void *payload)
+/* Loads and locks the expedient, and finds its definition. */
+static int load(struct eng__tx *t, struct eng_error *err, eng_definition_lookup lookup, void *payload)
 {
 	const struct eng_command *c = t->cmd;
 	if (!c->expedient_id) {
@@ -420,8 +352,12 @@ static int load(struct tx *t, struct eng_error *err, eng_definition_lookup looku
 		t->exp = (struct eng_expedient){.applicant_id = c->event.actor.id};
 		snprintf(t->applicant_name, sizeof(t->applicant_name), "%s",
 		         c->applicant_name ? c->applicant_name : "");
+		snprintf(t->last_hash, sizeof(t->last_hash), "%s", eng_genesis_hash);
+		uuid_new(t->out->expedient_id);
 		return t->def ? 0 : eng_error_set(err, ENG_EINVALID, "no definition to create the expedient with");
 	}
+	if (!eng_uuid_valid(c->expedient_id))
+		return eng_error_set(err, ENG_ENOTFOUND, "no expedient %.40s", c->expedient_id);
 	const char *p[] = {c->expedient_id, c->entity_id};
 	PGresult *r = eng_store__run(t->s, "exp_load", 2, p, PGRES_TUPLES_OK, err);
 	if (!r)
@@ -446,6 +382,7 @@ static int load(struct tx *t, struct eng_error *err, eng_definition_lookup looku
 	}
 	snprintf(t->out->number, sizeof(t->out->number), "%s", PQgetvalue(r, 0, 5));
 	snprintf(t->applicant_name, sizeof(t->applicant_name), "%s", PQgetvalue(r, 0, 6));
+	snprintf(t->last_hash, sizeof(t->last_hash), "%s", PQgetvalue(r, 0, 7));
 	snprintf(t->out->expedient_id, sizeof(t->out->expedient_id), "%s", c->expedient_id);
 	if (c->expected_version >= 0 && c->expected_version != t->exp.version)
 		rc = eng_error_set(err, ENG_ECONFLICT, "expedient %s is at version %lld, not %lld",
@@ -456,13 +393,146 @@ done:
 	return rc;
 }
 
-/* One attempt. Returns 0, a negative code, or 1 when a concurrent transition won the race. */
-static int attempt(struct tx *t, eng_definition_lookup lookup, void *lookup_payload,
+/* Appends the event; leaves its hash in t->last_hash for the expedient row. */
+static int append_event(struct eng__tx *t, struct eng_error *err)
+{
+	const struct eng_command *c = t->cmd;
+	const struct eng_step_result *st = &t->out->step;
+	char *payload = eng_store__json_text(t->payload);
+	struct eng_event_record rec = {
+		.expedient_id = t->out->expedient_id, .seq = st->version,
+		.kind = event_kind_name(c->event.kind), .action = event_name(&c->event),
+		.actor_kind = actor_kind_name(c->event.actor.kind),
+		.actor_id = c->event.actor.id ? c->event.actor.id : "",
+		.from_state = st->from_state ? st->from_state : "", .to_state = st->to_state,
+		.at_ms = c->event.time_ms, .payload = payload,
+	};
+	char prev[65], hash[65], seq[24], at[24];
+	snprintf(prev, sizeof(prev), "%s", t->last_hash);
+	eng_event_hash(hash, prev, &rec);
+	snprintf(seq, sizeof(seq), "%lld", (long long)rec.seq);
+	snprintf(at, sizeof(at), "%lld", (long long)rec.at_ms);
+	const char *p[] = {rec.expedient_id, seq, rec.kind, rec.action, rec.actor_kind, rec.actor_id,
+	                   rec.from_state, rec.to_state, at, payload, prev, hash};
+	PGresult *r = eng_store__run(t->s, "event_insert", 12, p, PGRES_COMMAND_OK, err);
+	free(payload);
+	if (!r)
+		return err->code;
+	PQclear(r);
+	snprintf(t->last_hash, sizeof(t->last_hash), "%s", hash);
+	return 0;
+}
+
+/* Writes the expedient row once, with the hash of the event just appended. */
+static int write_expedient(struct eng__tx *t, struct eng_error *err)
+{
+	const struct eng_command *c = t->cmd;
+	const struct eng_step_result *st = &t->out->step;
+	json_t *data = eng_store__values_json(st->data, st->n_data);
+	char *data_text = eng_store__json_text(data);
+	json_decref(data);
+	char version[24], at[24];
+	snprintf(version, sizeof(version), "%lld", (long long)st->version);
+	snprintf(at, sizeof(at), "%lld", (long long)c->event.time_ms);
+	int rc = 0;
+	PGresult *r = NULL;
+	if (!c->expedient_id) {
+		const char *p[] = {t->out->expedient_id, c->entity_id, t->out->number, t->def->code,
+		                   t->def->hash, st->to_state, version, t->exp.applicant_id,
+		                   t->applicant_name, c->lang ? c->lang : "ca", data_text, at, t->last_hash};
+		r = eng_store__run(t->s, "exp_insert", 13, p, PGRES_COMMAND_OK, err);
+	} else {
+		char old[24];
+		snprintf(old, sizeof(old), "%lld", (long long)t->exp.version);
+		const char *p[] = {c->expedient_id, old, st->to_state, version, data_text, at, t->last_hash};
+		r = eng_store__run(t->s, "exp_update", 7, p, PGRES_COMMAND_OK, err);
+		/* The row is locked since load, so the version cannot have moved. */
+		if (r && strcmp(PQcmdTuples(r), "1") != 0)
+			rc = eng_error_set(err, ENG_EINTERNAL, "expedient %s changed under its row lock",
+			                   c->expedient_id);
+	}
+	if (!r)
+		rc = err->code;
+	PQclear(r);
+	free(data_text);
+	return rc;
+}
+
+/* Takes the expedient's number (a new expedient only): per entity and year, gap-free. */
+static int number_expedient(struct eng__tx *t, struct eng_error *err)
+{
+	char at[24];
+	snprintf(at, sizeof(at), "%lld", (long long)t->cmd->event.time_ms);
+	const char *p[] = {t->cmd->entity_id, at};
+	PGresult *r = eng_store__run(t->s, "exp_counter", 2, p, PGRES_TUPLES_OK, err);
+	if (!r)
+		return err->code;
+	snprintf(t->out->number, sizeof(t->out->number), "%s/%06lld", PQgetvalue(r, 0, 0),
+	         atoll(PQgetvalue(r, 0, 1)));
+	PQclear(r);
+	return 0;
+}
+
+/* Marks the timer fired or the outbox row done in the same transaction as the event it
+ * caused, so each fires or is reported exactly once. */
+static int settle_source(struct eng__tx *t, struct eng_error *err)
+{
+	const struct eng_command *c = t->cmd;
+	char id[24];
+	PGresult *r = NULL;
+	if (c->timer_id > 0) {
+		snprintf(id, sizeof(id), "%lld", (long long)c->timer_id);
+		const char *p[] = {id};
+		r = eng_store__run(t->s, "timer_fired", 1, p, PGRES_COMMAND_OK, err);
+	} else if (c->outbox_id > 0) {
+		snprintf(id, sizeof(id), "%lld", (long long)c->outbox_id);
+		const char *p[] = {id, c->result_json ? c->result_json : "null"};
+		r = eng_store__run(t->s, "outbox_done", 2, p, PGRES_COMMAND_OK, err);
+	} else {
+		return 0;
+	}
+	if (!r)
+		return err->code;
+	bool one = strcmp(PQcmdTuples(r), "1") == 0;
+	PQclear(r);
+	return one ? 0 : eng_error_set(err, ENG_ECONFLICT, "%s %s is no longer claimed by us",
+	                               c->timer_id > 0 ? "timer" : "outbox row", id);
+}
+
+static void record_event_payload(struct eng__tx *t)
+{
+	const struct eng_command *c = t->cmd;
+	t->payload = json_object();
+	json_object_set_new(t->payload, "version", json_integer(t->out->step.version));
+	if (c->event.kind == ENG_EVENT_ACTION) {
+		const struct eng_state *from = eng_definition_state(t->def, t->out->step.from_state);
+		const struct eng_action *a = from ? eng_state_action(from, c->event.action) : NULL;
+		if (a && (a->flags & ENG_ACTION_FORM))
+			json_object_set_new(t->payload, "form",
+			                    eng_store__values_json(c->event.form, c->event.n_form));
+	}
+	if (c->result_json) {
+		json_t *res = json_loads(c->result_json, JSON_DECODE_ANY, NULL);
+		json_object_set_new(t->payload, "result", res ? res : json_string(c->result_json));
+	}
+}
+
+/* One attempt in one transaction. Returns 0 or a negative code (everything rolled back). */
+static int attempt(struct eng__tx *t, eng_definition_lookup lookup, void *lookup_payload,
                    struct eng_error *err)
 {
 	int rc = eng_store__exec(t->s, "BEGIN", err);
 	if (rc)
 		return rc;
+	if (t->cmd->idempotency_key) {
+		rc = idempotency_claim(t, err);
+		if (rc == 1) {
+			rc = eng_store__exec(t->s, "COMMIT", err);
+			goto done;
+		}
+		if (rc)
+			goto done;
+	}
 	rc = load(t, err, lookup, lookup_payload);
 	if (rc)
 		goto done;
@@ -471,27 +541,25 @@ static int attempt(struct tx *t, eng_definition_lookup lookup, void *lookup_payl
 		eng_error_set(err, rc, "%s", t->out->step.msg);
 		goto done;
 	}
-	t->payload = json_object();
-	json_object_set_new(t->payload, "version", json_integer(t->out->step.version));
-	if (eng_state_action(eng_definition_state(t->def, t->out->step.from_state),
-	                     t->cmd->event.action)->flags & ENG_ACTION_FORM)
-		json_object_set_new(t->payload, "form", values_json(t->cmd->event.form, t->cmd->event.n_form));
-	rc = write_expedient(t, err);
+	record_event_payload(t);
+	if (!t->cmd->expedient_id)
+		rc = number_expedient(t, err);
+	if (!rc)
+		rc = eng_store__effects_write(t, err);
+	if (!rc)
+		rc = append_event(t, err);
+	if (!rc)
+		rc = write_expedient(t, err);
+	if (!rc)
+		rc = settle_source(t, err);
 	if (rc)
 		goto done;
-	for (size_t i = 0; i < t->out->step.n_effects && rc == 0; i++) {
-		const struct eng_effect *e = &t->out->step.effects[i];
-		if (e->kind == ENG_EFFECT_REGISTER_IN)
-			rc = registry_in(t, err);
-		else if (e->kind == ENG_EFFECT_RECEIPT)
-			rc = receipt(t, e->csv, err);
-	}
-	if (rc)
-		goto done;
-	rc = append_event(t, err);
-	if (rc)
-		goto done;
-	rc = eng_store__exec(t->s, "COMMIT", err);
+	snprintf(t->out->to_state, sizeof(t->out->to_state), "%s", t->out->step.to_state);
+	t->out->version = t->out->step.version;
+	if (t->cmd->idempotency_key)
+		rc = idempotency_finish(t, err);
+	if (!rc)
+		rc = eng_store__exec(t->s, "COMMIT", err);
 done:
 	if (rc != 0)
 		PQclear(PQexec(t->s->conn, "ROLLBACK"));
@@ -511,17 +579,6 @@ int eng_store_apply(struct eng_store *s, struct eng_arena *arena, const struct e
 	int rc = eng_store__ensure(s, err);
 	if (rc)
 		return rc;
-	/* A lost race against another transition is retried from a fresh read, unless the
-	 * client named the version it saw: then it must see the new state first. */
-	for (int tries = 0; tries < 5; tries++) {
-		struct tx t = {.s = s, .arena = arena, .cmd = cmd, .out = outcome};
-		memset(outcome, 0, sizeof(*outcome));
-		rc = attempt(&t, lookup, lookup_payload, err);
-		if (rc != 1)
-			return rc;
-		if (cmd->expected_version >= 0)
-			break;
-	}
-	return eng_error_set(err, ENG_ECONFLICT, "expedient %s was changed by another transition",
-	                     cmd->expedient_id);
+	struct eng__tx t = {.s = s, .arena = arena, .cmd = cmd, .out = outcome};
+	return attempt(&t, lookup, lookup_payload, err);
 }

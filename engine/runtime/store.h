@@ -20,6 +20,9 @@ void eng_store_close(struct eng_store *s);
 /* Borrowed; valid until eng_store_close. */
 PGconn *eng_store_conn(struct eng_store *s);
 
+/* True for a UUID in its canonical 36-character text form (ids in URLs are checked first). */
+bool eng_uuid_valid(const char *s);
+
 /* Finds the definition an expedient is pinned to, by content hash; returns NULL if unknown. */
 typedef const struct eng_definition *(*eng_definition_lookup)(const char *hash, void *payload);
 
@@ -34,6 +37,13 @@ struct eng_command {
 	const char *applicant_name;      /* when creating */
 	const char *lang;                /* "ca" or "es", the applicant's language, when creating */
 	int64_t expected_version;        /* refuse with ENG_ECONFLICT if different; -1 for any */
+	/* A client's name for this command (8-200 characters). A second command with the same
+	 * key from the same principal gets the first one's outcome (outcome->replayed) and
+	 * changes nothing. NULL: no deduplication. */
+	const char *idempotency_key;
+	int64_t timer_id;                /* > 0: this command fires that timer (marked fired in the same transaction) */
+	int64_t outbox_id;               /* > 0: this command reports that outbox row's delivery (marked done) */
+	const char *result_json;         /* with outbox_id: the connector's result, stored on the row */
 	struct eng_event event;
 };
 
@@ -44,6 +54,10 @@ struct eng_outcome {
 	char registry_number[40];        /* e.g. E/2026/000001, when registered */
 	char presented_at[40];           /* ISO 8601 with offset, Europe/Madrid */
 	char csv[40];                    /* receipt CSV, when issued */
+	char to_state[64];               /* state after the transition */
+	int64_t version;                 /* version after the transition */
+	bool replayed;                   /* the answer of an earlier command with the same key */
+	int n_outbox, n_timers;          /* effects queued and timers armed or cancelled */
 };
 
 /* Applies cmd in one transaction. Returns 0 or the step's refusal code (outcome->step says

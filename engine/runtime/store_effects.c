@@ -1,0 +1,197 @@
+/* What a transition writes besides its expedient and event: the registry entry (its number
+ * from a counter row locked until commit, so numbers have no gaps and follow time), the
+ * receipt under its CSV, timers, and outbox rows for everything a connector must do.
+ * Invariant: all of it is in the transition's transaction. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+static const char *const statements[][2] = {
+	/* RETURNING runs after the counter row is locked, so clock_timestamp() orders entries
+	 * in the same order as their numbers. */
+	{"registry_take",
+	 "INSERT INTO registry_counter (entity_id, book, year, last) VALUES ($1, $2, "
+	 "extract(year FROM clock_timestamp() AT TIME ZONE 'Europe/Madrid'), 1) "
+	 "ON CONFLICT (entity_id, book, year) DO UPDATE SET last = registry_counter.last + 1 "
+	 "RETURNING year, last, clock_timestamp()::text, "
+	 "to_char(clock_timestamp(), 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || "
+	 "replace(to_char(clock_timestamp(), 'TZH:TZM'), ' ', '')"},
+	{"registry_insert",
+	 "INSERT INTO registry_entry (entity_id, book, year, seq, number, presented_at, "
+	 "expedient_id, party_nif, party_name, addressee, summary) "
+	 "VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7, $8, $9, $10, $11)"},
+	{"document_insert",
+	 "INSERT INTO document (entity_id, expedient_id, kind, csv, sha256, media_type, content, "
+	 "created_at) VALUES ($1, $2, $3, $4, $5, $6, convert_to($7, 'UTF8'), "
+	 "to_timestamp($8::bigint / 1000.0))"},
+	{"entity_names", "SELECT name_ca, name_es FROM entity WHERE id = $1"},
+	{"outbox_insert",
+	 "INSERT INTO outbox (entity_id, expedient_id, event_seq, kind, target, args, idempotency_key) "
+	 "VALUES ($1, $2, $3, $4, $5, $6::json, $7)"},
+	{"timer_cancel",
+	 "UPDATE timer SET state = 'cancelled' WHERE expedient_id = $1 AND name = $2 "
+	 "AND state IN ('armed', 'claimed')"},
+	{"timer_insert",
+	 "INSERT INTO timer (entity_id, expedient_id, name, due_ms, due_at) "
+	 "VALUES ($1, $2, $3, $4, to_timestamp($4::bigint / 1000.0))"},
+};
+
+int eng_store__effects_prepare(struct eng_store *s, struct eng_error *err)
+{
+	return eng_store__prepare(s, statements, sizeof(statements) / sizeof(statements[0]), err);
+}
+
+static int run_cmd(struct eng__tx *t, const char *name, int n, const char *const *p,
+                   struct eng_error *err)
+{
+	PGresult *r = eng_store__run(t->s, name, n, p, PGRES_COMMAND_OK, err);
+	if (!r)
+		return err->code;
+	PQclear(r);
+	return 0;
+}
+
+/* Takes the next entry number and writes the entry; fills the outcome's number and time. */
+static int registry_in(struct eng__tx *t, struct eng_error *err)
+{
+	const struct eng_command *c = t->cmd;
+	const char *p1[] = {c->entity_id, "E"};
+	PGresult *r = eng_store__run(t->s, "registry_take", 2, p1, PGRES_TUPLES_OK, err);
+	if (!r)
+		return err->code;
+	char year[16], seq[24], at[64];
+	snprintf(year, sizeof(year), "%s", PQgetvalue(r, 0, 0));
+	snprintf(seq, sizeof(seq), "%s", PQgetvalue(r, 0, 1));
+	snprintf(at, sizeof(at), "%s", PQgetvalue(r, 0, 2));
+	snprintf(t->out->presented_at, sizeof(t->out->presented_at), "%s", PQgetvalue(r, 0, 3));
+	PQclear(r);
+	snprintf(t->out->registry_number, sizeof(t->out->registry_number), "E/%s/%06lld", year,
+	         atoll(seq));
+	char summary[300];
+	snprintf(summary, sizeof(summary), "%s %s: %s", t->def->code,
+	         eng_text_get(&t->def->title, ENG_LANG_CA), eng_text_get(&t->def->title, ENG_LANG_ES));
+	const char *p2[] = {c->entity_id, "E", year, seq, t->out->registry_number, at,
+	                    t->out->expedient_id, t->exp.applicant_id, t->applicant_name,
+	                    t->def->unit ? t->def->unit : "", summary};
+	int rc = run_cmd(t, "registry_insert", 11, p2, err);
+	if (rc)
+		return rc;
+	json_object_set_new(t->payload, "registry_number", json_string(t->out->registry_number));
+	json_object_set_new(t->payload, "presented_at", json_string(t->out->presented_at));
+	return 0;
+}
+
+/* Builds the receipt (justificant) as canonical JSON and stores it under its CSV. */
+static int receipt(struct eng__tx *t, const char *csv, struct eng_error *err)
+{
+	const struct eng_command *c = t->cmd;
+	const struct eng_step_result *st = &t->out->step;
+	const char *pe[] = {c->entity_id};
+	PGresult *r = eng_store__run(t->s, "entity_names", 1, pe, PGRES_TUPLES_OK, err);
+	if (!r)
+		return err->code;
+	json_t *entity = json_pack("{s:s, s:s, s:s}", "id", c->entity_id,
+	                           "name_ca", PQntuples(r) ? PQgetvalue(r, 0, 0) : "",
+	                           "name_es", PQntuples(r) ? PQgetvalue(r, 0, 1) : "");
+	PQclear(r);
+	json_t *form = json_array();
+	for (size_t i = 0; i < st->n_data; i++) {
+		const struct eng_field *f = eng_definition_field(t->def, st->data[i].name);
+		json_array_append_new(form, json_pack("{s:s, s:s, s:s, s:s}", "name", st->data[i].name,
+		        "label_ca", f ? eng_text_get(&f->label, ENG_LANG_CA) : st->data[i].name,
+		        "label_es", f ? eng_text_get(&f->label, ENG_LANG_ES) : st->data[i].name,
+		        "value", st->data[i].value));
+	}
+	json_t *doc = json_pack("{s:s, s:o, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s}, s:o, s:s}",
+	        "type", "receipt", "entity", entity,
+	        "registry_number", t->out->registry_number, "presented_at", t->out->presented_at,
+	        "expedient_number", t->out->number,
+	        "tramit", "code", t->def->code, "title_ca", eng_text_get(&t->def->title, ENG_LANG_CA),
+	        "title_es", eng_text_get(&t->def->title, ENG_LANG_ES), "definition_hash", t->def->hash,
+	        "applicant", "nif", t->exp.applicant_id, "name", t->applicant_name,
+	        "form", form, "csv", csv);
+	char *text = eng_store__json_text(doc);
+	json_decref(doc);
+	char sha[65], when[24];
+	eng_store__sha256_hex(sha, text, strlen(text));
+	snprintf(when, sizeof(when), "%lld", (long long)c->event.time_ms);
+	const char *pd[] = {c->entity_id, t->out->expedient_id, "receipt", csv, sha,
+	                    "application/json", text, when};
+	int rc = run_cmd(t, "document_insert", 8, pd, err);
+	free(text);
+	if (rc)
+		return rc;
+	snprintf(t->out->csv, sizeof(t->out->csv), "%s", csv);
+	json_object_set_new(t->payload, "receipt_csv", json_string(csv));
+	json_object_set_new(t->payload, "receipt_sha256", json_string(sha));
+	return 0;
+}
+
+static int timer_write(struct eng__tx *t, const struct eng_effect *e, struct eng_error *err)
+{
+	if (!e->target || !*e->target)
+		return eng_error_set(err, ENG_EINVALID, "a timer effect needs a name");
+	const char *pc[] = {t->out->expedient_id, e->target};
+	int rc = run_cmd(t, "timer_cancel", 2, pc, err);
+	if (rc || e->kind == ENG_EFFECT_TIMER_CANCEL)
+		goto done;
+	char due[24];
+	snprintf(due, sizeof(due), "%lld", (long long)e->due_ms);
+	const char *pi[] = {t->cmd->entity_id, t->out->expedient_id, e->target, due};
+	rc = run_cmd(t, "timer_insert", 4, pi, err);
+done:
+	if (!rc)
+		t->out->n_timers++;
+	return rc;
+}
+
+/* The idempotency key names the effect forever: expedient, event and position in it. */
+static int outbox_write(struct eng__tx *t, const struct eng_effect *e, size_t index,
+                        struct eng_error *err)
+{
+	char seq[24], key[96];
+	snprintf(seq, sizeof(seq), "%lld", (long long)t->out->step.version);
+	snprintf(key, sizeof(key), "%s/%lld/%zu", t->out->expedient_id,
+	         (long long)t->out->step.version, index);
+	json_t *args = eng_store__values_json(e->args, e->n_args);
+	char *text = eng_store__json_text(args);
+	json_decref(args);
+	const char *p[] = {t->cmd->entity_id, t->out->expedient_id, seq, eng_effect_kind_name(e->kind),
+	                   e->target, text, key};
+	int rc = run_cmd(t, "outbox_insert", 7, p, err);
+	free(text);
+	if (!rc)
+		t->out->n_outbox++;
+	return rc;
+}
+
+int eng_store__effects_write(struct eng__tx *t, struct eng_error *err)
+{
+	int rc = 0;
+	for (size_t i = 0; i < t->out->step.n_effects && rc == 0; i++) {
+		const struct eng_effect *e = &t->out->step.effects[i];
+		switch (e->kind) {
+		case ENG_EFFECT_REGISTER_IN:
+			rc = registry_in(t, err);
+			break;
+		case ENG_EFFECT_RECEIPT:
+			rc = receipt(t, e->csv, err);
+			break;
+		case ENG_EFFECT_TIMER_SET:
+		case ENG_EFFECT_TIMER_CANCEL:
+			rc = timer_write(t, e, err);
+			break;
+		default:
+			rc = outbox_write(t, e, i, err);
+			break;
+		}
+	}
+	/* Idle dispatchers and schedulers wake at commit instead of polling. */
+	if (!rc && t->out->n_outbox)
+		rc = eng_store__exec(t->s, "NOTIFY tramit_outbox", err);
+	if (!rc && t->out->n_timers)
+		rc = eng_store__exec(t->s, "NOTIFY tramit_timer", err);
+	return rc;
+}
