@@ -6,11 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "catalog/catalog.h"
 #include "cli.h"
 #include "engine/runtime/migrate.h"
+#include "connectors/connector.h"
 #include "engine/runtime/queries.h"
+#include "engine/runtime/worker.h"
 #include "web/web.h"
 
 static volatile sig_atomic_t early_stop;
@@ -86,6 +89,7 @@ int cli_serve(int argc, char **argv)
 	struct cat_catalog *catalog = NULL;
 	struct eng_pgcluster cluster = {0};
 	struct web_server *server = NULL;
+	struct eng_workers *workers = NULL;
 	struct eng_error err = {0};
 	size_t n_bad = 0;
 	int status = 1;
@@ -121,6 +125,19 @@ int cli_serve(int argc, char **argv)
 		fprintf(stderr, "tramit: %s\n", err.msg);
 		goto done;
 	}
+	/* Outbox dispatchers and the timer scheduler share the work with every other server on
+	 * this database. */
+	char worker_name[128], host[64] = "localhost";
+	gethostname(host, sizeof(host) - 1);
+	snprintf(worker_name, sizeof(worker_name), "%s:%d", host, (int)getpid());
+	struct eng_worker_config wcfg = {
+		.conninfo = conninfo, .name = worker_name, .dispatchers = 2, .schedulers = 1,
+		.deliver = conn_deliver, .lookup = cat_catalog_lookup, .lookup_payload = catalog,
+	};
+	if (eng_workers_start(&workers, &wcfg, &err) != 0) {
+		fprintf(stderr, "tramit: %s\n", err.msg);
+		goto done;
+	}
 	fprintf(stderr, "tramit: serving http://%s:%d/%s; press Ctrl-C to stop\n", cfg.bind,
 	        web_server_port(server), demo ? " in DEMO mode" : "");
 	if (!early_stop && web_server_run(server) == 0)
@@ -128,6 +145,7 @@ int cli_serve(int argc, char **argv)
 	if (early_stop)
 		status = 0;
 done:
+	eng_workers_stop(workers);
 	web_server_free(server);
 	cli_database_close(&cluster);
 	cat_catalog_free(catalog);

@@ -145,7 +145,7 @@ static void api_submit(struct web_ctx *c, const struct eng_definition *d)
 	json_decref(j);
 	struct eng_outcome out;
 	struct eng_error err = {0};
-	int rc = web_submit(c, d, v, k, &out, &err);
+	int rc = web_submit(c, d, v, k, web_header(c, "Idempotency-Key"), &out, &err);
 	if (rc == ENG_EINVALID && out.step.n_errors > 0) {
 		json_t *errs = json_array();
 		for (size_t i = 0; i < out.step.n_errors && i < ENG_STEP_MAX_ERRORS; i++) {
@@ -156,6 +156,8 @@ static void api_submit(struct web_ctx *c, const struct eng_definition *d)
 		return send_json(c, 422, json_pack("{s:s, s:o}", "error", "the form has invalid values",
 		                                   "errors", errs));
 	}
+	if (rc == ENG_EINVALID)
+		return api_error(c, 400, err.msg);
 	if (rc == ENG_EDENIED || rc == ENG_ECONFLICT)
 		return api_error(c, 403, err.msg);
 	if (rc)

@@ -98,8 +98,10 @@ void web_render_data(struct web_ctx *c, const struct eng_definition *def,
                      const struct eng_value *data, size_t n);
 const char *web_date(struct web_ctx *c, const char *iso); /* "27 de novembre de 2026, 15:31" */
 
+/* Starts an expedient with the initial action. key (may be NULL) makes a repeat of the same
+ * submission return the first outcome instead of a second expedient. */
 int web_submit(struct web_ctx *c, const struct eng_definition *d, struct eng_value *form,
-               size_t n_form, struct eng_outcome *out, struct eng_error *err);
+               size_t n_form, const char *key, struct eng_outcome *out, struct eng_error *err);
 
 /* The actor for engine commands from the signed-in principal. */
 struct eng_actor web_actor(struct web_ctx *c);

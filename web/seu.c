@@ -2,6 +2,8 @@
  * definition, and the form that starts an expedient. A post with any invalid value gets the
  * form back (422) with each message beside its field and stores nothing. */
 #include <ctype.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -182,6 +184,12 @@ static void render_form(struct web_ctx *c, const struct eng_definition *d,
 	web_printf(c, "</h1><form method=\"post\" action=\"/tramits/%s/new\" novalidate>"
 	              "<input type=\"hidden\" name=\"csrf\" value=\"", web_url_encode(c, d->code));
 	web_attr(c, c->session.csrf);
+	unsigned char raw[16];
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		abort();
+	web_printf(c, "\"><input type=\"hidden\" name=\"submission\" value=\"");
+	for (int i = 0; i < 16; i++)
+		web_printf(c, "%02x", raw[i]);
 	web_printf(c, "\"><p><strong>%s:</strong> ", web_t(c, "form.applicant"));
 	web_html(c, c->display_name);
 	web_printf(c, " (");
@@ -244,7 +252,7 @@ static void trim_values(struct eng_value *v, size_t n)
 
 /* Shared by the HTML form and the JSON API: starts an expedient with the initial action. */
 int web_submit(struct web_ctx *c, const struct eng_definition *d, struct eng_value *form,
-               size_t n_form, struct eng_outcome *out, struct eng_error *err)
+               size_t n_form, const char *key, struct eng_outcome *out, struct eng_error *err)
 {
 	trim_values(form, n_form);
 	const struct eng_state *initial = eng_definition_initial(d);
@@ -263,6 +271,7 @@ int web_submit(struct web_ctx *c, const struct eng_definition *d, struct eng_val
 		.applicant_name = c->display_name,
 		.lang = web_lang_code(c->lang),
 		.expected_version = -1,
+		.idempotency_key = key,
 		.event = {.kind = ENG_EVENT_ACTION, .action = action, .actor = web_actor(c),
 		          .time_ms = web_now_ms(), .form = form, .n_form = n_form, .csv = csv},
 	};
@@ -283,9 +292,20 @@ void web_route_form(struct web_ctx *c, const char *code)
 	size_t k;
 	if (!web_post_form(c, 256 * 1024, &v, &k))
 		return;
+	/* The form carries a key drawn when it was shown: a second click, or a reload after a
+	 * lost answer, finds the first submission instead of filing a second one. */
+	const char *key = NULL;
+	size_t m = 0;
+	for (size_t i = 0; i < k; i++) {
+		if (strcmp(v[i].name, "submission") == 0)
+			key = v[i].value;
+		else
+			v[m++] = v[i];
+	}
+	k = m;
 	struct eng_outcome out;
 	struct eng_error err = {0};
-	int rc = web_submit(c, d, v, k, &out, &err);
+	int rc = web_submit(c, d, v, k, key && *key ? key : NULL, &out, &err);
 	if (rc == ENG_EINVALID && out.step.n_errors > 0)
 		return render_form(c, d, v, k, &out.step, 422);
 	if (rc == ENG_EDENIED || rc == ENG_ECONFLICT)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/runtime/audit.h"
 #include "engine/runtime/migrate.h"
 #include "engine/runtime/queries.h"
 #include "engine/runtime/store.h"
@@ -230,5 +231,103 @@ Test(store, sessions_expire_and_store_only_a_hash)
 	PQclear(PQexec(conn, "UPDATE web_session SET last_seen = now() - interval '2 minutes'"));
 	cr_expect_eq(eng_store_session_get(s, &a, token, 60, &sess, &err), ENG_ENOTFOUND, "idle expiry");
 	eng_arena_free(&a);
+	eng_store_close(s);
+}
+
+static int submit_keyed(struct eng_store *s, const char *key, struct eng_outcome *out, struct eng_error *err)
+{
+	struct eng_arena arena = {0};
+	struct eng_value form[] = {{"assumpte", "Amb clau"}};
+	struct eng_command cmd = {
+		.entity_id = "demo", .def = def, .applicant_name = "Maria", .lang = "ca",
+		.expected_version = -1, .idempotency_key = key,
+		.event = {.action = "submit", .actor = {.kind = ENG_PRINCIPAL_CITIZEN, .id = "12345678Z"},
+		          .time_ms = now_ms(), .form = form, .n_form = 1, .csv = "KEYED-CSV"},
+	};
+	int rc = eng_store_apply(s, &arena, &cmd, lookup, NULL, out, err);
+	eng_arena_free(&arena);
+	return rc;
+}
+
+Test(store, a_retried_command_gets_the_first_outcome_not_a_second_transition)
+{
+	struct eng_store *s;
+	struct eng_error err = {0};
+	struct eng_outcome first, again;
+	cr_assert_eq(eng_store_open(&s, cluster.conninfo, &err), 0, "%s", err.msg);
+	cr_assert_eq(submit_keyed(s, "client-key-0001", &first, &err), 0, "%s", err.msg);
+	cr_expect(!first.replayed);
+	/* Same key: the answer to the first command, nothing new written (the CSV would even clash). */
+	cr_assert_eq(submit_keyed(s, "client-key-0001", &again, &err), 0, "%s", err.msg);
+	cr_expect(again.replayed);
+	cr_expect_str_eq(again.expedient_id, first.expedient_id);
+	cr_expect_str_eq(again.registry_number, first.registry_number);
+	cr_expect_str_eq(again.csv, "KEYED-CSV");
+	cr_expect_str_eq(again.to_state, "submitted");
+	cr_expect_eq(again.version, 1);
+	cr_expect_eq(count("SELECT count(*) FROM expedient"), 1);
+	cr_expect_eq(count("SELECT count(*) FROM registry_entry"), 1);
+	cr_expect_eq(submit_keyed(s, "short", &again, &err), ENG_EINVALID);
+	cr_expect_str_eq(err.msg, "an idempotency key has 8 to 200 characters, not 5");
+	eng_store_close(s);
+}
+
+Test(store, the_audit_finds_the_first_broken_link)
+{
+	struct eng_store *s;
+	struct eng_error err = {0};
+	struct eng_outcome out;
+	cr_assert_eq(eng_store_open(&s, cluster.conninfo, &err), 0, "%s", err.msg);
+	cr_assert_eq(submit(s, "12345678Z", "Auditada", "A1", &out, &err), 0, "%s", err.msg);
+	const char *const roles[] = {"tramitador"};
+	struct eng_arena arena = {0};
+	char id[40];
+	snprintf(id, sizeof(id), "%s", out.expedient_id);
+	struct eng_command cmd = {
+		.entity_id = "demo", .expedient_id = id, .expected_version = 1,
+		.event = {.action = "resolve", .time_ms = now_ms(),
+		          .actor = {.kind = ENG_PRINCIPAL_EMPLOYEE, .id = "e1", .roles = roles, .n_roles = 1}},
+	};
+	cr_assert_eq(eng_store_apply(s, &arena, &cmd, lookup, NULL, &out, &err), 0, "%s", err.msg);
+	cr_assert_eq(submit(s, "00000000T", "Una altra", "A2", &out, &err), 0, "%s", err.msg);
+
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	struct eng_audit_report rep;
+	cr_assert_eq(eng_audit_verify(s, f, &rep, &err), 0, "%s", err.msg);
+	fflush(f);
+	cr_expect_eq(rep.expedients, 2);
+	cr_expect_eq(rep.events, 3);
+	cr_expect_eq(rep.broken, 0, "%s", text);
+	fclose(f);
+	free(text);
+
+	/* Someone edits what the citizen asked for, directly in the database. */
+	char sql[300];
+	snprintf(sql, sizeof(sql), "UPDATE event SET payload = replace(payload::text, 'Auditada', 'Editada')::json "
+	         "WHERE expedient_id = '%s' AND seq = 1", id);
+	PQclear(PQexec(conn, sql));
+	f = open_memstream(&text, &len);
+	cr_assert_eq(eng_audit_verify(s, f, &rep, &err), 0, "%s", err.msg);
+	fclose(f);
+	cr_expect_eq(rep.broken, 1);
+	char want[200];
+	snprintf(want, sizeof(want), "expedient %s (", id);
+	cr_expect(strstr(text, want) != NULL, "%s", text);
+	cr_expect(strstr(text, "): event 1: its content does not match its hash (changed after it was written)\n"),
+	          "%s", text);
+	free(text);
+
+	/* Deleting the first event instead breaks the next link. */
+	snprintf(sql, sizeof(sql), "DELETE FROM event WHERE expedient_id = '%s' AND seq = 1", id);
+	PQclear(PQexec(conn, sql));
+	f = open_memstream(&text, &len);
+	cr_assert_eq(eng_audit_verify(s, f, &rep, &err), 0, "%s", err.msg);
+	fclose(f);
+	cr_expect_eq(rep.broken, 1);
+	cr_expect(strstr(text, "): event 2: events are missing before it (sequence gap)\n"), "%s", text);
+	free(text);
+	eng_arena_free(&arena);
 	eng_store_close(s);
 }

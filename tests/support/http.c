@@ -64,7 +64,7 @@ static size_t on_header(char *ptr, size_t size, size_t n, void *payload)
 }
 
 static void perform(struct http_client *c, const char *path, const char *post, const char *ctype,
-                    const char *csrf, struct http_response *out)
+                    const char *csrf, const char *key, struct http_response *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->body = calloc(1, 1);
@@ -89,6 +89,10 @@ static void perform(struct http_client *c, const char *path, const char *post, c
 		snprintf(line, sizeof(line), "X-CSRF-Token: %s", csrf);
 		h = curl_slist_append(h, line);
 	}
+	if (key) {
+		snprintf(line, sizeof(line), "Idempotency-Key: %s", key);
+		h = curl_slist_append(h, line);
+	}
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
 	if (post) {
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, post);
@@ -108,18 +112,24 @@ static void perform(struct http_client *c, const char *path, const char *post, c
 
 void http_get(struct http_client *c, const char *path, struct http_response *out)
 {
-	perform(c, path, NULL, NULL, NULL, out);
+	perform(c, path, NULL, NULL, NULL, NULL, out);
 }
 
 void http_post_form(struct http_client *c, const char *path, const char *body, struct http_response *out)
 {
-	perform(c, path, body, "application/x-www-form-urlencoded", NULL, out);
+	perform(c, path, body, "application/x-www-form-urlencoded", NULL, NULL, out);
 }
 
 void http_post_json(struct http_client *c, const char *path, const char *body, const char *csrf,
                     struct http_response *out)
 {
-	perform(c, path, body, "application/json", csrf, out);
+	perform(c, path, body, "application/json", csrf, NULL, out);
+}
+
+void http_post_json_key(struct http_client *c, const char *path, const char *body, const char *csrf,
+                        const char *key, struct http_response *out)
+{
+	perform(c, path, body, "application/json", csrf, key, out);
 }
 
 void http_response_free(struct http_response *r)

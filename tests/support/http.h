@@ -23,6 +23,9 @@ void http_get(struct http_client *c, const char *path, struct http_response *out
 void http_post_form(struct http_client *c, const char *path, const char *body, struct http_response *out);
 void http_post_json(struct http_client *c, const char *path, const char *body, const char *csrf,
                     struct http_response *out);
+/* The same with an Idempotency-Key header. */
+void http_post_json_key(struct http_client *c, const char *path, const char *body, const char *csrf,
+                        const char *key, struct http_response *out);
 void http_response_free(struct http_response *r);
 /* Percent-encodes s for a form body (static buffer per call site is not used: malloc'd). */
 char *http_form_escape(const char *s);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "tests/support/http.h"
@@ -194,7 +195,18 @@ Test(journey, citizen_files_employee_resolves_anyone_verifies)
 	http_response_free(&r);
 	free(bad);
 
-	char *good = good_form(csrf, "Fanal apagat <script>");
+	/* The form carries a submission key; posting it twice (a double click, a reload after a
+	 * lost answer) files one application. */
+	http_get(citizen, "/tramits/GEN-001/new", &r);
+	char *submission = http_extract(r.body, "name=\"submission\" value=\"", '"');
+	cr_assert_not_null(submission);
+	cr_expect_eq(strlen(submission), 32);
+	http_response_free(&r);
+	char *base = good_form(csrf, "Fanal apagat <script>");
+	char *good = malloc(strlen(base) + 64);
+	sprintf(good, "%s&submission=%s", base, submission);
+	free(base);
+	free(submission);
 	http_post_form(citizen, "/tramits/GEN-001/new", good, &r);
 	cr_assert_eq(r.status, 303, "submission answered %ld:\n%.2000s", r.status, r.body);
 	char *id = http_extract(r.location, "/carpeta/expedients/", '?');
@@ -202,6 +214,11 @@ Test(journey, citizen_files_employee_resolves_anyone_verifies)
 	char receipt_path[1100];
 	snprintf(receipt_path, sizeof(receipt_path), "%s", r.location);
 	http_response_free(&r);
+	http_post_form(citizen, "/tramits/GEN-001/new", good, &r);
+	cr_expect_eq(r.status, 303);
+	cr_expect_str_eq(r.location, receipt_path, "the repeat leads to the same expedient");
+	http_response_free(&r);
+	cr_expect_eq(count("SELECT count(*) FROM expedient"), 1);
 	free(good);
 
 	char *year = query1("SELECT extract(year FROM now() AT TIME ZONE 'Europe/Madrid')::int::text");
@@ -290,6 +307,15 @@ Test(journey, citizen_files_employee_resolves_anyone_verifies)
 	         "AND sha256 = encode(sha256(content), 'hex')", csv);
 	cr_expect_eq(count(sql), 1);
 
+	/* The hash chains verify; an edited event is found by tramit audit verify. */
+	char cmd[1600], out[1024];
+	snprintf(cmd, sizeof(cmd), "TRAMIT_DATABASE_URL='%s' %s audit verify 2>&1", cluster.conninfo, TRAMIT_BINARY);
+	FILE *pipe = popen(cmd, "r");
+	size_t got = fread(out, 1, sizeof(out) - 1, pipe);
+	out[got] = '\0';
+	cr_expect_eq(WEXITSTATUS(pclose(pipe)), 0, "%s", out);
+	cr_expect_str_eq(out, "1 expedient, 2 events: every hash chain verifies\n");
+
 	/* Anyone with the CSV verifies the receipt, typed loosely. */
 	char verify_path[256];
 	char lower[64];
@@ -372,6 +398,22 @@ Test(journey, api_refuses_bad_input_and_stores_nothing)
 	expect_contains(&r, "\"state\":\"submitted\"");
 	http_response_free(&r);
 	cr_expect_eq(count("SELECT count(*) FROM expedient"), 1);
+	/* With an Idempotency-Key, a retry gets the first answer. */
+	const char *json = "{\"form\": {\"assumpte\": \"B\", \"exposa\": \"B\", \"solicita\": \"C\", \"idioma\": \"ca\"}}";
+	http_post_json_key(citizen, "/api/v1/tramits/GEN-001/expedients", json, csrf, "retry-0000001", &r);
+	cr_expect_eq(r.status, 201, "%s", r.body);
+	char *first = strdup(r.body);
+	http_response_free(&r);
+	http_post_json_key(citizen, "/api/v1/tramits/GEN-001/expedients", json, csrf, "retry-0000001", &r);
+	cr_expect_eq(r.status, 201);
+	cr_expect_str_eq(r.body, first);
+	http_response_free(&r);
+	free(first);
+	cr_expect_eq(count("SELECT count(*) FROM expedient"), 2);
+	http_post_json_key(citizen, "/api/v1/tramits/GEN-001/expedients", json, csrf, "short", &r);
+	cr_expect_eq(r.status, 400);
+	cr_expect_str_eq(r.body, "{\"error\":\"an idempotency key has 8 to 200 characters, not 5\"}");
+	http_response_free(&r);
 	free(csrf);
 	http_client_free(citizen);
 }

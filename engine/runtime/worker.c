@@ -1,0 +1,386 @@
+/* Dispatcher and scheduler threads. Each thread has its own connection, claims a batch of
+ * rows with FOR UPDATE SKIP LOCKED (only live rows, through partial indexes), works on them
+ * outside any transaction, and settles each one in the transaction that records its event.
+ * When there is nothing to do it sleeps on its connection's socket until a NOTIFY, the next
+ * due time, or a stop request on its pipe. */
+#include "worker.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "store_internal.h"
+
+enum { ROLE_DISPATCHER, ROLE_SCHEDULER };
+
+struct eng_workers {
+	struct eng_worker_config cfg;
+	int stop_pipe[2];
+	atomic_bool stop;
+	pthread_t *threads;
+	int n_threads;
+	struct thread_arg *args;
+	pthread_mutex_t lock;
+	struct eng_worker_stats stats;
+};
+
+struct thread_arg {
+	struct eng_workers *w;
+	int role;
+	int index;
+};
+
+static const char *const statements[][2] = {
+	{"outbox_claim",
+	 "UPDATE outbox SET state = 'claimed', claimed_by = $1, claimed_at = now(), attempts = attempts + 1 "
+	 "WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND run_at <= now() "
+	 "ORDER BY run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) "
+	 "RETURNING id, entity_id, expedient_id, kind, coalesce(target, ''), args::text, "
+	 "idempotency_key, attempts"},
+	{"outbox_retry",
+	 "UPDATE outbox SET state = CASE WHEN attempts >= $2 THEN 'dead' ELSE 'pending' END, "
+	 "run_at = now() + make_interval(secs => $3::bigint / 1000.0), last_error = $4, "
+	 "claimed_by = NULL, claimed_at = NULL WHERE id = $1 AND state = 'claimed' RETURNING state"},
+	{"outbox_dead",
+	 "UPDATE outbox SET state = 'dead', last_error = $2, claimed_by = NULL, claimed_at = NULL "
+	 "WHERE id = $1 AND state = 'claimed'"},
+	{"outbox_done_alone",
+	 "UPDATE outbox SET state = 'done', result = $2::json, done_at = now(), "
+	 "last_error = $3 WHERE id = $1 AND state = 'claimed'"},
+	{"outbox_reap",
+	 "UPDATE outbox SET state = 'pending', claimed_by = NULL, claimed_at = NULL "
+	 "WHERE state = 'claimed' AND claimed_at < now() - make_interval(secs => $1::bigint / 1000.0)"},
+	{"outbox_next",
+	 "SELECT greatest(0, extract(epoch FROM min(run_at) - now()) * 1000)::bigint FROM outbox "
+	 "WHERE state = 'pending'"},
+	{"timer_claim",
+	 "UPDATE timer SET state = 'claimed', claimed_by = $1, claimed_at = now() "
+	 "WHERE id IN (SELECT id FROM timer WHERE state = 'armed' AND due_at <= now() "
+	 "ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) "
+	 "RETURNING id, entity_id, expedient_id, name, due_ms"},
+	{"timer_fired_alone",
+	 "UPDATE timer SET state = 'fired', fired_at = now() WHERE id = $1 AND state = 'claimed'"},
+	{"timer_reap",
+	 "UPDATE timer SET state = 'armed', claimed_by = NULL, claimed_at = NULL "
+	 "WHERE state = 'claimed' AND claimed_at < now() - make_interval(secs => $1::bigint / 1000.0)"},
+	{"timer_next",
+	 "SELECT greatest(0, extract(epoch FROM min(due_at) - now()) * 1000)::bigint FROM timer "
+	 "WHERE state = 'armed'"},
+};
+
+int64_t eng_backoff_ms(int attempt, int base_ms, int max_ms, double rnd)
+{
+	double d = (double)base_ms * pow(2.0, attempt > 1 ? attempt - 1 : 0);
+	if (d > max_ms)
+		d = max_ms;
+	return (int64_t)(d / 2 + rnd * d / 2);
+}
+
+static double random_unit(void)
+{
+	uint32_t r;
+	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		return 0.5;
+	return r / 4294967296.0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void count(struct eng_workers *w, int64_t *field, int64_t n)
+{
+	pthread_mutex_lock(&w->lock);
+	*field += n;
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void log_line(struct eng_workers *w, const char *fmt, const char *a, const char *b)
+{
+	/* Messages name rows and kinds; arguments of effects may hold personal data and are
+	 * never logged. */
+	fprintf(stderr, "tramit: worker %s: ", w->cfg.name);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	fprintf(stderr, fmt, a, b);
+#pragma GCC diagnostic pop
+	fputc('\n', stderr);
+}
+
+/* Runs a statement with up to 4 text parameters; returns the result or NULL (logged). */
+static PGresult *run(struct eng_workers *w, struct eng_store *s, const char *name, int n,
+                     const char *const *p, ExecStatusType want)
+{
+	struct eng_error err = {0};
+	PGresult *r = eng_store__run(s, name, n, p, want, &err);
+	if (!r)
+		log_line(w, "%s%s", err.msg, "");
+	return r;
+}
+
+/* Waits for a NOTIFY on the connection, the stop pipe, or timeout_ms. */
+static void sleep_on(struct eng_workers *w, struct eng_store *s, int64_t timeout_ms)
+{
+	PGconn *conn = eng_store_conn(s);
+	struct pollfd fds[2] = {{.fd = PQsocket(conn), .events = POLLIN},
+	                        {.fd = w->stop_pipe[0], .events = POLLIN}};
+	if (timeout_ms > 60000)
+		timeout_ms = 60000;
+	if (poll(fds, 2, (int)timeout_ms) > 0 && (fds[0].revents & POLLIN)) {
+		PQconsumeInput(conn);
+		PGnotify *n;
+		while ((n = PQnotifies(conn)))
+			PQfreemem(n);
+	}
+}
+
+static int64_t next_due_ms(struct eng_workers *w, struct eng_store *s, const char *stmt)
+{
+	PGresult *r = run(w, s, stmt, 0, NULL, PGRES_TUPLES_OK);
+	int64_t ms = 1000;
+	if (r && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+		ms = atoll(PQgetvalue(r, 0, 0));
+	else if (r)
+		ms = 60000; /* nothing pending: a NOTIFY will wake us */
+	PQclear(r);
+	return ms < 1 ? 1 : ms;
+}
+
+static void reap(struct eng_workers *w, struct eng_store *s, const char *stmt)
+{
+	char lease[24];
+	snprintf(lease, sizeof(lease), "%d", w->cfg.lease_ms);
+	const char *p[] = {lease};
+	PGresult *r = run(w, s, stmt, 1, p, PGRES_COMMAND_OK);
+	if (r && atoi(PQcmdTuples(r)) > 0)
+		count(w, &w->stats.reaped, atoi(PQcmdTuples(r)));
+	PQclear(r);
+}
+
+/* Feeds a delivered effect's result back to its expedient; the row is marked done in the
+ * same transaction. If the engine has no use for the result the row is still settled. */
+static void settle_delivery(struct eng_workers *w, struct eng_store *s, const struct eng_outbox_item *it,
+                            const struct eng_delivery *d)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%lld", (long long)it->id);
+	if (d->status == ENG_DELIVERY_DONE) {
+		struct eng_arena arena = {0};
+		struct eng_outcome out;
+		struct eng_error err = {0};
+		struct eng_command cmd = {
+			.entity_id = it->entity_id, .expedient_id = it->expedient_id, .expected_version = -1,
+			.outbox_id = it->id, .result_json = d->result_json[0] ? d->result_json : "null",
+			.event = {.kind = ENG_EVENT_RESULT, .effect_id = it->idempotency_key,
+			          .actor = {.kind = ENG_PRINCIPAL_SYSTEM, .id = "outbox"}, .time_ms = now_ms()},
+		};
+		int rc = eng_store_apply(s, &arena, &cmd, w->cfg.lookup, w->cfg.lookup_payload, &out, &err);
+		eng_arena_free(&arena);
+		if (rc == ENG_EUNAVAILABLE) {
+			/* The claim stays; the reaper hands the row out again after the lease. */
+			log_line(w, "outbox %s delivered but not recorded: %s", id, err.msg);
+			return;
+		}
+		if (rc != 0) {
+			const char *p[] = {id, cmd.result_json, err.msg};
+			PQclear(run(w, s, "outbox_done_alone", 3, p, PGRES_COMMAND_OK));
+		}
+		count(w, &w->stats.delivered, 1);
+		return;
+	}
+	if (d->status == ENG_DELIVERY_RETRY) {
+		char max[16], delay[24];
+		snprintf(max, sizeof(max), "%d", w->cfg.max_attempts);
+		snprintf(delay, sizeof(delay), "%lld", (long long)eng_backoff_ms(it->attempts,
+		         w->cfg.backoff_base_ms, w->cfg.backoff_max_ms, random_unit()));
+		const char *p[] = {id, max, delay, d->error};
+		PGresult *r = run(w, s, "outbox_retry", 4, p, PGRES_TUPLES_OK);
+		bool dead = r && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "dead") == 0;
+		PQclear(r);
+		count(w, dead ? &w->stats.dead : &w->stats.retried, 1);
+		if (dead)
+			log_line(w, "outbox %s is dead after its last attempt: %s", id, d->error);
+		return;
+	}
+	const char *p[] = {id, d->error};
+	PQclear(run(w, s, "outbox_dead", 2, p, PGRES_COMMAND_OK));
+	count(w, &w->stats.dead, 1);
+	log_line(w, "outbox %s is dead: %s", id, d->error);
+}
+
+static int dispatch_batch(struct eng_workers *w, struct eng_store *s)
+{
+	char batch[16];
+	snprintf(batch, sizeof(batch), "%d", w->cfg.batch);
+	const char *p[] = {w->cfg.name, batch};
+	PGresult *r = run(w, s, "outbox_claim", 2, p, PGRES_TUPLES_OK);
+	if (!r)
+		return -1;
+	int n = PQntuples(r);
+	for (int i = 0; i < n && !atomic_load(&w->stop); i++) {
+		struct eng_outbox_item it = {
+			.id = atoll(PQgetvalue(r, i, 0)), .entity_id = PQgetvalue(r, i, 1),
+			.expedient_id = PQgetvalue(r, i, 2), .kind = PQgetvalue(r, i, 3),
+			.target = PQgetvalue(r, i, 4), .args_json = PQgetvalue(r, i, 5),
+			.idempotency_key = PQgetvalue(r, i, 6), .attempts = atoi(PQgetvalue(r, i, 7)),
+		};
+		struct eng_delivery d = {.status = ENG_DELIVERY_FAILED};
+		if (w->cfg.deliver)
+			w->cfg.deliver(&it, &d, w->cfg.deliver_payload);
+		else
+			snprintf(d.error, sizeof(d.error), "no connector is configured");
+		settle_delivery(w, s, &it, &d);
+	}
+	PQclear(r);
+	return n;
+}
+
+/* Fires a due timer as an event carrying its due time, so a late firing still computes the
+ * right legal dates. */
+static int fire_batch(struct eng_workers *w, struct eng_store *s)
+{
+	char batch[16];
+	snprintf(batch, sizeof(batch), "%d", w->cfg.batch);
+	const char *p[] = {w->cfg.name, batch};
+	PGresult *r = run(w, s, "timer_claim", 2, p, PGRES_TUPLES_OK);
+	if (!r)
+		return -1;
+	int n = PQntuples(r);
+	for (int i = 0; i < n && !atomic_load(&w->stop); i++) {
+		struct eng_arena arena = {0};
+		struct eng_outcome out;
+		struct eng_error err = {0};
+		struct eng_command cmd = {
+			.entity_id = PQgetvalue(r, i, 1), .expedient_id = PQgetvalue(r, i, 2),
+			.expected_version = -1, .timer_id = atoll(PQgetvalue(r, i, 0)),
+			.event = {.kind = ENG_EVENT_TIMER, .timer = PQgetvalue(r, i, 3),
+			          .actor = {.kind = ENG_PRINCIPAL_SYSTEM, .id = "timer"},
+			          .time_ms = atoll(PQgetvalue(r, i, 4))},
+		};
+		int rc = eng_store_apply(s, &arena, &cmd, w->cfg.lookup, w->cfg.lookup_payload, &out, &err);
+		eng_arena_free(&arena);
+		if (rc == 0) {
+			count(w, &w->stats.timers_fired, 1);
+		} else if (rc != ENG_EUNAVAILABLE) {
+			/* The expedient moved on (or the engine refuses the timer): settle it anyway. */
+			const char *pf[] = {PQgetvalue(r, i, 0)};
+			PQclear(run(w, s, "timer_fired_alone", 1, pf, PGRES_COMMAND_OK));
+			count(w, &w->stats.timers_refused, 1);
+			log_line(w, "timer refused by the engine: %s%s", err.msg, "");
+		}
+	}
+	PQclear(r);
+	return n;
+}
+
+static void *thread_main(void *payload)
+{
+	struct thread_arg *a = payload;
+	struct eng_workers *w = a->w;
+	bool dispatcher = a->role == ROLE_DISPATCHER;
+	struct eng_store *s = NULL;
+	struct eng_error err = {0};
+	int64_t last_reap = 0;
+	while (!atomic_load(&w->stop)) {
+		if (!s) {
+			if (eng_store_open(&s, w->cfg.conninfo, &err) != 0 ||
+			    eng_store__prepare(s, statements, sizeof(statements) / sizeof(statements[0]), &err) != 0 ||
+			    eng_store__exec(s, dispatcher ? "LISTEN tramit_outbox" : "LISTEN tramit_timer", &err) != 0) {
+				log_line(w, "cannot reach PostgreSQL, retrying: %s%s", err.msg, "");
+				eng_store_close(s);
+				s = NULL;
+				struct pollfd fd = {.fd = w->stop_pipe[0], .events = POLLIN};
+				poll(&fd, 1, 1000);
+				continue;
+			}
+		}
+		if (now_ms() - last_reap > w->cfg.lease_ms / 2) {
+			reap(w, s, dispatcher ? "outbox_reap" : "timer_reap");
+			last_reap = now_ms();
+		}
+		int n = dispatcher ? dispatch_batch(w, s) : fire_batch(w, s);
+		if (n < 0 && PQstatus(eng_store_conn(s)) != CONNECTION_OK) {
+			eng_store_close(s);
+			s = NULL;
+			continue;
+		}
+		if (n < w->cfg.batch && !atomic_load(&w->stop))
+			sleep_on(w, s, next_due_ms(w, s, dispatcher ? "outbox_next" : "timer_next"));
+	}
+	eng_store_close(s);
+	return NULL;
+}
+
+int eng_workers_start(struct eng_workers **out, const struct eng_worker_config *cfg,
+                      struct eng_error *err)
+{
+	*out = NULL;
+	struct eng_workers *w = calloc(1, sizeof(*w));
+	w->cfg = *cfg;
+	if (!w->cfg.name)
+		w->cfg.name = "tramit";
+	if (w->cfg.batch <= 0)
+		w->cfg.batch = 32;
+	if (w->cfg.max_attempts <= 0)
+		w->cfg.max_attempts = 8;
+	if (w->cfg.lease_ms <= 0)
+		w->cfg.lease_ms = 300000;
+	if (w->cfg.backoff_base_ms <= 0)
+		w->cfg.backoff_base_ms = 1000;
+	if (w->cfg.backoff_max_ms <= 0)
+		w->cfg.backoff_max_ms = 3600000;
+	pthread_mutex_init(&w->lock, NULL);
+	if (pipe(w->stop_pipe) != 0) {
+		free(w);
+		return eng_error_set(err, ENG_EINTERNAL, "pipe: %s", strerror(errno));
+	}
+	int total = w->cfg.dispatchers + w->cfg.schedulers;
+	w->threads = calloc((size_t)total + 1, sizeof(*w->threads));
+	w->args = calloc((size_t)total + 1, sizeof(*w->args));
+	for (int i = 0; i < total; i++) {
+		w->args[i] = (struct thread_arg){w, i < w->cfg.dispatchers ? ROLE_DISPATCHER : ROLE_SCHEDULER, i};
+		if (pthread_create(&w->threads[i], NULL, thread_main, &w->args[i]) != 0) {
+			eng_workers_stop(w);
+			return eng_error_set(err, ENG_EINTERNAL, "cannot start worker thread %d", i);
+		}
+		w->n_threads++;
+	}
+	*out = w;
+	return 0;
+}
+
+void eng_workers_stop(struct eng_workers *w)
+{
+	if (!w)
+		return;
+	atomic_store(&w->stop, true);
+	ssize_t wr = write(w->stop_pipe[1], "x", 1);
+	(void)wr;
+	for (int i = 0; i < w->n_threads; i++)
+		pthread_join(w->threads[i], NULL);
+	close(w->stop_pipe[0]);
+	close(w->stop_pipe[1]);
+	pthread_mutex_destroy(&w->lock);
+	free(w->threads);
+	free(w->args);
+	free(w);
+}
+
+void eng_workers_stats(struct eng_workers *w, struct eng_worker_stats *out)
+{
+	pthread_mutex_lock(&w->lock);
+	*out = w->stats;
+	pthread_mutex_unlock(&w->lock);
+}
