@@ -818,6 +818,35 @@ int eng_pgcluster_stop(struct eng_pgcluster *c, struct eng_error *err)
 	return 0;
 }
 
+int eng_pgcluster_restart(struct eng_pgcluster *c, bool immediate, struct eng_error *err)
+{
+	struct pg_ctx ctx = {.quiet = true};
+	char tail[2048], line[200];
+	int rc;
+
+	if (!c->started_by_us)
+		return eng_error_set(err, ENG_ECONFLICT, "the cluster in %s was not started by us", c->dir);
+	if ((rc = find_bindir(ctx.bindir, sizeof(ctx.bindir), err)) < 0 ||
+	    (rc = resolve_user(&ctx, NULL, c->run_uid, err)) < 0 ||
+	    (rc = ctx_paths(&ctx, c->dir, err)) < 0)
+		return rc;
+	/* pg_ctl restart reuses the options of the last start (postmaster.opts): same socket and
+	 * port. Immediate mode is a crash as far as clients can tell: no checkpoint, recovery on
+	 * start. */
+	/* Without -l the new postmaster would write to our pipe and keep it open forever. */
+	const char *argv[] = {"pg_ctl", "-D", ctx.data, "-l", ctx.log, "-m",
+	                      immediate ? "immediate" : "fast", "-w", "-t", "60", "restart", NULL};
+	int status = run_tool(&ctx, argv, tail, sizeof(tail), err);
+	if (status < 0)
+		return status;
+	if (status != 0) {
+		last_line(line, sizeof(line), tail);
+		return eng_error_set(err, ENG_EUNAVAILABLE, "pg_ctl could not restart the server in %s: %s",
+		                     ctx.data, line);
+	}
+	return 0;
+}
+
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
 	return remove(path) != 0 && errno != ENOENT ? -1 : 0;

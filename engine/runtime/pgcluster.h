@@ -47,6 +47,10 @@ int eng_pgcluster_start(struct eng_pgcluster *out, const struct eng_pgcluster_op
  * reused cluster is left running. Returns 0 or ENG_EUNAVAILABLE if the server would not stop. */
 int eng_pgcluster_stop(struct eng_pgcluster *c, struct eng_error *err);
 
+/* Restarts a cluster we started, in fast or immediate mode (immediate is what a crash looks
+ * like to clients). Waits until it accepts connections again. */
+int eng_pgcluster_restart(struct eng_pgcluster *c, bool immediate, struct eng_error *err);
+
 /* Removes the cluster's folder entirely (tests use this on temporary clusters), stopping it
  * first if we started it. Returns ENG_ECONFLICT, removing nothing, while a postmaster that we
  * did not start still runs from it. */

@@ -27,6 +27,11 @@ void http_post_json(struct http_client *c, const char *path, const char *body, c
 void http_post_json_key(struct http_client *c, const char *path, const char *body, const char *csrf,
                         const char *key, struct http_response *out);
 void http_response_free(struct http_response *r);
+/* The same, but returning -1 instead of failing the test when no answer came (server down). */
+int http_try_get(struct http_client *c, const char *path, struct http_response *out);
+int http_try_post_form(struct http_client *c, const char *path, const char *body, struct http_response *out);
+int http_try_post_json_key(struct http_client *c, const char *path, const char *body, const char *csrf,
+                           const char *key, struct http_response *out);
 /* Percent-encodes s for a form body (static buffer per call site is not used: malloc'd). */
 char *http_form_escape(const char *s);
 /* Copies the text between `after` and the next `until` character in body; NULL if absent. */
