@@ -173,6 +173,71 @@ static void api_submit(struct web_ctx *c, const struct eng_definition *d)
 	send_json(c, 201, expedient_json(c, &x));
 }
 
+/* POST /api/v1/expedients/{id}/actions/{action} with an optional {"version": N}: the
+ * optimistic check; a stale version gets 409 with the current state. */
+static void api_action(struct web_ctx *c, const char *id, const char *action)
+{
+	web_session_load(c);
+	if (!c->signed_in)
+		return api_error(c, 401, "sign in first: this call needs a session cookie");
+	if (!web_csrf_ok(c, web_header(c, "X-CSRF-Token")))
+		return api_error(c, 403, "missing or wrong X-CSRF-Token header");
+	struct eng_expedient_view x;
+	struct eng_error err = {0};
+	int rc = eng_store_expedient_get(c->srv->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
+	bool citizen = strcmp(c->session.principal_kind, "citizen") == 0;
+	if (rc == ENG_ENOTFOUND || (rc == 0 && citizen && strcmp(x.applicant_nif, c->session.principal_id) != 0))
+		return api_error(c, 404, "no such expedient");
+	if (rc)
+		return api_error(c, 503, "the database is unavailable; try again later");
+	size_t len;
+	char *body = web_body(c, 16384, &len);
+	if (!body)
+		return api_error(c, 413, "the body is larger than 16 KiB");
+	int64_t version = -1;
+	if (len > 0) {
+		json_error_t jerr;
+		json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+		if (!j)
+			return send_json(c, 400, json_pack("{s:s}", "error",
+			        eng_arena_printf(&c->arena, "the body is not valid JSON: %s (line %d, column %d)",
+			                         jerr.text, jerr.line, jerr.column)));
+		json_t *v = json_object_get(j, "version");
+		bool ok = json_is_object(j) && json_object_size(j) == (v ? 1u : 0u) &&
+		          (!v || (json_is_integer(v) && json_integer_value(v) > 0));
+		version = v ? json_integer_value(v) : -1;
+		json_decref(j);
+		if (!ok)
+			return api_error(c, 400, "expected {} or {\"version\": N} with N the version you saw");
+	}
+	struct eng_command cmd = {
+		.entity_id = c->srv->cfg.entity_id, .expedient_id = x.id, .expected_version = version,
+		.idempotency_key = web_header(c, "Idempotency-Key"),
+		.event = {.kind = ENG_EVENT_ACTION, .action = action, .actor = web_actor(c),
+		          .time_ms = web_now_ms()},
+	};
+	struct eng_outcome out;
+	rc = eng_store_apply(c->srv->store, &c->arena, &cmd, cat_catalog_lookup,
+	                     (void *)c->srv->catalog, &out, &err);
+	if (rc == ENG_ECONFLICT) {
+		eng_store_expedient_get(c->srv->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
+		return send_json(c, 409, json_pack("{s:s, s:s, s:I}", "error", out.step.msg[0] ? out.step.msg
+		                                   : "the expedient changed: read it again", "state", x.state,
+		                                   "version", (json_int_t)x.version));
+	}
+	if (rc == ENG_EDENIED)
+		return api_error(c, 403, out.step.msg);
+	if (rc == ENG_EINVALID)
+		return api_error(c, 400, err.msg);
+	if (rc)
+		return api_error(c, rc == ENG_EUNAVAILABLE ? 503 : 500,
+		                 rc == ENG_EUNAVAILABLE ? "the database is unavailable; try again later"
+		                                        : "internal error; nothing was changed");
+	if (eng_store_expedient_get(c->srv->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err) != 0)
+		return api_error(c, 503, "done, but could not be read back");
+	send_json(c, 200, expedient_json(c, &x));
+}
+
 void web_route_api(struct web_ctx *c, const char *rest)
 {
 	enum evhttp_cmd_type m = evhttp_request_get_command(c->req);
@@ -197,7 +262,15 @@ void web_route_api(struct web_ctx *c, const char *rest)
 		if (strcmp(slash, "/expedients") == 0)
 			return m == EVHTTP_REQ_POST ? api_submit(c, d) : api_error(c, 405, "use POST");
 	}
-	if (strncmp(rest, "/v1/expedients/", 15) == 0 && !strchr(rest + 15, '/') && rest[15])
-		return get ? api_expedient(c, rest + 15) : api_error(c, 405, "use GET");
+	if (strncmp(rest, "/v1/expedients/", 15) == 0 && rest[15]) {
+		const char *id = rest + 15, *slash = strchr(id, '/');
+		if (!slash)
+			return get ? api_expedient(c, id) : api_error(c, 405, "use GET");
+		const char *action = slash + 9;
+		if (strncmp(slash, "/actions/", 9) == 0 && *action && !strchr(action, '/'))
+			return m == EVHTTP_REQ_POST
+			       ? api_action(c, eng_arena_strndup(&c->arena, id, (size_t)(slash - id)), action)
+			       : api_error(c, 405, "use POST");
+	}
 	api_error(c, 404, "no such API route");
 }

@@ -417,3 +417,57 @@ Test(journey, api_refuses_bad_input_and_stores_nothing)
 	free(csrf);
 	http_client_free(citizen);
 }
+
+Test(journey, api_actions_check_the_version_and_the_actor)
+{
+	struct http_client *citizen = http_client_new(port, "ca");
+	sign_in(citizen, "citizen");
+	char *csrf = form_csrf(citizen, "/tramits/GEN-001/new");
+	struct http_response r;
+	http_post_json(citizen, "/api/v1/tramits/GEN-001/expedients",
+	               "{\"form\": {\"assumpte\": \"A\", \"exposa\": \"B\", \"solicita\": \"C\", \"idioma\": \"es\"}}",
+	               csrf, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	char *id = http_extract(r.body, "\"id\":\"", '"');
+	http_response_free(&r);
+	char path[200];
+	snprintf(path, sizeof(path), "/api/v1/expedients/%s/actions/resolve", id);
+	/* The applicant may not resolve their own application. */
+	http_post_json(citizen, path, "{}", csrf, &r);
+	cr_expect_eq(r.status, 403);
+	cr_expect_str_eq(r.body, "{\"error\":\"'12345678Z' may not take action 'resolve' here\"}");
+	http_response_free(&r);
+
+	struct http_client *employee = http_client_new(port, "ca");
+	sign_in(employee, "employee");
+	char bo[200];
+	snprintf(bo, sizeof(bo), "/backoffice/expedients/%s", id);
+	char *ecsrf = form_csrf(employee, bo);
+	http_post_json(employee, path, "{\"version\": 5}", ecsrf, &r);
+	cr_expect_eq(r.status, 409);
+	cr_expect_str_eq(r.body, "{\"error\":\"the expedient changed: read it again\",\"state\":\"submitted\",\"version\":1}");
+	http_response_free(&r);
+	http_post_json(employee, path, "{\"version\": \"1\"}", ecsrf, &r);
+	cr_expect_eq(r.status, 400);
+	http_response_free(&r);
+	http_post_json(employee, path, "{\"version\": 1}", ecsrf, &r);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	expect_contains(&r, "\"state\":\"resolved\"");
+	expect_contains(&r, "\"version\":2");
+	http_response_free(&r);
+	http_post_json(employee, path, "{}", ecsrf, &r);
+	cr_expect_eq(r.status, 409);
+	cr_expect_str_eq(r.body, "{\"error\":\"action 'resolve' is not available in state 'resolved'\",\"state\":\"resolved\",\"version\":2}");
+	http_response_free(&r);
+	http_post_json(employee, "/api/v1/expedients/00000000-0000-4000-8000-000000000000/actions/resolve", "{}", ecsrf, &r);
+	cr_expect_eq(r.status, 404);
+	http_response_free(&r);
+	http_post_json(employee, "/api/v1/expedients/not-a-uuid/actions/resolve", "{}", ecsrf, &r);
+	cr_expect_eq(r.status, 404);
+	http_response_free(&r);
+	free(id);
+	free(csrf);
+	free(ecsrf);
+	http_client_free(citizen);
+	http_client_free(employee);
+}
