@@ -28,10 +28,14 @@ static const struct {
 	{"session_insert",
 	 "INSERT INTO web_session (token_hash, entity_id, principal_kind, principal_id, csrf, "
 	 "expires_at) VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int))"},
+	/* Refreshing last_seen on every request would make every read a write and a commit;
+	 * once a minute is precise enough for an idle limit counted in minutes. */
 	{"session_get",
-	 "UPDATE web_session SET last_seen = now() WHERE token_hash = $1 AND expires_at > now() "
-	 "AND last_seen > now() - make_interval(secs => $2::int) "
-	 "RETURNING entity_id, principal_kind, principal_id, csrf"},
+	 "WITH s AS (SELECT entity_id, principal_kind, principal_id, csrf FROM web_session "
+	 "WHERE token_hash = $1 AND expires_at > now() AND last_seen > now() - make_interval(secs => $2::int)), "
+	 "touch AS (UPDATE web_session SET last_seen = now() WHERE token_hash = $1 "
+	 "AND last_seen < now() - interval '60 seconds' AND EXISTS (SELECT 1 FROM s)) "
+	 "SELECT * FROM s"},
 	{"session_delete", "DELETE FROM web_session WHERE token_hash = $1"},
 	{"expedient_get",
 	 "SELECT x.id, x.number, x.tramit_code, x.definition_hash, x.state, x.version, "
