@@ -120,6 +120,7 @@ int cli_serve(int argc, char **argv)
 		.entity_id = entity,
 		.demo = demo,
 		.conninfo = conninfo,
+		.loops = atoi(cli_env("TRAMIT_WEB_LOOPS", "0")),
 	};
 	if (web_server_new(&server, &cfg, catalog, &err) != 0) {
 		fprintf(stderr, "tramit: %s\n", err.msg);

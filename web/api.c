@@ -94,7 +94,7 @@ static void api_expedient(struct web_ctx *c, const char *id)
 		return api_error(c, 401, "sign in first: this call needs a session cookie");
 	struct eng_expedient_view x;
 	struct eng_error err;
-	int rc = eng_store_expedient_get(c->srv->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
+	int rc = eng_store_expedient_get(c->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
 	bool citizen = strcmp(c->session.principal_kind, "citizen") == 0;
 	if (rc == ENG_ENOTFOUND || (rc == 0 && citizen && strcmp(x.applicant_nif, c->session.principal_id) != 0))
 		return api_error(c, 404, "no such expedient");
@@ -165,7 +165,7 @@ static void api_submit(struct web_ctx *c, const struct eng_definition *d)
 		                 rc == ENG_EUNAVAILABLE ? "the database is unavailable; try again later"
 		                                        : "internal error; nothing was stored");
 	struct eng_expedient_view x;
-	if (eng_store_expedient_get(c->srv->store, &c->arena, c->srv->cfg.entity_id, out.expedient_id,
+	if (eng_store_expedient_get(c->store, &c->arena, c->srv->cfg.entity_id, out.expedient_id,
 	                            &x, &err) != 0)
 		return api_error(c, 503, "stored, but could not be read back; see your folder");
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Location",
@@ -184,7 +184,7 @@ static void api_action(struct web_ctx *c, const char *id, const char *action)
 		return api_error(c, 403, "missing or wrong X-CSRF-Token header");
 	struct eng_expedient_view x;
 	struct eng_error err = {0};
-	int rc = eng_store_expedient_get(c->srv->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
+	int rc = eng_store_expedient_get(c->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
 	bool citizen = strcmp(c->session.principal_kind, "citizen") == 0;
 	if (rc == ENG_ENOTFOUND || (rc == 0 && citizen && strcmp(x.applicant_nif, c->session.principal_id) != 0))
 		return api_error(c, 404, "no such expedient");
@@ -217,10 +217,10 @@ static void api_action(struct web_ctx *c, const char *id, const char *action)
 		          .time_ms = web_now_ms()},
 	};
 	struct eng_outcome out;
-	rc = eng_store_apply(c->srv->store, &c->arena, &cmd, cat_catalog_lookup,
+	rc = eng_store_apply(c->store, &c->arena, &cmd, cat_catalog_lookup,
 	                     (void *)c->srv->catalog, &out, &err);
 	if (rc == ENG_ECONFLICT) {
-		eng_store_expedient_get(c->srv->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
+		eng_store_expedient_get(c->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
 		return send_json(c, 409, json_pack("{s:s, s:s, s:I}", "error", out.step.msg[0] ? out.step.msg
 		                                   : "the expedient changed: read it again", "state", x.state,
 		                                   "version", (json_int_t)x.version));
@@ -233,7 +233,7 @@ static void api_action(struct web_ctx *c, const char *id, const char *action)
 		return api_error(c, rc == ENG_EUNAVAILABLE ? 503 : 500,
 		                 rc == ENG_EUNAVAILABLE ? "the database is unavailable; try again later"
 		                                        : "internal error; nothing was changed");
-	if (eng_store_expedient_get(c->srv->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err) != 0)
+	if (eng_store_expedient_get(c->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err) != 0)
 		return api_error(c, 503, "done, but could not be read back");
 	send_json(c, 200, expedient_json(c, &x));
 }

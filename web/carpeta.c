@@ -61,7 +61,7 @@ void web_route_carpeta(struct web_ctx *c)
 	struct eng_expedient_view *xs;
 	size_t n;
 	struct eng_error err;
-	if (eng_store_expedient_list(c->srv->store, &c->arena, c->srv->cfg.entity_id,
+	if (eng_store_expedient_list(c->store, &c->arena, c->srv->cfg.entity_id,
 	                             c->session.principal_id, 200, &xs, &n, &err) != 0)
 		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
 	web_page_begin(c, web_t(c, "carpeta.title"));
@@ -103,7 +103,7 @@ static void render_history(struct web_ctx *c, const struct eng_definition *d, co
 	struct eng_event_view *ev;
 	size_t n;
 	struct eng_error err;
-	if (eng_store_event_list(c->srv->store, &c->arena, id, &ev, &n, &err) != 0)
+	if (eng_store_event_list(c->store, &c->arena, id, &ev, &n, &err) != 0)
 		return;
 	web_printf(c, "<h2>%s</h2><ol id=\"history\">", web_t(c, "expedient.history"));
 	for (size_t i = 0; i < n; i++) {
@@ -152,7 +152,7 @@ void web_route_carpeta_expedient(struct web_ctx *c, const char *id)
 		return;
 	struct eng_expedient_view x;
 	struct eng_error err;
-	int rc = eng_store_expedient_get(c->srv->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
+	int rc = eng_store_expedient_get(c->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
 	if (rc == ENG_ENOTFOUND || (rc == 0 && strcmp(x.applicant_nif, c->session.principal_id) != 0))
 		return web_error_page(c, 404, "err.notfound.title", "err.notfound");
 	if (rc)
@@ -174,7 +174,7 @@ void web_route_backoffice(struct web_ctx *c)
 	struct eng_expedient_view *xs;
 	size_t n;
 	struct eng_error err;
-	if (eng_store_expedient_list(c->srv->store, &c->arena, c->srv->cfg.entity_id, NULL, 200, &xs,
+	if (eng_store_expedient_list(c->store, &c->arena, c->srv->cfg.entity_id, NULL, 200, &xs,
 	                             &n, &err) != 0)
 		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
 	web_page_begin(c, web_t(c, "backoffice.title"));
@@ -193,7 +193,7 @@ void web_route_backoffice_expedient(struct web_ctx *c, const char *id)
 		return;
 	struct eng_expedient_view x;
 	struct eng_error err;
-	int rc = eng_store_expedient_get(c->srv->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
+	int rc = eng_store_expedient_get(c->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
 	if (rc == ENG_ENOTFOUND)
 		return web_error_page(c, 404, "err.notfound.title", "err.notfound");
 	if (rc)
@@ -256,7 +256,7 @@ void web_route_backoffice_action(struct web_ctx *c, const char *id, const char *
 	};
 	struct eng_outcome out;
 	struct eng_error err = {0};
-	int rc = eng_store_apply(c->srv->store, &c->arena, &cmd, cat_catalog_lookup,
+	int rc = eng_store_apply(c->store, &c->arena, &cmd, cat_catalog_lookup,
 	                         (void *)c->srv->catalog, &out, &err);
 	switch (rc) {
 	case ENG_OK:

@@ -7,25 +7,36 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <pthread.h>
 
 #include "web.h"
+
+/* One event loop on its own thread, with its own database connection. All loops accept
+ * from the same listening socket; the kernel hands each connection to one of them. */
+struct web_loop {
+	struct web_server *srv;
+	struct event_base *base;
+	struct evhttp *http;
+	struct eng_store *store;
+	pthread_t thread;
+	bool running;
+};
 
 struct web_server {
 	struct web_config cfg;
 	const struct cat_catalog *catalog;
-	struct eng_store *store;
-	struct event_base *base;
-	struct evhttp *http;
-	struct evhttp_bound_socket *sock;
-	struct event *sigint, *sigterm;
-	struct eng_entity_view entity;
-	struct eng_arena arena; /* long-lived: entity names */
+	struct web_loop *loops;
+	int n_loops;
+	struct event *sigint, *sigterm; /* on loop 0 */
+	struct eng_entity_view entity;  /* read-only once started */
+	struct eng_arena arena;         /* long-lived: entity names */
 	int port;
 };
 
 /* One request. Everything allocated for it lives in arena and dies with it. */
 struct web_ctx {
 	struct web_server *srv;
+	struct eng_store *store; /* the loop's connection */
 	struct evhttp_request *req;
 	struct eng_arena arena;
 	enum eng_lang lang;

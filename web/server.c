@@ -3,6 +3,7 @@
  * Invariant: every request gets exactly one reply and its arena is freed afterwards. */
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/thread.h>
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -71,11 +73,7 @@ static void negotiate_lang(struct web_ctx *c)
 
 static void route_health(struct web_ctx *c)
 {
-	PGresult *r = PQexec(eng_store_conn(c->srv->store), "SELECT 1");
-	bool db = PQresultStatus(r) == PGRES_TUPLES_OK;
-	PQclear(r);
-	if (!db)
-		PQreset(eng_store_conn(c->srv->store));
+	bool db = eng_store_ping(c->store, NULL) == 0;
 	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:b}", "status", db ? "ok" : "degraded",
 	                      "database", db ? "ok" : "unavailable", "tramits",
 	                      (int)cat_catalog_count(c->srv->catalog), "entity", c->srv->cfg.entity_id,
@@ -157,7 +155,8 @@ static double monotonic_ms(void)
 static void on_request(struct evhttp_request *req, void *payload)
 {
 	double started = monotonic_ms();
-	struct web_ctx c = {.srv = payload, .req = req, .out = evbuffer_new()};
+	struct web_loop *loop = payload;
+	struct web_ctx c = {.srv = loop->srv, .store = loop->store, .req = req, .out = evbuffer_new()};
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *raw = evhttp_uri_get_path(uri);
 	size_t decoded_len = 0;
@@ -192,45 +191,82 @@ static void on_signal(evutil_socket_t sig, short events, void *payload)
 {
 	struct web_server *s = payload;
 	fprintf(stderr, "tramit: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-	event_base_loopexit(s->base, NULL);
+	for (int i = 0; i < s->n_loops; i++)
+		event_base_loopexit(s->loops[i].base, NULL);
+}
+
+/* Blocking libpq calls keep a loop busy while PostgreSQL commits, so a server runs more loops
+ * than cores: the waiting is what they overlap. */
+static int default_loops(void)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	long n = (cores > 0 ? cores : 1) * 4;
+	return n > 32 ? 32 : (int)n;
+}
+
+static int loop_init(struct web_loop *l, struct web_server *s, evutil_socket_t fd,
+                     struct eng_error *err)
+{
+	l->srv = s;
+	int rc = eng_store_open(&l->store, s->cfg.conninfo, err);
+	if (rc)
+		return rc;
+	l->base = event_base_new();
+	l->http = evhttp_new(l->base);
+	if (!l->base || !l->http)
+		return eng_error_set(err, ENG_EINTERNAL, "cannot create an event loop");
+	evhttp_set_max_body_size(l->http, 1 << 20);
+	evhttp_set_max_headers_size(l->http, 16384);
+	evhttp_set_timeout(l->http, 30);
+	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
+	evhttp_set_gencb(l->http, on_request, l);
+	if (fd >= 0) {
+		/* Each loop's listener closes its own descriptor when freed. */
+		evutil_socket_t own = dup(fd);
+		if (own < 0 || evhttp_accept_socket(l->http, own) != 0)
+			return eng_error_set(err, ENG_EINTERNAL, "cannot share the listening socket");
+	}
+	return 0;
 }
 
 int web_server_new(struct web_server **out, const struct web_config *cfg,
                    const struct cat_catalog *catalog, struct eng_error *err)
 {
 	*out = NULL;
+	evthread_use_pthreads();
 	struct web_server *s = calloc(1, sizeof(*s));
 	int rc = 0;
 	s->cfg = *cfg;
 	s->catalog = catalog;
 	if (!s->cfg.bind)
 		s->cfg.bind = "127.0.0.1";
-	rc = eng_store_open(&s->store, cfg->conninfo, err);
+	s->n_loops = cfg->loops > 0 ? cfg->loops : default_loops();
+	s->loops = calloc((size_t)s->n_loops, sizeof(*s->loops));
+	rc = loop_init(&s->loops[0], s, -1, err);
 	if (rc)
 		goto done;
-	rc = eng_store_entity_get(s->store, &s->arena, cfg->entity_id, &s->entity, err);
+	rc = eng_store_entity_get(s->loops[0].store, &s->arena, cfg->entity_id, &s->entity, err);
 	if (rc)
 		goto done;
-	s->base = event_base_new();
-	s->http = evhttp_new(s->base);
-	evhttp_set_max_body_size(s->http, 1 << 20);
-	evhttp_set_max_headers_size(s->http, 16384);
-	evhttp_set_timeout(s->http, 30);
-	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
-	evhttp_set_gencb(s->http, on_request, s);
-	s->sock = evhttp_bind_socket_with_handle(s->http, s->cfg.bind, (ev_uint16_t)cfg->port);
-	if (!s->sock) {
+	struct evhttp_bound_socket *sock =
+		evhttp_bind_socket_with_handle(s->loops[0].http, s->cfg.bind, (ev_uint16_t)cfg->port);
+	if (!sock) {
 		rc = eng_error_set(err, ENG_EUNAVAILABLE,
 		                   "cannot listen on %s:%d (is another server using the port? set PORT)",
 		                   s->cfg.bind, cfg->port);
 		goto done;
 	}
+	evutil_socket_t fd = evhttp_bound_socket_get_fd(sock);
 	struct sockaddr_storage ss;
 	ev_socklen_t len = sizeof(ss);
-	getsockname(evhttp_bound_socket_get_fd(s->sock), (struct sockaddr *)&ss, &len);
+	getsockname(fd, (struct sockaddr *)&ss, &len);
 	s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	s->sigint = evsignal_new(s->base, SIGINT, on_signal, s);
-	s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
+	for (int i = 1; i < s->n_loops && rc == 0; i++)
+		rc = loop_init(&s->loops[i], s, fd, err);
+	if (rc)
+		goto done;
+	s->sigint = evsignal_new(s->loops[0].base, SIGINT, on_signal, s);
+	s->sigterm = evsignal_new(s->loops[0].base, SIGTERM, on_signal, s);
 	event_add(s->sigint, NULL);
 	event_add(s->sigterm, NULL);
 done:
@@ -241,9 +277,26 @@ done:
 	return rc;
 }
 
+static void *loop_main(void *payload)
+{
+	struct web_loop *l = payload;
+	event_base_dispatch(l->base);
+	return NULL;
+}
+
 int web_server_run(struct web_server *s)
 {
-	return event_base_dispatch(s->base) < 0 ? ENG_EINTERNAL : 0;
+	for (int i = 1; i < s->n_loops; i++)
+		s->loops[i].running = pthread_create(&s->loops[i].thread, NULL, loop_main, &s->loops[i]) == 0;
+	int rc = event_base_dispatch(s->loops[0].base) < 0 ? ENG_EINTERNAL : 0;
+	for (int i = 1; i < s->n_loops; i++) {
+		if (s->loops[i].running) {
+			event_base_loopexit(s->loops[i].base, NULL);
+			pthread_join(s->loops[i].thread, NULL);
+			s->loops[i].running = false;
+		}
+	}
+	return rc;
 }
 
 int web_server_port(const struct web_server *s)
@@ -259,11 +312,15 @@ void web_server_free(struct web_server *s)
 		event_free(s->sigint);
 	if (s->sigterm)
 		event_free(s->sigterm);
-	if (s->http)
-		evhttp_free(s->http);
-	if (s->base)
-		event_base_free(s->base);
-	eng_store_close(s->store);
+	for (int i = 0; i < s->n_loops; i++) {
+		struct web_loop *l = &s->loops[i];
+		if (l->http)
+			evhttp_free(l->http);
+		if (l->base)
+			event_base_free(l->base);
+		eng_store_close(l->store);
+	}
+	free(s->loops);
 	eng_arena_free(&s->arena);
 	free(s);
 }

@@ -16,18 +16,18 @@ void web_session_load(struct web_ctx *c)
 	if (!token || strlen(token) != 43)
 		return;
 	struct eng_error err;
-	if (eng_store_session_get(c->srv->store, &c->arena, token, SESSION_IDLE, &c->session, &err))
+	if (eng_store_session_get(c->store, &c->arena, token, SESSION_IDLE, &c->session, &err))
 		return;
 	if (strcmp(c->session.entity_id, c->srv->cfg.entity_id) != 0)
 		return;
 	if (strcmp(c->session.principal_kind, "citizen") == 0) {
 		struct eng_person_view p;
-		if (eng_store_person_get(c->srv->store, &c->arena, c->srv->cfg.entity_id,
+		if (eng_store_person_get(c->store, &c->arena, c->srv->cfg.entity_id,
 		                         c->session.principal_id, &p, &err) == 0) {
 			c->display_name = p.name;
 			c->signed_in = true;
 		}
-	} else if (eng_store_employee_get(c->srv->store, &c->arena, c->srv->cfg.entity_id,
+	} else if (eng_store_employee_get(c->store, &c->arena, c->srv->cfg.entity_id,
 	                                  c->session.principal_id, &c->employee, &err) == 0) {
 		c->display_name = c->employee.name;
 		c->signed_in = true;
@@ -151,10 +151,10 @@ void web_route_login(struct web_ctx *c)
 	/* Rotation: a sign-in always gets a new token; the old session, if any, ends. */
 	const char *old = web_cookie(c, "sid");
 	if (old)
-		eng_store_session_delete(c->srv->store, old, NULL);
+		eng_store_session_delete(c->store, old, NULL);
 	char token[64], csrf[64];
 	struct eng_error err;
-	if (eng_store_session_create(c->srv->store, token, csrf, c->srv->cfg.entity_id, kind,
+	if (eng_store_session_create(c->store, token, csrf, c->srv->cfg.entity_id, kind,
 	                             principal, SESSION_ABSOLUTE, &err) != 0)
 		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
 	struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
@@ -171,7 +171,7 @@ void web_route_logout(struct web_ctx *c)
 	size_t n;
 	if (!web_post_form(c, 4096, &v, &n))
 		return;
-	eng_store_session_delete(c->srv->store, web_cookie(c, "sid"), NULL);
+	eng_store_session_delete(c->store, web_cookie(c, "sid"), NULL);
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Set-Cookie",
 	                  "sid=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
 	web_redirect(c, "/");

@@ -275,7 +275,7 @@ int web_submit(struct web_ctx *c, const struct eng_definition *d, struct eng_val
 		.event = {.kind = ENG_EVENT_ACTION, .action = action, .actor = web_actor(c),
 		          .time_ms = web_now_ms(), .form = form, .n_form = n_form, .csv = csv},
 	};
-	return eng_store_apply(c->srv->store, &c->arena, &cmd, cat_catalog_lookup,
+	return eng_store_apply(c->store, &c->arena, &cmd, cat_catalog_lookup,
 	                       (void *)c->srv->catalog, out, err);
 }
 

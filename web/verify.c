@@ -67,7 +67,7 @@ static int lookup(struct web_ctx *c, const char *typed, struct eng_document_view
 	struct eng_error err;
 	if (conn_csv_normalize(csv, typed) != 0)
 		return ENG_ENOTFOUND;
-	return eng_store_document_by_csv(c->srv->store, &c->arena, csv, c->client, doc, &err);
+	return eng_store_document_by_csv(c->store, &c->arena, csv, c->client, doc, &err);
 }
 
 void web_route_verify(struct web_ctx *c)

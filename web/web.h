@@ -17,6 +17,7 @@ struct web_config {
 	const char *entity_id; /* the municipality this server serves */
 	bool demo;             /* demo sign-in and demo banner */
 	const char *conninfo;  /* PostgreSQL */
+	int loops;             /* event loops (threads), each with its own connection; 0: 4 per core, at most 32 */
 };
 
 struct web_server;
@@ -24,8 +25,7 @@ struct web_server;
 /* Opens the database connection, binds the port. Returns 0 or a negative code with err. */
 int web_server_new(struct web_server **out, const struct web_config *cfg,
                    const struct cat_catalog *catalog, struct eng_error *err);
-/* Runs the event loop until web_server_stop (safe to call from a signal-driven libevent
- * callback) or SIGINT/SIGTERM. */
+/* Runs the event loops (this thread runs the first) until SIGINT or SIGTERM. */
 int web_server_run(struct web_server *s);
 void web_server_free(struct web_server *s);
 /* The port actually bound (useful with port 0). */

@@ -163,6 +163,17 @@ int eng_store__ensure(struct eng_store *s, struct eng_error *err)
 	return eng_store__prepare_all(s, err);
 }
 
+int eng_store_ping(struct eng_store *s, struct eng_error *err)
+{
+	int rc = eng_store__ensure(s, err);
+	if (rc)
+		return rc;
+	PGresult *r = PQexec(s->conn, "SELECT 1");
+	rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : db_fail(s, err, "ping", r);
+	PQclear(r);
+	return rc;
+}
+
 int eng_store_put_definition(struct eng_store *s, const struct eng_definition *def,
                              const char *source, struct eng_error *err)
 {

@@ -17,6 +17,8 @@ struct eng_store;
 /* Connects (conninfo as libpq takes it), sets a statement timeout and prepares statements. */
 int eng_store_open(struct eng_store **out, const char *conninfo, struct eng_error *err);
 void eng_store_close(struct eng_store *s);
+/* Checks the connection (reconnecting if it dropped); 0 when PostgreSQL answers. */
+int eng_store_ping(struct eng_store *s, struct eng_error *err);
 /* Borrowed; valid until eng_store_close. */
 PGconn *eng_store_conn(struct eng_store *s);
 
