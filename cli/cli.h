@@ -12,6 +12,7 @@ int cli_db(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_calendar(int argc, char **argv);
 int cli_validate(int argc, char **argv);
+int cli_test(int argc, char **argv);
 
 /* The database to use: TRAMIT_DATABASE_URL if set (cluster untouched, started_by_us false),
  * otherwise the embedded cluster under $TRAMIT_VAR_DIR/pg (default ./var/pg), started if

@@ -15,6 +15,7 @@ static void usage(FILE *out)
 	        "commands:\n"
 	        "  serve [--demo]       run the e-office, citizen folder, back office and API\n"
 	        "  check PATH...        check tràmit files or folders; print path:line: message\n"
+	        "  test PATH...         run the scenario tests (*_test.lua) of tràmits, fake clock\n"
 	        "  db migrate           apply pending database migrations\n"
 	        "  audit verify         check every expedient's hash-chained event log\n"
 	        "  calendar deadline --from DATE --amount N --unit UNIT [--holidays D,...]\n"
@@ -63,6 +64,8 @@ int main(int argc, char **argv)
 		return cli_calendar(argc - 1, argv + 1);
 	if (strcmp(cmd, "validate") == 0)
 		return cli_validate(argc - 1, argv + 1);
+	if (strcmp(cmd, "test") == 0)
+		return cli_test(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0) {
 		printf("tramit %s\n", TRAMIT_VERSION);
 		return 0;

@@ -122,6 +122,172 @@ static const char *silence_name(enum eng_silence s)
 	return "?";
 }
 
+static void buf_duration(struct buf *b, const char *key, struct eng_duration d)
+{
+	buf_key(b, key);
+	buf_printf(b, " %d %s", d.amount, eng_duration_unit_name(d.unit));
+}
+
+static void buf_names(struct buf *b, const char *key, const char *const *names, size_t n)
+{
+	if (n == 0)
+		return;
+	buf_key(b, key);
+	buf_printf(b, " %zu", n);
+	for (size_t i = 0; i < n; i++)
+		buf_str(b, names[i]);
+}
+
+static void buf_fn(struct buf *b, const char *key, int fn)
+{
+	if (fn) {
+		buf_key(b, key);
+		buf_printf(b, " %d", fn);
+	}
+}
+
+/* What issue 3 added to actions; written only when used, so older definitions keep their hash. */
+static void write_action_flow(struct buf *b, const struct eng_action *a)
+{
+	if (a->by == ENG_BY_REPRESENTATIVE)
+		buf_key(b, "by_representative");
+	if (a->unit) {
+		buf_key(b, "unit");
+		buf_str(b, a->unit);
+	}
+	if (a->flags & ENG_ACTION_REGISTER_OUT)
+		buf_bool(b, "register_out", true);
+	buf_fn(b, "guard", a->guard_fn);
+	buf_names(b, "documents", a->documents, a->n_documents);
+	for (size_t i = 0; i < a->n_notify; i++) {
+		buf_key(b, a->notify[i].kind == ENG_NOTIFY_BINDING ? "notify_binding" : "notify_informative");
+		buf_str(b, a->notify[i].template_name);
+	}
+	if (a->sign) {
+		buf_key(b, "sign");
+		buf_str(b, a->sign->document);
+		buf_names(b, "signers", a->sign->signers, a->sign->n_signers);
+		buf_key(b, a->sign->order == ENG_SIGN_PARALLEL ? "parallel" : "sequential");
+		buf_key(b, a->sign->any ? "any" : "all");
+	}
+	buf_names(b, "fees", a->fees, a->n_fees);
+	if (a->pay) {
+		buf_key(b, "pay");
+		buf_str(b, a->pay);
+	}
+	buf_names(b, "backoffice", a->backoffice, a->n_backoffice);
+	buf_names(b, "requires_paid", a->requires_paid, a->n_requires_paid);
+	buf_names(b, "requires_signed", a->requires_signed, a->n_requires_signed);
+	if (a->extend)
+		buf_bool(b, "extend", true);
+}
+
+static void write_state_flow(struct buf *b, const struct eng_state *st)
+{
+	if (st->deadline) {
+		const struct eng_deadline *d = st->deadline;
+		buf_duration(b, "deadline", d->period);
+		if (d->alert.unit != ENG_UNIT_NONE)
+			buf_duration(b, "alert", d->alert);
+		buf_key(b, "on_expiry");
+		buf_str(b, d->on_expiry);
+		buf_key(b, d->clock == ENG_DEADLINE_ADMINISTRATION ? "administration" : "party");
+		buf_bool(b, "roll", d->roll);
+	}
+	if (st->suspends_resolution)
+		buf_bool(b, "suspends_resolution", true);
+	for (size_t i = 0; i < st->n_on; i++) {
+		buf_key(b, "on");
+		buf_str(b, st->on[i].outcome);
+		buf_str(b, st->on[i].action);
+	}
+}
+
+static void write_field_extras(struct buf *b, const struct eng_field *f)
+{
+	if (f->group) {
+		buf_key(b, "group");
+		buf_str(b, f->group);
+	}
+	if (f->pattern) {
+		buf_key(b, "pattern");
+		buf_str(b, f->pattern);
+		if (f->pattern_msg.ca)
+			buf_text(b, "pattern_message", &f->pattern_msg);
+	}
+	buf_names(b, "accept", f->accept, f->n_accept);
+	if (f->max_bytes)
+		buf_printf(b, " max_bytes %lld", (long long)f->max_bytes);
+	if (f->prefill)
+		buf_printf(b, " prefill %d", (int)f->prefill);
+	buf_fn(b, "visible", f->visible_fn);
+	buf_fn(b, "required_if", f->required_fn);
+	buf_fn(b, "computed", f->computed_fn);
+	buf_fn(b, "check", f->check_fn);
+}
+
+/* Lines for the tràmit-wide constructs of issue 3, only when used. */
+static void write_extras(struct buf *b, const struct eng_definition *def)
+{
+	if (def->identification || def->electronic_only ||
+	    (def->applicants & (ENG_APPLICANT_REPRESENTATIVE | ENG_APPLICANT_EMPLOYEE))) {
+		buf_add(b, "access", 6);
+		buf_printf(b, " identification %d", (int)def->identification);
+		buf_bool(b, "electronic_only", def->electronic_only);
+		buf_bool(b, "applicant_representative", def->applicants & ENG_APPLICANT_REPRESENTATIVE);
+		buf_bool(b, "applicant_employee", def->applicants & ENG_APPLICANT_EMPLOYEE);
+		buf_add(b, "\n", 1);
+	}
+	if ((def->resolve_within.unit != ENG_UNIT_NONE && def->resolve_within.unit != ENG_UNIT_MONTHS) ||
+	    def->on_silence) {
+		buf_add(b, "resolution", 10);
+		buf_duration(b, "within", def->resolve_within);
+		buf_key(b, "on_silence");
+		buf_str(b, def->on_silence);
+		buf_add(b, "\n", 1);
+	}
+	for (size_t i = 0; i < def->n_groups; i++) {
+		const struct eng_group *g = &def->groups[i];
+		buf_add(b, "group", 5);
+		buf_str(b, g->name);
+		buf_text(b, "label", &g->label);
+		buf_str(b, g->section);
+		buf_printf(b, " min %lld max %lld\n", (long long)g->min, (long long)g->max);
+	}
+	for (size_t i = 0; i < def->n_fees; i++) {
+		const struct eng_fee *f = &def->fees[i];
+		buf_add(b, "fee", 3);
+		buf_str(b, f->name);
+		buf_text(b, "label", &f->label);
+		if (f->kind == ENG_FEE_FIXED)
+			buf_printf(b, " fixed %lld", (long long)f->amount);
+		if (f->kind == ENG_FEE_FORMULA)
+			buf_fn(b, "formula", f->fn);
+		if (f->kind == ENG_FEE_TARIFF) {
+			buf_key(b, "tariff");
+			buf_str(b, f->by);
+			buf_str(b, f->per);
+			for (size_t k = 0; k < f->n_rates; k++) {
+				buf_str(b, f->rates[k].key);
+				buf_printf(b, " %lld", (long long)f->rates[k].cents);
+			}
+		}
+		buf_add(b, "\n", 1);
+	}
+	for (size_t i = 0; i < def->n_fns; i++) {
+		static const char *const kinds[] = { "guard", "fee", "visible", "required", "computed", "check" };
+		buf_add(b, "function", 8);
+		buf_printf(b, " %zu %s", i + 1, kinds[def->fns[i].kind]);
+		buf_str(b, def->fns[i].owner);
+		buf_add(b, "\n", 1);
+	}
+	if (def->code_digest) {
+		buf_key(b, "code");
+		buf_str(b, def->code_digest);
+		buf_add(b, "\n", 1);
+	}
+}
+
 static void write_state(struct buf *b, const struct eng_state *st)
 {
 	buf_add(b, "state", 5);
@@ -130,6 +296,7 @@ static void write_state(struct buf *b, const struct eng_state *st)
 	buf_bool(b, "initial", st->initial);
 	buf_bool(b, "final", st->final);
 	buf_bool(b, "applicant_must_act", st->applicant_must_act);
+	write_state_flow(b, st);
 	buf_add(b, "\n", 1);
 	for (size_t j = 0; j < st->n_actions; j++) {
 		const struct eng_action *a = &st->actions[j];
@@ -148,6 +315,7 @@ static void write_state(struct buf *b, const struct eng_state *st)
 		buf_bool(b, "form", a->flags & ENG_ACTION_FORM);
 		buf_bool(b, "register_in", a->flags & ENG_ACTION_REGISTER_IN);
 		buf_bool(b, "receipt", a->flags & ENG_ACTION_RECEIPT);
+		write_action_flow(b, a);
 		buf_add(b, "\n", 1);
 	}
 }
@@ -204,6 +372,7 @@ int dsl_definition_canonical(char **out, size_t *n_out, const struct eng_definit
 			buf_bool(&b, "required", f->required);
 			buf_limit(&b, "min", f->has_min, f->min);
 			buf_limit(&b, "max", f->has_max, f->max);
+			write_field_extras(&b, f);
 			buf_add(&b, "\n", 1);
 			for (size_t k = 0; k < f->n_options; k++) {
 				buf_add(&b, "option", 6);
@@ -213,6 +382,7 @@ int dsl_definition_canonical(char **out, size_t *n_out, const struct eng_definit
 			}
 		}
 	}
+	write_extras(&b, def);
 	for (size_t i = 0; i < def->n_states; i++)
 		write_state(&b, &def->states[i]);
 	if (b.oom)

@@ -72,6 +72,17 @@ int dsl_compile_string(struct eng_definition **out, const char *chunkname, const
 	rc = dsl__compile(def, sb, chunkname, diags);
 	if (rc < 0)
 		goto done;
+	/* Functions are named in the hash by their code, stripped of layout and comments. */
+	if (def->n_fns > 0) {
+		char digest[65];
+		rc = dsl__code_digest(sb, src, len, digest);
+		if (rc < 0) {
+			dsl__diag_add(diags, chunkname, 0, "cannot compute the digest of the functions");
+			goto done;
+		}
+		def->code_digest = eng_arena_strdup(&def->arena, digest);
+		dsl__host_attach(def, chunkname, src, len);
+	}
 	rc = dsl__definition_hash(def);
 	if (rc < 0) {
 		dsl__diag_add(diags, chunkname, 0, "cannot compute the content hash");

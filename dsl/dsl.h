@@ -54,5 +54,28 @@ int dsl_definition_canonical(char **out, size_t *n_out, const struct eng_definit
 int dsl_collect_files(char ***out, size_t *n_out, const char *const *paths, size_t n_paths,
                       struct dsl_diags *diags);
 void dsl_files_free(char **files, size_t n);
+/* The same for scenario test files: *_test.lua under each path (or the path itself). */
+int dsl_collect_test_files(char ***out, size_t *n_out, const char *const *paths, size_t n_paths,
+                           struct dsl_diags *diags);
+
+struct dsl_test_summary {
+	size_t scenarios, failed_scenarios, steps, failures;
+};
+
+/* Runs the scenarios of test file `path` against its tràmit (`tramit = "file.lua"` in the
+ * scenario, or the test's name without _test) with a fake clock and no database. Each failed
+ * expectation is printed to report as "path:line: scenario 'name', act 'x': expected ..., got
+ * ..." and counted in *sum. calendar_text holds the non-business days (eng_calendar_parse
+ * format; NULL for none); a scenario adds local ones with holidays = { "YYYY-MM-DD" }.
+ * Returns 0 when the scenarios ran (whatever their outcome), or ENG_EINVALID / ENG_ENOTFOUND
+ * with diags when the test file or the tràmit cannot be loaded. */
+int dsl_test_file(struct dsl_test_summary *sum, const char *path, const char *calendar_text,
+                  FILE *report, struct dsl_diags *diags);
+
+/* Warnings about a compiled definition that do not stop it from running: unreachable states,
+ * states with no way to a final state, deadlines without an expiry target, labels identical in
+ * both languages (likely untranslated). Appended to out as "path:line" diags whose msg starts
+ * with "warning: ". */
+void dsl_definition_warnings(const struct eng_definition *def, struct dsl_diags *out);
 
 #endif

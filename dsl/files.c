@@ -49,7 +49,8 @@ static char *path_join(const char *dir, const char *name)
 }
 
 /* Shared blocks (lib/), calendars and scenario tests (*_test.lua) are not tràmits. */
-static int walk(struct file_list *l, const char *dir, int depth, struct dsl_diags *diags)
+static int walk(struct file_list *l, const char *dir, int depth, bool tests,
+                struct dsl_diags *diags)
 {
 	int rc = 0;
 	DIR *d = opendir(dir);
@@ -80,10 +81,10 @@ static int walk(struct file_list *l, const char *dir, int depth, struct dsl_diag
 		}
 		if (S_ISDIR(st.st_mode)) {
 			if (strcmp(e->d_name, "lib") != 0 && strcmp(e->d_name, "calendars") != 0)
-				rc = walk(l, child, depth + 1, diags);
+				rc = walk(l, child, depth + 1, tests, diags);
 			free(child);
 		} else if (S_ISREG(st.st_mode) && ends_with(e->d_name, ".lua") &&
-		           !ends_with(e->d_name, "_test.lua")) {
+		           ends_with(e->d_name, "_test.lua") == tests) {
 			rc = list_add(l, child);
 		} else {
 			free(child);
@@ -100,8 +101,8 @@ static int cmp_paths(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int dsl_collect_files(char ***out, size_t *n_out, const char *const *paths, size_t n_paths,
-                      struct dsl_diags *diags)
+static int collect(char ***out, size_t *n_out, const char *const *paths, size_t n_paths,
+                   bool tests, struct dsl_diags *diags)
 {
 	struct file_list l = { 0 };
 	int rc = 0;
@@ -114,7 +115,7 @@ int dsl_collect_files(char ***out, size_t *n_out, const char *const *paths, size
 			dsl__diag_add(diags, paths[i], 0, "no such file or folder");
 			r = ENG_ENOTFOUND;
 		} else if (S_ISDIR(st.st_mode)) {
-			r = walk(&l, paths[i], 0, diags);
+			r = walk(&l, paths[i], 0, tests, diags);
 		} else {
 			char *copy = strdup(paths[i]);
 			r = copy ? list_add(&l, copy) : ENG_EINTERNAL;
@@ -143,6 +144,18 @@ int dsl_collect_files(char ***out, size_t *n_out, const char *const *paths, size
 done:
 	dsl_files_free(l.items, l.n);
 	return rc;
+}
+
+int dsl_collect_files(char ***out, size_t *n_out, const char *const *paths, size_t n_paths,
+                      struct dsl_diags *diags)
+{
+	return collect(out, n_out, paths, n_paths, false, diags);
+}
+
+int dsl_collect_test_files(char ***out, size_t *n_out, const char *const *paths, size_t n_paths,
+                           struct dsl_diags *diags)
+{
+	return collect(out, n_out, paths, n_paths, true, diags);
 }
 
 void dsl_files_free(char **files, size_t n)

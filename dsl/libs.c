@@ -30,6 +30,9 @@ enum cost {
 	COST_RANGE,    /* arguments 2 to 3: table.move's source range */
 	COST_SORT,     /* n log n comparisons of argument 1 */
 	COST_FIND,     /* length of argument 1; only plain searches (argument 4 true) are allowed */
+	COST_UNPACK,   /* table.unpack: the range i..j it pushes, which defaults to 1..#t */
+	COST_STRINGS,  /* length of arguments 1 and 2 that are strings: a pack format and the data
+	                * string.unpack reads, or the operands of string arithmetic */
 };
 
 static const struct {
@@ -40,18 +43,55 @@ static const struct {
 	{ "string", "byte", COST_LENGTH },    { "string", "upper", COST_LENGTH },
 	{ "string", "lower", COST_LENGTH },   { "string", "reverse", COST_LENGTH },
 	{ "table", "insert", COST_LENGTH },   { "table", "remove", COST_LENGTH },
-	{ "table", "concat", COST_LENGTH },   { "table", "unpack", COST_LENGTH },
+	{ "table", "concat", COST_LENGTH },   { "table", "unpack", COST_UNPACK },
 	{ "table", "move", COST_RANGE },      { "table", "sort", COST_SORT },
 	{ "utf8", "len", COST_LENGTH },       { "utf8", "codepoint", COST_LENGTH },
+	/* Added after tests/fixtures/attacks: each of these walks its whole argument in one call
+	 * (a 3 MB pack format, an 8 MB string for utf8.offset) and ran uncharged in a loop until
+	 * the CPU backstop, seconds later. */
+	{ "string", "pack", COST_STRINGS },   { "string", "packsize", COST_STRINGS },
+	{ "string", "unpack", COST_STRINGS }, { "string", "format", COST_LENGTH },
+	{ "utf8", "offset", COST_LENGTH },
 };
 
-static uint64_t range_cost(lua_State *L, int first, int last)
+/* The string metatable's arithmetic metamethods convert string operands to numbers ("10" + 1):
+ * one instruction, and a conversion as long as the string (cpu_string_arithmetic.lua). */
+static const char *const string_arith[] = {
+	"__add", "__sub", "__mul", "__div", "__mod", "__pow", "__unm", "__idiv", NULL,
+};
+
+static uint64_t span_cost(lua_Integer f, lua_Integer e)
 {
-	lua_Integer f = lua_tointeger(L, first), e = lua_tointeger(L, last);
 	if (e < f)
 		return 0;
 	uint64_t d = (uint64_t)e - (uint64_t)f;
 	return d == UINT64_MAX ? d : d + 1;
+}
+
+static uint64_t range_cost(lua_State *L, int first, int last)
+{
+	lua_Integer f = lua_tointeger(L, first), e = lua_tointeger(L, last);
+	return span_cost(f, e);
+}
+
+static uint64_t string_len(lua_State *L, int idx)
+{
+	return lua_type(L, idx) == LUA_TSTRING ? (uint64_t)lua_rawlen(L, idx) : 0;
+}
+
+/* A plain search (lmemfind) looks for the needle's first byte with memchr and, at each place
+ * it is found, compares the rest: up to (text - needle + 1) * (needle - 1) bytes, 4e12 for a
+ * 2 MB needle in a 4 MB text, in one C call no hook can stop. Charge that worst case, a unit
+ * per 64 bytes compared, on top of the scan itself. */
+static uint64_t find_cost(lua_State *L)
+{
+	uint64_t text = string_len(L, 1), needle = string_len(L, 2);
+	if (needle <= 1 || text < needle)
+		return text;
+	uint64_t places = text - needle + 1, rest = needle - 1;
+	if (rest > UINT64_MAX / 64 / places)
+		return UINT64_MAX;
+	return text + places * rest / 64;
 }
 
 /* Upvalue 1 is the original function, upvalue 2 its enum cost. Arguments of the wrong type
@@ -66,7 +106,8 @@ static int charged_call(lua_State *L)
 		if (!lua_toboolean(L, 4))
 			return luaL_error(L, "string.find searches plain text only in tràmit files: "
 			                     "string.find(s, text, 1, true)");
-		/* fall through */
+		cost = find_cost(L);
+		break;
 	case COST_LENGTH:
 		if (lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TTABLE)
 			cost = lua_rawlen(L, 1);
@@ -81,6 +122,21 @@ static int charged_call(lua_State *L)
 	}
 	case COST_RANGE:
 		cost = range_cost(L, 2, 3);
+		break;
+	case COST_UNPACK: {
+		/* table.unpack({}, 1, 2e5) pushes 200,000 values from an empty table. */
+		int given;
+		lua_Integer i = lua_tointegerx(L, 2, &given);
+		if (!given)
+			i = 1;
+		lua_Integer j = lua_tointegerx(L, 3, &given);
+		if (!given)
+			j = lua_type(L, 1) == LUA_TTABLE ? (lua_Integer)lua_rawlen(L, 1) : 0;
+		cost = span_cost(i, j);
+		break;
+	}
+	case COST_STRINGS:
+		cost = string_len(L, 1) + string_len(L, 2);
 		break;
 	case COST_SORT:
 		if (lua_type(L, 1) == LUA_TTABLE) {
@@ -161,6 +217,15 @@ void dsl__libs_push(lua_State *L)
 			lua_getmetatable(L, -1);
 			lua_pushvalue(L, lib);
 			lua_setfield(L, -2, "__index");
+			for (size_t j = 0; string_arith[j]; j++) {
+				if (lua_getfield(L, -1, string_arith[j]) != LUA_TFUNCTION) {
+					lua_pop(L, 1);
+					continue;
+				}
+				lua_pushinteger(L, COST_STRINGS);
+				lua_pushcclosure(L, charged_call, 2);
+				lua_setfield(L, -2, string_arith[j]);
+			}
 			lua_pop(L, 2);
 		}
 		lua_setfield(L, -2, libs[i].name);

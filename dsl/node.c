@@ -12,7 +12,11 @@ static const char *const kind_names[] = {
 	[DSL_NODE_FIELD] = "field",         [DSL_NODE_OPTION] = "option",
 	[DSL_NODE_STATE] = "state",         [DSL_NODE_ACTION] = "action",
 	[DSL_NODE_ROLE] = "role",           [DSL_NODE_APPLICANT] = "applicant",
-	[DSL_NODE_DURATION] = "duration",
+	[DSL_NODE_DURATION] = "duration",   [DSL_NODE_GROUP] = "group",
+	[DSL_NODE_FEE] = "fee",             [DSL_NODE_TARIFF] = "tariff",
+	[DSL_NODE_NOTIFY] = "notify",       [DSL_NODE_SYSTEM] = "system",
+	[DSL_NODE_REPRESENTATIVE] = "representative",
+	[DSL_NODE_SCENARIO] = "scenario",   [DSL_NODE_STEP] = "step",
 };
 
 const char *dsl__node_kind_name(enum dsl_node_kind kind)
@@ -27,7 +31,7 @@ struct dsl_node *dsl__node_check(lua_State *L, int idx)
 
 /* prim.node(kind, name, line, attrs, extra) -> node [-5, +1].
  * name: string or nil; attrs: table or nil; extra: the field type name for fields, the number
- * of months for durations. Called only by the trusted prelude, so misuse is a bug (luaL_arg*). */
+ * in the unit named by `name` for durations. Called only by the trusted prelude, so misuse is a bug (luaL_arg*). */
 static int prim_node(lua_State *L)
 {
 	const char *kind = luaL_checkstring(L, 1);
@@ -97,7 +101,7 @@ void dsl__prim_push(lua_State *L)
 
 	luaL_newlib(L, prim_funcs);
 	lua_newtable(L);
-	for (int t = ENG_FIELD_TEXT; t <= ENG_FIELD_POSTAL; t++) {
+	for (int t = ENG_FIELD_TEXT; t < ENG_FIELD__COUNT; t++) {
 		lua_pushstring(L, eng_field_type_name((enum eng_field_type)t));
 		lua_rawseti(L, -2, t + 1);
 	}

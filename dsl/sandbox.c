@@ -24,7 +24,12 @@ static const char *const globals_refused[] = {
 	"_G", "module", "setfenv", "getfenv", NULL,
 };
 
-enum { HOOK_STEP = 1000 };
+enum {
+	HOOK_STEP = 1000,
+	/* About what copying these bytes costs next to one Lua instruction, rounded down so
+	 * that charging errs on the side of stopping. */
+	ALLOC_BYTES_PER_UNIT = 16,
+};
 
 static struct dsl_sandbox *sandbox_of(lua_State *L)
 {
@@ -55,6 +60,14 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	if (!p)
 		return NULL;
 	sb->mem_used = sb->mem_used - old + nsize;
+	/* Copying costs time even when it keeps within the cap: s .. "y" on a 7 MB string is one
+	 * instruction that copies 7 MB, and the copy is freed again (cpu_concat_copy.lua in
+	 * tests/fixtures/attacks). So growth during a run also spends the budget, a unit per
+	 * ALLOC_BYTES_PER_UNIT bytes; the hook notices at the next line or count event. */
+	if (sb->running && nsize > old) {
+		uint64_t units = (uint64_t)(nsize - old) / ALLOC_BYTES_PER_UNIT;
+		sb->spent = units > UINT64_MAX - sb->spent ? UINT64_MAX : sb->spent + units;
+	}
 	return p;
 }
 
@@ -110,15 +123,24 @@ static void sandbox_hook(lua_State *L, lua_Debug *ar)
 {
 	struct dsl_sandbox *sb = sandbox_of(L);
 	if (ar->event == LUA_HOOKLINE) {
-		if (!lua_getinfo(L, "S", ar))
+		/* A loop on one line sends that line again and again; whatever function it comes
+		 * from, the hint would not change, so the lookup (most of the hook's cost) is skipped. */
+		if (ar->currentline != sb->line_hint && lua_getinfo(L, "S", ar)) {
+			/* Every function of one chunk shares its source string, so after one strcmp a
+			 * pointer comparison recognises the designer's file. */
+			if (!sb->source && sb->chunkname && strcmp(ar->source, sb->chunkname) == 0)
+				sb->source = ar->source;
+			if (ar->source == sb->source)
+				sb->line_hint = ar->currentline;
+		}
+		/* Allocations and library calls spend the budget between count events; a line event
+		 * comes at least once per loop iteration, so the budget stops such a loop without
+		 * waiting for a thousand more (costly) instructions. */
+		if (sb->trip == DSL_TRIP_NONE && sb->spent < sb->budget)
 			return;
-		/* Every function of one chunk shares its source string, so after one strcmp a pointer
-		 * comparison recognises the designer's file. */
-		if (!sb->source && sb->chunkname && strcmp(ar->source, sb->chunkname) == 0)
-			sb->source = ar->source;
-		if (ar->source == sb->source)
-			sb->line_hint = ar->currentline;
-		return;
+		if (sb->trip == DSL_TRIP_NONE)
+			trip(L, sb, DSL_TRIP_BUDGET, dsl__sandbox_designer_line(L, 0));
+		raise_trip(L, sb);
 	}
 	if (sb->trip == DSL_TRIP_NONE) {
 		sb->spent += (uint64_t)sb->hook_step;
@@ -142,6 +164,49 @@ void dsl__sandbox_charge(lua_State *L, uint64_t cost)
 		trip(L, sb, DSL_TRIP_BUDGET, dsl__sandbox_designer_line(L, 1));
 	if (sb->trip != DSL_TRIP_NONE)
 		raise_trip(L, sb);
+}
+
+/* tonumber(s) converts the whole string in C: one call, 8 MB of digits (cpu_tonumber.lua in
+ * tests/fixtures/attacks). Upvalue 1 is the original tonumber. */
+static int charged_tonumber(lua_State *L)
+{
+	if (lua_type(L, 1) == LUA_TSTRING)
+		dsl__sandbox_charge(L, lua_rawlen(L, 1));
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/* The message handler xpcall installs in place of the designer's (upvalue 1). When the hook
+ * raises a spent budget or the CPU backstop, Lua calls message handlers with hooks still
+ * switched off (luaD_hook re-enables them only when the hook returns), so a designer handler
+ * that loops would run forever, seen by neither budget nor backstop (loop_xpcall_handler.lua
+ * in tests/fixtures/attacks). Such errors pass on as they are; others, raised with hooks on,
+ * go to the designer's handler, which runs under the budget like any code. */
+static int guarded_msgh(lua_State *L)
+{
+	if (sandbox_of(L)->trip != DSL_TRIP_NONE)
+		return 1;
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+/* xpcall(f, msgh, ...) with msgh behind guarded_msgh. Upvalue 1 is the original xpcall, which
+ * keeps its own argument checks and messages. */
+static int guarded_xpcall(lua_State *L)
+{
+	if (lua_type(L, 2) == LUA_TFUNCTION) {
+		lua_pushvalue(L, 2);
+		lua_pushcclosure(L, guarded_msgh, 1);
+		lua_replace(L, 2);
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
 }
 
 /* __index of every environment: reading a name that is not there is always a mistake. */
@@ -181,6 +246,10 @@ static int sandbox_setup(lua_State *L)
 	lua_newtable(L);
 	for (size_t i = 0; base_allowed[i]; i++) {
 		lua_getglobal(L, base_allowed[i]);
+		if (strcmp(base_allowed[i], "tonumber") == 0)
+			lua_pushcclosure(L, charged_tonumber, 1);
+		else if (strcmp(base_allowed[i], "xpcall") == 0)
+			lua_pushcclosure(L, guarded_xpcall, 1);
 		lua_setfield(L, -2, base_allowed[i]);
 	}
 	sb->base_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -280,6 +349,27 @@ static int message_position(const char *msg, const char *path, const char **rest
 	return 0;
 }
 
+/* Replaces the message on top of the stack by a copy with control characters turned into
+ * spaces, when it has any. Messages are printed as one line of a log or a terminal: designer
+ * text with a newline or an escape sequence would forge log lines or take over the operator's
+ * terminal (log_forged_lines.lua in tests/fixtures/attacks). May raise (memory). */
+static void one_line(lua_State *L)
+{
+	size_t len, i = 0;
+	const char *s = lua_tolstring(L, -1, &len);
+	while (i < len && (unsigned char)s[i] >= 0x20 && s[i] != 0x7f)
+		i++;
+	if (i == len)
+		return;
+	luaL_Buffer b;
+	int msg = lua_gettop(L);
+	luaL_buffinit(L, &b);
+	for (i = 0; i < len; i++)
+		luaL_addchar(&b, (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i]);
+	luaL_pushresult(&b);
+	lua_replace(L, msg);
+}
+
 /* Gives every error the designer's position: error values that are not strings become a
  * message, and errors raised by library functions called from C (the charged wrappers of
  * dsl/libs.c) carry no position of their own. */
@@ -300,6 +390,7 @@ static int run_msgh(lua_State *L)
 	const char *msg = lua_tostring(L, 1);
 	if (line > 0 && message_position(msg, path, &rest) == 0)
 		lua_pushfstring(L, "%s:%d: %s", path, line, msg);
+	one_line(L);
 	return 1;
 }
 
@@ -448,4 +539,68 @@ int dsl__sandbox_run(struct dsl_sandbox *sb, const char *path, const char *src, 
 	lua_settop(L, top);
 done:
 	return rc;
+}
+
+/* Designer functions of a loaded definition run here, one call at a time, each with its own
+ * budget and memory allowance; the state and what it holds persist between calls. */
+int dsl__sandbox_pcall(struct dsl_sandbox *sb, const char *path, int nargs, int nresults,
+                       uint64_t budget, size_t memory, struct eng_error *err)
+{
+	lua_State *L = sb->L;
+	int base = lua_gettop(L) - nargs; /* the function's slot */
+	size_t limit = sb->mem_limit;
+	uint64_t saved_budget = sb->budget;
+	char *chunkname = malloc(strlen(path) + 2);
+	if (!chunkname) {
+		lua_settop(L, base - 1);
+		return eng_error_set(err, ENG_EINTERNAL, "out of memory");
+	}
+	chunkname[0] = '@';
+	strcpy(chunkname + 1, path);
+	free(sb->chunkname);
+	sb->chunkname = chunkname;
+	sb->spent = 0;
+	sb->budget = budget;
+	sb->trip = DSL_TRIP_NONE;
+	sb->trip_line = 0;
+	sb->mem_refused = false;
+	sb->mem_line = 0;
+	sb->line_hint = 0;
+	sb->source = NULL;
+	if (memory < limit - sb->mem_used)
+		sb->mem_limit = sb->mem_used + memory;
+
+	lua_sethook(L, sandbox_hook, LUA_MASKCOUNT | LUA_MASKLINE, sb->hook_step);
+	sb->cpu_deadline_ns = cpu_now_ns() + (uint64_t)DSL_CPU_LIMIT_MS * 1000000u;
+	sb->running = true;
+	lua_pushcfunction(L, run_msgh);
+	lua_insert(L, base);
+	int status = lua_pcall(L, nargs, nresults, base);
+	sb->running = false;
+	lua_sethook(L, NULL, 0, 0);
+	sb->mem_limit = limit;
+	sb->budget = saved_budget;
+	if (status == LUA_OK) {
+		lua_remove(L, base);
+		return 0;
+	}
+	const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "unknown error";
+	const char *rest;
+	int line = message_position(msg, path, &rest);
+	char size[32];
+	if (sb->trip == DSL_TRIP_BUDGET) {
+		eng_error_set(err, ENG_EINVALID, "%s:%d: instruction budget exceeded (infinite loop?)",
+		              path, sb->trip_line);
+	} else if (sb->trip == DSL_TRIP_CPU) {
+		eng_error_set(err, ENG_EINVALID, "%s:%d: CPU time limit of %d ms exceeded", path,
+		              sb->trip_line, (int)DSL_CPU_LIMIT_MS);
+	} else if (status == LUA_ERRMEM || (sb->mem_refused && strcmp(rest, "not enough memory") == 0)) {
+		dsl__format_size(size, sizeof(size), memory);
+		eng_error_set(err, ENG_EINVALID, "%s:%d: memory limit of %s exceeded", path, sb->mem_line,
+		              size);
+	} else {
+		eng_error_set(err, ENG_EINVALID, "%s:%d: %s", path, line, rest);
+	}
+	lua_settop(L, base - 1);
+	return ENG_EINVALID;
 }

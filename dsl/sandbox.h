@@ -97,7 +97,16 @@ enum dsl_node_kind {
 	DSL_NODE_ACTION,
 	DSL_NODE_ROLE,
 	DSL_NODE_APPLICANT,
-	DSL_NODE_DURATION, /* number: months */
+	DSL_NODE_DURATION, /* name: the unit ("months", "business_days", ...); number: amount */
+	/* Added by issue 3. */
+	DSL_NODE_GROUP,          /* a repeatable group of fields */
+	DSL_NODE_FEE,
+	DSL_NODE_TARIFF,         /* attributes: by, per, rates */
+	DSL_NODE_NOTIFY,         /* name: template; attributes: { kind = "binding" | "informative" } */
+	DSL_NODE_SYSTEM,         /* who acts: the engine itself */
+	DSL_NODE_REPRESENTATIVE, /* who acts: a representative of the applicant */
+	DSL_NODE_SCENARIO,       /* a scenario test (dsl/scenario.c) */
+	DSL_NODE_STEP,           /* a scenario's step; name: "act", "timer", "result" */
 };
 
 struct dsl_node {
@@ -121,6 +130,25 @@ const char *dsl__node_kind_name(enum dsl_node_kind kind);
  * appended to diags. */
 int dsl__compile(struct eng_definition *def, struct dsl_sandbox *sb, const char *path,
                  struct dsl_diags *diags);
+/* The same, and on success also pushes the table of the definition's functions, indexed by
+ * function id [-1, +1] (on failure [-1, +0]). The host (dsl/host.c) keeps it per thread. */
+int dsl__compile_with_functions(struct eng_definition *def, struct dsl_sandbox *sb,
+                                const char *path, struct dsl_diags *diags);
+
+/* Runs the function below nargs arguments on the stack under a fresh budget (instructions)
+ * and a memory allowance above what the state already holds, as designer code from `path`
+ * [-(nargs+1), +nresults] on success, [-(nargs+1), +0] on failure. On failure returns
+ * ENG_EINVALID with "path:line: message" in err. */
+int dsl__sandbox_pcall(struct dsl_sandbox *sb, const char *path, int nargs, int nresults,
+                       uint64_t budget, size_t memory, struct eng_error *err);
+
+/* Sets def->host to the thread-local sandbox host (dsl/host.c) with the source it needs to
+ * load the definition's functions on any thread. src is copied into def's arena. */
+void dsl__host_attach(struct eng_definition *def, const char *path, const char *src, size_t len);
+
+/* SHA-256 (hex) of the designer code of src, stripped of names and lines, so comments and
+ * layout do not count [-0, +0]. Returns 0 or ENG_EINTERNAL. */
+int dsl__code_digest(struct dsl_sandbox *sb, const char *src, size_t len, char out[65]);
 
 /* Fills def->hash with the SHA-256 of its canonical form. Returns 0 or ENG_EINTERNAL. */
 int dsl__definition_hash(struct eng_definition *def);

@@ -108,12 +108,34 @@ static const struct eng_field_error *error_for(const struct eng_step_result *r, 
 static void render_input(struct web_ctx *c, const struct eng_field *f, const char *value,
                          const char *described)
 {
-	static const char *const input_type[] = {
+	static const char *const input_type[ENG_FIELD__COUNT] = {
 		[ENG_FIELD_TEXT] = "text", [ENG_FIELD_NUMBER] = "text", [ENG_FIELD_DATE] = "date",
 		[ENG_FIELD_EMAIL] = "email", [ENG_FIELD_PHONE] = "tel", [ENG_FIELD_NIF] = "text",
-		[ENG_FIELD_POSTAL] = "text"};
+		[ENG_FIELD_POSTAL] = "text", [ENG_FIELD_MONEY] = "text", [ENG_FIELD_PERSON_NIF] = "text",
+		[ENG_FIELD_COMPANY_NIF] = "text", [ENG_FIELD_IBAN] = "text",
+		[ENG_FIELD_MUNICIPALITY] = "text", [ENG_FIELD_CADASTRAL] = "text",
+		/* Uploads need a multipart form and the document store: a later issue. */
+		[ENG_FIELD_FILE] = "file"};
 	const char *req = f->required ? " required" : "";
 	switch (f->type) {
+	case ENG_FIELD_MULTICHOICE:
+		for (size_t i = 0; i < f->n_options; i++) {
+			bool on = false;
+			for (const char *p = value; p && *p;) {
+				const char *comma = strchr(p, ',');
+				size_t len = comma ? (size_t)(comma - p) : strlen(p);
+				on = on || (strlen(f->options[i].value) == len && strncmp(p, f->options[i].value, len) == 0);
+				p = comma ? comma + 1 : p + len;
+			}
+			web_printf(c, "<label><input type=\"checkbox\" name=\"%s\" value=\"", f->name);
+			web_attr(c, f->options[i].value);
+			web_printf(c, "\"%s%s> ", i == 0 ? eng_arena_printf(&c->arena, " id=\"f-%s\"", f->name) : "",
+			           on ? " checked" : "");
+			web_html(c, eng_text_get(&f->options[i].label, c->lang));
+			web_printf(c, "</label> ");
+		}
+		return;
+	case ENG_FIELD_ADDRESS:
 	case ENG_FIELD_LONGTEXT:
 		web_printf(c, "<textarea id=\"f-%s\" name=\"%s\"%s%s", f->name, f->name, req, described);
 		if (f->has_max)
@@ -148,6 +170,8 @@ static void render_input(struct web_ctx *c, const struct eng_field *f, const cha
 		           f->name, f->name, req, described);
 		if (f->type == ENG_FIELD_NUMBER || f->type == ENG_FIELD_POSTAL)
 			web_printf(c, " inputmode=\"numeric\"");
+		if (f->type == ENG_FIELD_MONEY)
+			web_printf(c, " inputmode=\"decimal\"");
 		if (f->type == ENG_FIELD_EMAIL)
 			web_printf(c, " autocomplete=\"email\"");
 		if (f->type == ENG_FIELD_PHONE)
@@ -201,7 +225,7 @@ static void render_form(struct web_ctx *c, const struct eng_definition *d,
 		web_printf(c, "</h2></legend>");
 		for (size_t i = 0; i < d->n_fields; i++) {
 			const struct eng_field *f = &d->fields[i];
-			if (!f->section || strcmp(f->section, d->sections[s].name) != 0)
+			if (!f->section || strcmp(f->section, d->sections[s].name) != 0 || f->computed_fn)
 				continue;
 			const struct eng_field_error *e = error_for(r, f->name);
 			bool hint = eng_text_get(&f->help, c->lang)[0] != '\0';
@@ -250,11 +274,31 @@ static void trim_values(struct eng_value *v, size_t n)
 	}
 }
 
+/* Checkboxes post one value per ticked option; the engine takes them joined by commas. */
+static size_t join_multichoice(struct web_ctx *c, const struct eng_definition *d,
+                               struct eng_value *v, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct eng_field *f = eng_definition_field(d, v[i].name);
+		size_t j = 0;
+		while (f && f->type == ENG_FIELD_MULTICHOICE && j < k && strcmp(v[j].name, v[i].name) != 0)
+			j++;
+		if (f && f->type == ENG_FIELD_MULTICHOICE && j < k) {
+			v[j].value = eng_arena_printf(&c->arena, "%s,%s", v[j].value, v[i].value);
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	return k;
+}
+
 /* Shared by the HTML form and the JSON API: starts an expedient with the initial action. */
 int web_submit(struct web_ctx *c, const struct eng_definition *d, struct eng_value *form,
                size_t n_form, const char *key, struct eng_outcome *out, struct eng_error *err)
 {
 	trim_values(form, n_form);
+	n_form = join_multichoice(c, d, form, n_form);
 	const struct eng_state *initial = eng_definition_initial(d);
 	const char *action = NULL;
 	for (size_t i = 0; initial && i < initial->n_actions; i++)

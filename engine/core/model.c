@@ -36,6 +36,11 @@ static const char *const field_type_names[] = {
 	[ENG_FIELD_CHOICE] = "choice", [ENG_FIELD_YESNO] = "yesno",
 	[ENG_FIELD_EMAIL] = "email",   [ENG_FIELD_PHONE] = "phone",
 	[ENG_FIELD_NIF] = "nif",       [ENG_FIELD_POSTAL] = "postal",
+	[ENG_FIELD_MONEY] = "money",   [ENG_FIELD_MULTICHOICE] = "multichoice",
+	[ENG_FIELD_PERSON_NIF] = "person_nif", [ENG_FIELD_COMPANY_NIF] = "company_nif",
+	[ENG_FIELD_IBAN] = "iban",     [ENG_FIELD_MUNICIPALITY] = "municipality",
+	[ENG_FIELD_CADASTRAL] = "cadastral", [ENG_FIELD_ADDRESS] = "address",
+	[ENG_FIELD_FILE] = "file",
 };
 
 int eng_field_type_from_name(const char *name)
@@ -89,4 +94,42 @@ const struct eng_action *eng_state_action(const struct eng_state *st, const char
 		if (strcmp(st->actions[i].name, name) == 0)
 			return &st->actions[i];
 	return NULL;
+}
+
+const struct eng_fee *eng_definition_fee(const struct eng_definition *def, const char *name)
+{
+	for (size_t i = 0; name && i < def->n_fees; i++)
+		if (strcmp(def->fees[i].name, name) == 0)
+			return &def->fees[i];
+	return NULL;
+}
+
+const struct eng_group *eng_definition_group(const struct eng_definition *def, const char *name)
+{
+	for (size_t i = 0; name && i < def->n_groups; i++)
+		if (strcmp(def->groups[i].name, name) == 0)
+			return &def->groups[i];
+	return NULL;
+}
+
+static const char *const unit_names[] = {
+	[ENG_UNIT_NONE] = "",
+	[ENG_UNIT_BUSINESS_DAYS] = "business_days",
+	[ENG_UNIT_NATURAL_DAYS] = "natural_days",
+	[ENG_UNIT_MONTHS] = "months",
+	[ENG_UNIT_YEARS] = "years",
+	[ENG_UNIT_HOURS] = "hours",
+};
+
+const char *eng_duration_unit_name(enum eng_duration_unit unit)
+{
+	return unit_names[unit];
+}
+
+int eng_duration_unit_from_name(const char *name)
+{
+	for (size_t i = 1; i < sizeof(unit_names) / sizeof(unit_names[0]); i++)
+		if (name && strcmp(name, unit_names[i]) == 0)
+			return (int)i;
+	return -1;
 }

@@ -40,7 +40,7 @@ Test(check, the_catalogue_is_valid)
 	char *out;
 	int rc = run(&out, "cd %s && %s check tramits/ 2>&1", TRAMIT_SOURCE_DIR, TRAMIT_BINARY);
 	cr_expect_eq(rc, 0, "%s", out);
-	cr_expect_str_eq(out, "1 tràmit file checked, no problems\n");
+	cr_expect_str_eq(out, "4 tràmit files checked, no problems\n");
 	free(out);
 }
 

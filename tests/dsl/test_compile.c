@@ -302,7 +302,7 @@ Test(compile, compile_reports_every_problem_in_line_order)
 {
 #define P FIXTURE("many_problems.lua")
 	cr_assert_str_eq(file_problems(P),
-		P ":2: tramit 'FIX-001': applicant kind 'citizen' is unknown (use person or company)\n"
+		P ":2: tramit 'FIX-001': applicant kind 'citizen' is unknown (use person, company, representative or employee)\n"
 		P ":2: legal: silence must be positive, negative, lapse or none, got 'maybe'\n"
 		P ":11: unknown attribute 'requird' in field 'assumpte'\n"
 		P ":12: field 'edat': min (120) is greater than max (18)\n"
@@ -311,7 +311,7 @@ Test(compile, compile_reports_every_problem_in_line_order)
 		P ":15: duplicate field 'assumpte' (first at line 11)\n"
 		P ":21: action 'submit' moves to undefined state 'submited'\n"
 		P ":23: state 'review': only one state may be initial, and 'draft' already is\n"
-		P ":23: state 'review': a state that is not final needs at least one action\n"
+		P ":23: state 'review': a state that is not final needs at least one action or a deadline with on_expiry\n"
 		P ":26: state 'done': a final state cannot have actions\n"
 		P ":30: duplicate state 'done' (first at line 26)");
 #undef P
@@ -339,7 +339,7 @@ Test(compile, compile_reports_each_rule_at_the_line_of_its_construct)
 		{ "required = true }", "required = true, max = 1.5 }",
 		  "t.lua:11: field 'nom': max must be a whole number, got 1.5" },
 		{ "required = true }", "required = true, options = { option \"a\" { ca = \"A\", es = \"A\" } } }",
-		  "t.lua:11: field 'nom': options only apply to choice fields" },
+		  "t.lua:11: field 'nom': options only apply to choice and multichoice fields" },
 		{ "text \"nom\" { label = { ca = \"Nom\", es = \"Nombre\" }, required = true }",
 		  "choice \"nom\" { label = { ca = \"Nom\", es = \"Nombre\" }, options = {\n"
 		  "option \"a\" { ca = \"A\", es = \"A\" },\noption \"a\" { ca = \"B\", es = \"B\" } } }",
@@ -356,9 +356,9 @@ Test(compile, compile_reports_each_rule_at_the_line_of_its_construct)
 		{ "by = applicant, ", "",
 		  "t.lua:17: action 'submit': by is required: by = applicant or by = role \"name\"" },
 		{ "by = applicant, ", "by = \"applicant\", ",
-		  "t.lua:17: action 'submit': by must be applicant or role \"name\", got string" },
-		{ "form = true }", "register = \"out\" }",
-		  "t.lua:17: action 'submit': register must be \"in\", got 'out'" },
+		  "t.lua:17: action 'submit': by must be applicant, representative, role \"name\" or system, got string" },
+		{ "form = true }", "register = \"sideways\" }",
+		  "t.lua:17: action 'submit': register must be \"in\" or \"out\", got 'sideways'" },
 		{ "initial = true, ", "",
 		  "t.lua:2: tramit 'FIX-001': no initial state; mark one with initial = true" },
 		{ "state \"done\" { final = true, label = { ca = \"Fet\", es = \"Hecho\" } },",
@@ -370,7 +370,7 @@ Test(compile, compile_reports_each_rule_at_the_line_of_its_construct)
 		  "t.lua:2: states: item 2 is unfinished; did you forget the { ... } after the name?\n"
 		  "t.lua:17: action 'submit' moves to undefined state 'done'" },
 		{ "silence = \"none\"", "silence = \"none\", resolve_within = 3",
-		  "t.lua:2: legal: resolve_within must be a duration such as months(3), got number" },
+		  "t.lua:2: legal: resolve_within must be a duration such as business_days(10) or months(3), got number" },
 		{ "\"FIX-001\"", "\"fix 1\"",
 		  "t.lua:2: tramit code 'fix 1' must use A-Z, 0-9 and -, as in GEN-001" },
 		{ "\tversion = \"1\",\n", "", "t.lua:2: tramit 'FIX-001': version is required" },

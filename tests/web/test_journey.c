@@ -112,7 +112,7 @@ Test(journey, catalogue_health_and_languages)
 	struct http_response r;
 	http_get(ca, "/healthz", &r);
 	cr_expect_eq(r.status, 200);
-	cr_expect_str_eq(r.body, "{\"status\":\"ok\",\"database\":\"ok\",\"tramits\":1,\"entity\":\"demo\",\"demo\":true}");
+	cr_expect_str_eq(r.body, "{\"status\":\"ok\",\"database\":\"ok\",\"tramits\":4,\"entity\":\"demo\",\"demo\":true}");
 	http_response_free(&r);
 
 	http_get(ca, "/", &r);

@@ -1,0 +1,118 @@
+-- Subvencions a associacions (PAR-004): grants to associations in competitive concurrence.
+-- Catalogue row 90. Shape: subsidy with a signature circuit (head of service, then mayor) and a
+-- payment ordered to the treasury once the resolution is signed.
+local function t(ca, es) return { ca = ca, es = es } end
+
+tramit "PAR-004" {
+	version = "1",
+	title = t("Subvencions a associacions", "Subvenciones a asociaciones"),
+	summary = t("Demaneu una subvenció per a un projecte de la vostra associació.",
+		"Solicite una subvención para un proyecto de su asociación."),
+	family = "participacio",
+	unit = "participacio",
+	applicant = { "company", "representative" },
+	electronic_only = true, -- legal persons must use electronic means (art. 14.2)
+	legal = {
+		basis = "Llei 38/2003 (LGS), arts. 22-25; RD 887/2006",
+		resolve_within = months(6),
+		silence = "negative", -- LGS art. 25.5
+		on_silence = "dismissed",
+	},
+
+	form = {
+		section "entitat" {
+			label = t("Entitat", "Entidad"),
+			company_nif "nif_entitat" { label = t("NIF de l'entitat", "NIF de la entidad"), required = true },
+			text "nom_entitat" { label = t("Nom de l'entitat", "Nombre de la entidad"), required = true },
+			iban "compte" { label = t("Compte bancari (IBAN)", "Cuenta bancaria (IBAN)"), required = true },
+		},
+		section "projecte" {
+			label = t("Projecte", "Proyecto"),
+			longtext "descripcio" { label = t("Descripció del projecte", "Descripción del proyecto"), required = true, max = 4000 },
+			money "pressupost" { label = t("Pressupost total", "Presupuesto total"), required = true, min = 1 },
+			money "import" {
+				label = t("Import sol·licitat", "Importe solicitado"), required = true, min = 1,
+				check = function(v, f)
+					if f.pressupost and v > f.pressupost then
+						return false, t("no pot superar el pressupost.", "no puede superar el presupuesto.")
+					end
+					return true
+				end,
+			},
+			number "percentatge" {
+				label = t("Percentatge subvencionat", "Porcentaje subvencionado"),
+				computed = function(f) return f.import * 100 // f.pressupost end,
+			},
+			group "activitats" {
+				label = t("Activitats", "Actividades"), min = 1, max = 5,
+				text "activitat" { label = t("Activitat", "Actividad"), required = true },
+				date "data" { label = t("Data prevista", "Fecha prevista"), required = true },
+			},
+			file "memoria" { label = t("Memòria del projecte", "Memoria del proyecto"), accept = { "pdf" }, max = 1 },
+		},
+	},
+
+	states = {
+		state "draft" {
+			initial = true, applicant_must_act = true,
+			label = t("Esborrany", "Borrador"),
+			action "submit" {
+				label = t("Presentar", "Presentar"), by = applicant, to = "submitted",
+				form = true, register = "in", receipt = true,
+			},
+		},
+		state "submitted" {
+			label = t("En avaluació", "En evaluación"),
+			action "propose" {
+				label = t("Proposar la concessió", "Proponer la concesión"), by = role "tecnic",
+				to = "proposed", document = "proposta",
+				-- The call's budget caps each grant at 3,000 euros.
+				guard = function(f)
+					if f.import > 300000 then
+						return false, t("L'import supera el màxim de la convocatòria.",
+							"El importe supera el máximo de la convocatoria.")
+					end
+					return true
+				end,
+			},
+			action "reject" {
+				label = t("Desestimar", "Desestimar"), by = role "tecnic", to = "rejected",
+				document = "resolucio_desestimacio", register = "out", notify = binding "resolucio_desestimacio",
+			},
+		},
+		state "proposed" {
+			label = t("Proposta de resolució", "Propuesta de resolución"),
+			action "send_to_sign" {
+				label = t("Enviar a signar", "Enviar a firmar"), by = role "tecnic", to = "signing",
+				document = "resolucio",
+				sign = { document = "resolucio", signers = { role "cap_servei", role "alcaldia" }, order = "sequential" },
+			},
+		},
+		state "signing" {
+			label = t("Pendent de signatura", "Pendiente de firma"),
+			on = { signed = "notify_grant", rejected = "back_to_proposal" },
+			action "notify_grant" {
+				label = t("Notificar la concessió", "Notificar la concesión"), by = system, to = "granted",
+				register = "out", notify = { binding "resolucio", informative "avis_resolucio" },
+			},
+			action "back_to_proposal" {
+				label = t("Tornar a la proposta", "Volver a la propuesta"), by = system, to = "proposed",
+			},
+		},
+		state "granted" {
+			label = t("Concedida", "Concedida"),
+			action "order_payment" {
+				label = t("Ordenar el pagament", "Ordenar el pago"), by = role "tresoreria", to = "paying",
+				requires = { signed = "resolucio" }, backoffice = "tresoreria",
+			},
+		},
+		state "paying" {
+			label = t("Pagament en curs", "Pago en curso"),
+			on = { done = "paid" },
+			action "paid" { label = t("Pagada", "Pagada"), by = system, to = "closed" },
+		},
+		state "closed" { final = true, label = t("Pagada", "Pagada") },
+		state "rejected" { final = true, label = t("Desestimada", "Desestimada") },
+		state "dismissed" { final = true, label = t("Desestimada per silenci", "Desestimada por silencio") },
+	},
+}
