@@ -20,7 +20,7 @@ static const char deadline_usage[] =
 	"         --unit business-days|natural-days|months|years\n"
 	"         [--holidays YYYY-MM-DD,...] [--calendars DIR] [--roll | --no-roll]\n";
 
-static const char *calendars_dir(const char *option)
+const char *cli_calendars_dir(const char *option)
 {
 	if (option)
 		return option;
@@ -64,7 +64,7 @@ static char *read_file(const char *path)
 }
 
 /* Loads every es-vc-*.txt of dir into c. Prints the reason and returns 1 on failure. */
-static int load_dir(struct eng_calendar *c, const char *dir)
+int cli_calendar_load_dir(struct eng_calendar *c, const char *dir)
 {
 	DIR *d = opendir(dir);
 	if (!d) {
@@ -122,7 +122,7 @@ done:
 }
 
 /* Adds the comma-separated local holidays; returns 0 or prints why and returns 2. */
-static int add_local(struct eng_calendar *c, const char *list)
+int cli_calendar_add_local(struct eng_calendar *c, const char *list)
 {
 	char *copy = strdup(list), *save = NULL;
 	int status = 0;
@@ -242,14 +242,14 @@ static int deadline(int argc, char **argv)
 
 	struct eng_calendar *c = NULL;
 	int status = 1, rc;
-	const char *where = calendars_dir(dir);
+	const char *where = cli_calendars_dir(dir);
 	if (eng_calendar_new(&c, &err) != 0) {
 		fprintf(stderr, "tramit calendar: %s\n", err.msg);
 		return 1;
 	}
-	if (load_dir(c, where) != 0)
+	if (cli_calendar_load_dir(c, where) != 0)
 		goto done;
-	if (holidays && (status = add_local(c, holidays)) != 0)
+	if (holidays && (status = cli_calendar_add_local(c, holidays)) != 0)
 		goto done;
 	status = 1;
 	switch ((enum unit)u) {

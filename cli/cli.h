@@ -12,6 +12,15 @@ int cli_db(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_calendar(int argc, char **argv);
 int cli_validate(int argc, char **argv);
+
+/* The national + Comunitat Valenciana calendars: the folder ($TRAMIT_CALENDARS_DIR,
+ * ./tramits/calendars or the source tree's; option wins when not NULL), loading every
+ * es-vc-YYYY.txt in it (prints why and returns 1 on failure), and adding a municipality's
+ * comma-separated local holidays (prints why and returns non-zero on failure). */
+struct eng_calendar;
+const char *cli_calendars_dir(const char *option);
+int cli_calendar_load_dir(struct eng_calendar *c, const char *dir);
+int cli_calendar_add_local(struct eng_calendar *c, const char *list);
 int cli_test(int argc, char **argv);
 
 /* The database to use: TRAMIT_DATABASE_URL if set (cluster untouched, started_by_us false),

@@ -10,6 +10,7 @@
 
 #include "catalog/catalog.h"
 #include "cli.h"
+#include "engine/core/calendar.h"
 #include "engine/runtime/migrate.h"
 #include "connectors/connector.h"
 #include "engine/runtime/queries.h"
@@ -90,6 +91,7 @@ int cli_serve(int argc, char **argv)
 	struct eng_pgcluster cluster = {0};
 	struct web_server *server = NULL;
 	struct eng_workers *workers = NULL;
+	struct eng_calendar *calendar = NULL;
 	struct eng_error err = {0};
 	size_t n_bad = 0;
 	int status = 1;
@@ -109,6 +111,14 @@ int cli_serve(int argc, char **argv)
 	fprintf(stderr, "tramit: %zu tràmit%s loaded from %s\n", cat_catalog_count(catalog),
 	        cat_catalog_count(catalog) == 1 ? "" : "s", dir);
 
+	/* Deadlines count business days under the national and regional calendars plus the
+	 * municipality's own two local holidays (TRAMIT_LOCAL_HOLIDAYS). */
+	if (eng_calendar_new(&calendar, &err) != 0 ||
+	    cli_calendar_load_dir(calendar, cli_calendars_dir(NULL)) != 0)
+		goto done;
+	const char *local = getenv("TRAMIT_LOCAL_HOLIDAYS");
+	if (local && *local && cli_calendar_add_local(calendar, local) != 0)
+		goto done;
 	char conninfo[1024];
 	if (cli_database_open(&cluster, conninfo, sizeof(conninfo)) != 0)
 		goto done;
@@ -121,6 +131,7 @@ int cli_serve(int argc, char **argv)
 		.demo = demo,
 		.conninfo = conninfo,
 		.loops = atoi(cli_env("TRAMIT_WEB_LOOPS", "0")),
+		.calendar = calendar,
 	};
 	if (web_server_new(&server, &cfg, catalog, &err) != 0) {
 		fprintf(stderr, "tramit: %s\n", err.msg);
@@ -134,6 +145,7 @@ int cli_serve(int argc, char **argv)
 	struct eng_worker_config wcfg = {
 		.conninfo = conninfo, .name = worker_name, .dispatchers = 2, .schedulers = 1,
 		.deliver = conn_deliver, .lookup = cat_catalog_lookup, .lookup_payload = catalog,
+		.calendar = calendar,
 	};
 	if (eng_workers_start(&workers, &wcfg, &err) != 0) {
 		fprintf(stderr, "tramit: %s\n", err.msg);
@@ -150,6 +162,7 @@ done:
 	web_server_free(server);
 	cli_database_close(&cluster);
 	cat_catalog_free(catalog);
+	eng_calendar_free(calendar);
 	dsl_diags_free(&diags);
 	return status;
 }

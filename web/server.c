@@ -211,6 +211,7 @@ static int loop_init(struct web_loop *l, struct web_server *s, evutil_socket_t f
 	int rc = eng_store_open(&l->store, s->cfg.conninfo, err);
 	if (rc)
 		return rc;
+	eng_store_set_calendar(l->store, s->cfg.calendar);
 	l->base = event_base_new();
 	l->http = evhttp_new(l->base);
 	if (!l->base || !l->http)

@@ -18,6 +18,7 @@ struct web_config {
 	bool demo;             /* demo sign-in and demo banner */
 	const char *conninfo;  /* PostgreSQL */
 	int loops;             /* event loops (threads), each with its own connection; 0: 4 per core, at most 32 */
+	const struct eng_calendar *calendar; /* the municipality's non-business days; borrowed */
 };
 
 struct web_server;

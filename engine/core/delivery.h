@@ -9,6 +9,7 @@ struct eng_outbox_item {
 	int64_t id;
 	const char *entity_id, *expedient_id;
 	const char *kind;            /* eng_effect_kind_name() */
+	const char *effect_id;       /* the engine's name for it (KIND:TARGET); may be "" */
 	const char *target;          /* may be "" */
 	const char *args_json;       /* the effect's args as a JSON object */
 	const char *idempotency_key; /* the connector must treat a repeat as the same request */
@@ -23,6 +24,7 @@ enum eng_delivery_status {
 
 struct eng_delivery {
 	enum eng_delivery_status status;
+	char outcome[32];       /* for DONE: what happened ("sent", "signed", "paid", ...); "done" if empty */
 	char result_json[2048]; /* a JSON value; "null" if empty */
 	char error[256];        /* for RETRY and FAILED, shown to operators */
 };

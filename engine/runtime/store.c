@@ -20,7 +20,7 @@ static const char *const statements[][2] = {
 	{"exp_load",
 	 "SELECT state, version, applicant_nif, data::text, definition_hash, number, applicant_name, "
 	 "coalesce(last_hash, (SELECT hash FROM event e WHERE e.expedient_id = x.id ORDER BY seq "
-	 "DESC LIMIT 1), repeat('0', 64)) FROM expedient x WHERE id = $1::uuid AND entity_id = $2 "
+	 "DESC LIMIT 1), repeat('0', 64)), vars::text FROM expedient x WHERE id = $1::uuid AND entity_id = $2 "
 	 "FOR UPDATE"},
 	{"exp_counter",
 	 "INSERT INTO expedient_counter (entity_id, year, last) VALUES ($1, "
@@ -29,12 +29,13 @@ static const char *const statements[][2] = {
 	 "RETURNING year, last"},
 	{"exp_insert",
 	 "INSERT INTO expedient (id, entity_id, number, tramit_code, definition_hash, state, version, "
-	 "applicant_nif, applicant_name, lang, data, created_at, updated_at, last_hash) "
+	 "applicant_nif, applicant_name, lang, data, created_at, updated_at, last_hash, vars) "
 	 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, to_timestamp($12::bigint / 1000.0), "
-	 "to_timestamp($12::bigint / 1000.0), $13)"},
+	 "to_timestamp($12::bigint / 1000.0), $13, $14::jsonb)"},
 	{"exp_update",
 	 "UPDATE expedient SET state = $3, version = $4, data = $5::jsonb, "
-	 "updated_at = to_timestamp($6::bigint / 1000.0), last_hash = $7 WHERE id = $1 AND version = $2"},
+	 "updated_at = to_timestamp($6::bigint / 1000.0), last_hash = $7, vars = $8::jsonb "
+	 "WHERE id = $1 AND version = $2"},
 	{"event_insert",
 	 "INSERT INTO event (expedient_id, seq, kind, action, actor_kind, actor_id, from_state, "
 	 "to_state, at, payload, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
@@ -53,8 +54,9 @@ static const char *const statements[][2] = {
 	 "UPDATE command SET outcome = $4::json WHERE entity_id = $1 AND principal = $2 AND idempotency_key = $3"},
 	{"timer_fired",
 	 "UPDATE timer SET state = 'fired', fired_at = now() WHERE id = $1 AND state = 'claimed'"},
-	{"outbox_done",
-	 "UPDATE outbox SET state = 'done', result = $2::json, done_at = now() WHERE id = $1 AND state = 'claimed'"},
+	{"outbox_settle",
+	 "UPDATE outbox SET state = $3, result = $2::json, done_at = now(), last_error = $4 "
+	 "WHERE id = $1 AND state = 'claimed'"},
 };
 
 static int db_fail(struct eng_store *s, struct eng_error *err, const char *what, PGresult *r)
@@ -161,6 +163,11 @@ int eng_store__ensure(struct eng_store *s, struct eng_error *err)
 	if (PQstatus(s->conn) != CONNECTION_OK)
 		return eng_error_set(err, ENG_EUNAVAILABLE, "PostgreSQL is unavailable");
 	return eng_store__prepare_all(s, err);
+}
+
+void eng_store_set_calendar(struct eng_store *s, const struct eng_calendar *calendar)
+{
+	s->calendar = calendar;
 }
 
 int eng_store_ping(struct eng_store *s, struct eng_error *err)
@@ -394,6 +401,12 @@ static int load(struct eng__tx *t, struct eng_error *err, eng_definition_lookup 
 	snprintf(t->out->number, sizeof(t->out->number), "%s", PQgetvalue(r, 0, 5));
 	snprintf(t->applicant_name, sizeof(t->applicant_name), "%s", PQgetvalue(r, 0, 6));
 	snprintf(t->last_hash, sizeof(t->last_hash), "%s", PQgetvalue(r, 0, 7));
+	struct eng_value *vars = NULL;
+	if (data_parse(&vars, &t->exp.n_vars, t->arena, PQgetvalue(r, 0, 8)) != 0) {
+		rc = eng_error_set(err, ENG_EINTERNAL, "expedient %s has malformed vars", c->expedient_id);
+		goto done;
+	}
+	t->exp.vars = vars;
 	snprintf(t->out->expedient_id, sizeof(t->out->expedient_id), "%s", c->expedient_id);
 	if (c->expected_version >= 0 && c->expected_version != t->exp.version)
 		rc = eng_error_set(err, ENG_ECONFLICT, "expedient %s is at version %lld, not %lld",
@@ -442,6 +455,9 @@ static int write_expedient(struct eng__tx *t, struct eng_error *err)
 	json_t *data = eng_store__values_json(st->data, st->n_data);
 	char *data_text = eng_store__json_text(data);
 	json_decref(data);
+	json_t *vars = eng_store__values_json(st->vars, st->n_vars);
+	char *vars_text = eng_store__json_text(vars);
+	json_decref(vars);
 	char version[24], at[24];
 	snprintf(version, sizeof(version), "%lld", (long long)st->version);
 	snprintf(at, sizeof(at), "%lld", (long long)c->event.time_ms);
@@ -450,13 +466,15 @@ static int write_expedient(struct eng__tx *t, struct eng_error *err)
 	if (!c->expedient_id) {
 		const char *p[] = {t->out->expedient_id, c->entity_id, t->out->number, t->def->code,
 		                   t->def->hash, st->to_state, version, t->exp.applicant_id,
-		                   t->applicant_name, c->lang ? c->lang : "ca", data_text, at, t->last_hash};
-		r = eng_store__run(t->s, "exp_insert", 13, p, PGRES_COMMAND_OK, err);
+		                   t->applicant_name, c->lang ? c->lang : "ca", data_text, at, t->last_hash,
+		                   vars_text};
+		r = eng_store__run(t->s, "exp_insert", 14, p, PGRES_COMMAND_OK, err);
 	} else {
 		char old[24];
 		snprintf(old, sizeof(old), "%lld", (long long)t->exp.version);
-		const char *p[] = {c->expedient_id, old, st->to_state, version, data_text, at, t->last_hash};
-		r = eng_store__run(t->s, "exp_update", 7, p, PGRES_COMMAND_OK, err);
+		const char *p[] = {c->expedient_id, old, st->to_state, version, data_text, at, t->last_hash,
+		                   vars_text};
+		r = eng_store__run(t->s, "exp_update", 8, p, PGRES_COMMAND_OK, err);
 		/* The row is locked since load, so the version cannot have moved. */
 		if (r && strcmp(PQcmdTuples(r), "1") != 0)
 			rc = eng_error_set(err, ENG_EINTERNAL, "expedient %s changed under its row lock",
@@ -466,6 +484,7 @@ static int write_expedient(struct eng__tx *t, struct eng_error *err)
 		rc = err->code;
 	PQclear(r);
 	free(data_text);
+	free(vars_text);
 	return rc;
 }
 
@@ -497,8 +516,9 @@ static int settle_source(struct eng__tx *t, struct eng_error *err)
 		r = eng_store__run(t->s, "timer_fired", 1, p, PGRES_COMMAND_OK, err);
 	} else if (c->outbox_id > 0) {
 		snprintf(id, sizeof(id), "%lld", (long long)c->outbox_id);
-		const char *p[] = {id, c->result_json ? c->result_json : "null"};
-		r = eng_store__run(t->s, "outbox_done", 2, p, PGRES_COMMAND_OK, err);
+		const char *p[] = {id, c->result_json ? c->result_json : "null",
+		                   c->outbox_dead ? "dead" : "done", c->outbox_error};
+		r = eng_store__run(t->s, "outbox_settle", 4, p, PGRES_COMMAND_OK, err);
 	} else {
 		return 0;
 	}
@@ -522,6 +542,22 @@ static void record_event_payload(struct eng__tx *t)
 			json_object_set_new(t->payload, "form",
 			                    eng_store__values_json(c->event.form, c->event.n_form));
 	}
+	const struct eng_step_result *st = &t->out->step;
+	if (st->n_records) {
+		/* What designer functions returned and read: a replay uses these, never Lua. */
+		json_t *recs = json_array();
+		for (size_t i = 0; i < st->n_records; i++) {
+			const struct eng_fn_record *fr = &st->records[i];
+			json_t *m = json_pack("{s:s, s:s}", "ca", fr->message.ca ? fr->message.ca : "",
+			                      "es", fr->message.es ? fr->message.es : "");
+			json_array_append_new(recs, json_pack("{s:i, s:b, s:I, s:s?, s:o, s:o}", "fn", fr->fn,
+			        "ok", fr->ok, "amount", (json_int_t)fr->amount, "value", fr->value, "message", m,
+			        "inputs", eng_store__values_json(fr->inputs, fr->n_inputs)));
+		}
+		json_object_set_new(t->payload, "records", recs);
+	}
+	if (c->event.kind == ENG_EVENT_RESULT && c->event.outcome)
+		json_object_set_new(t->payload, "outcome", json_string(c->event.outcome));
 	if (c->result_json) {
 		json_t *res = json_loads(c->result_json, JSON_DECODE_ANY, NULL);
 		json_object_set_new(t->payload, "result", res ? res : json_string(c->result_json));
@@ -547,13 +583,21 @@ static int attempt(struct eng__tx *t, eng_definition_lookup lookup, void *lookup
 	rc = load(t, err, lookup, lookup_payload);
 	if (rc)
 		goto done;
-	rc = eng_expedient_step(&t->out->step, t->arena, t->def, &t->exp, &t->cmd->event);
+	/* Deadlines are counted under the store's calendar unless the command brings its own
+	 * (the union with the party's, art. 30.6). */
+	struct eng_event ev = t->cmd->event;
+	if (!ev.calendar)
+		ev.calendar = t->s->calendar;
+	rc = eng_expedient_step(&t->out->step, t->arena, t->def, &t->exp, &ev);
 	if (rc) {
 		eng_error_set(err, rc, "%s", t->out->step.msg);
 		goto done;
 	}
 	record_event_payload(t);
-	if (!t->cmd->expedient_id)
+	/* The timer or outbox row that caused this event is settled first, so that effects
+	 * disarming timers of the same name leave the one firing now alone. */
+	rc = settle_source(t, err);
+	if (!rc && !t->cmd->expedient_id)
 		rc = number_expedient(t, err);
 	if (!rc)
 		rc = eng_store__effects_write(t, err);
@@ -561,8 +605,6 @@ static int attempt(struct eng__tx *t, eng_definition_lookup lookup, void *lookup
 		rc = append_event(t, err);
 	if (!rc)
 		rc = write_expedient(t, err);
-	if (!rc)
-		rc = settle_source(t, err);
 	if (rc)
 		goto done;
 	snprintf(t->out->to_state, sizeof(t->out->to_state), "%s", t->out->step.to_state);

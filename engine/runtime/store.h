@@ -17,6 +17,9 @@ struct eng_store;
 /* Connects (conninfo as libpq takes it), sets a statement timeout and prepares statements. */
 int eng_store_open(struct eng_store **out, const char *conninfo, struct eng_error *err);
 void eng_store_close(struct eng_store *s);
+/* The non-business days deadlines are counted under (borrowed; must outlive the store). */
+void eng_store_set_calendar(struct eng_store *s, const struct eng_calendar *calendar);
+
 /* Checks the connection (reconnecting if it dropped); 0 when PostgreSQL answers. */
 int eng_store_ping(struct eng_store *s, struct eng_error *err);
 /* Borrowed; valid until eng_store_close. */
@@ -46,6 +49,8 @@ struct eng_command {
 	int64_t timer_id;                /* > 0: this command fires that timer (marked fired in the same transaction) */
 	int64_t outbox_id;               /* > 0: this command reports that outbox row's delivery (marked done) */
 	const char *result_json;         /* with outbox_id: the connector's result, stored on the row */
+	bool outbox_dead;                /* with outbox_id: the effect failed for good (row dead, not done) */
+	const char *outbox_error;        /* with outbox_dead: why, for operators */
 	struct eng_event event;
 };
 

@@ -28,8 +28,8 @@ static const char *const statements[][2] = {
 	 "to_timestamp($8::bigint / 1000.0))"},
 	{"entity_names", "SELECT name_ca, name_es FROM entity WHERE id = $1"},
 	{"outbox_insert",
-	 "INSERT INTO outbox (entity_id, expedient_id, event_seq, kind, target, args, idempotency_key) "
-	 "VALUES ($1, $2, $3, $4, $5, $6::json, $7)"},
+	 "INSERT INTO outbox (entity_id, expedient_id, event_seq, kind, target, args, idempotency_key, "
+	 "effect_id) VALUES ($1, $2, $3, $4, $5, $6::json, $7, $8)"},
 	{"timer_cancel",
 	 "UPDATE timer SET state = 'cancelled' WHERE expedient_id = $1 AND name = $2 "
 	 "AND state IN ('armed', 'claimed')"},
@@ -159,8 +159,8 @@ static int outbox_write(struct eng__tx *t, const struct eng_effect *e, size_t in
 	char *text = eng_store__json_text(args);
 	json_decref(args);
 	const char *p[] = {t->cmd->entity_id, t->out->expedient_id, seq, eng_effect_kind_name(e->kind),
-	                   e->target, text, key};
-	int rc = run_cmd(t, "outbox_insert", 7, p, err);
+	                   e->target, text, key, e->id};
+	int rc = run_cmd(t, "outbox_insert", 8, p, err);
 	free(text);
 	if (!rc)
 		t->out->n_outbox++;

@@ -10,6 +10,7 @@
 
 struct eng_store {
 	PGconn *conn;
+	const struct eng_calendar *calendar; /* borrowed */
 };
 
 /* One transition in progress (store.c drives it; store_effects.c writes its effects). */

@@ -45,17 +45,13 @@ static const char *const statements[][2] = {
 	 "WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND run_at <= now() "
 	 "ORDER BY run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) "
 	 "RETURNING id, entity_id, expedient_id, kind, coalesce(target, ''), args::text, "
-	 "idempotency_key, attempts"},
+	 "idempotency_key, attempts, coalesce(effect_id, '')"},
 	{"outbox_retry",
-	 "UPDATE outbox SET state = CASE WHEN attempts >= $2 THEN 'dead' ELSE 'pending' END, "
-	 "run_at = now() + make_interval(secs => $3::bigint / 1000.0), last_error = $4, "
-	 "claimed_by = NULL, claimed_at = NULL WHERE id = $1 AND state = 'claimed' RETURNING state"},
-	{"outbox_dead",
-	 "UPDATE outbox SET state = 'dead', last_error = $2, claimed_by = NULL, claimed_at = NULL "
+	 "UPDATE outbox SET state = 'pending', run_at = now() + make_interval(secs => $2::bigint / 1000.0), "
+	 "last_error = $3, claimed_by = NULL, claimed_at = NULL WHERE id = $1 AND state = 'claimed'"},
+	{"outbox_settle_alone",
+	 "UPDATE outbox SET state = $3, result = $2::json, done_at = now(), last_error = $4 "
 	 "WHERE id = $1 AND state = 'claimed'"},
-	{"outbox_done_alone",
-	 "UPDATE outbox SET state = 'done', result = $2::json, done_at = now(), "
-	 "last_error = $3 WHERE id = $1 AND state = 'claimed'"},
 	{"outbox_reap",
 	 "UPDATE outbox SET state = 'pending', claimed_by = NULL, claimed_at = NULL "
 	 "WHERE state = 'claimed' AND claimed_at < now() - make_interval(secs => $1::bigint / 1000.0)"},
@@ -171,53 +167,57 @@ static void reap(struct eng_workers *w, struct eng_store *s, const char *stmt)
 
 /* Feeds a delivered effect's result back to its expedient; the row is marked done in the
  * same transaction. If the engine has no use for the result the row is still settled. */
-static void settle_delivery(struct eng_workers *w, struct eng_store *s, const struct eng_outbox_item *it,
-                            const struct eng_delivery *d)
+/* Feeds the effect's fate back to its expedient as a result event, in the transaction that
+ * settles the row (done, or dead with outcome "failed"), so the procedure can react. If the
+ * engine has no use for the result the row is settled alone. */
+static void report(struct eng_workers *w, struct eng_store *s, const struct eng_outbox_item *it,
+                   const struct eng_delivery *d, bool dead)
 {
 	char id[24];
 	snprintf(id, sizeof(id), "%lld", (long long)it->id);
-	if (d->status == ENG_DELIVERY_DONE) {
-		struct eng_arena arena = {0};
-		struct eng_outcome out;
-		struct eng_error err = {0};
-		struct eng_command cmd = {
-			.entity_id = it->entity_id, .expedient_id = it->expedient_id, .expected_version = -1,
-			.outbox_id = it->id, .result_json = d->result_json[0] ? d->result_json : "null",
-			.event = {.kind = ENG_EVENT_RESULT, .effect_id = it->idempotency_key,
-			          .actor = {.kind = ENG_PRINCIPAL_SYSTEM, .id = "outbox"}, .time_ms = now_ms()},
-		};
-		int rc = eng_store_apply(s, &arena, &cmd, w->cfg.lookup, w->cfg.lookup_payload, &out, &err);
-		eng_arena_free(&arena);
-		if (rc == ENG_EUNAVAILABLE) {
-			/* The claim stays; the reaper hands the row out again after the lease. */
-			log_line(w, "outbox %s delivered but not recorded: %s", id, err.msg);
-			return;
-		}
-		if (rc != 0) {
-			const char *p[] = {id, cmd.result_json, err.msg};
-			PQclear(run(w, s, "outbox_done_alone", 3, p, PGRES_COMMAND_OK));
-		}
-		count(w, &w->stats.delivered, 1);
+	struct eng_arena arena = {0};
+	struct eng_outcome out;
+	struct eng_error err = {0};
+	const char *outcome = dead ? "failed" : d->outcome[0] ? d->outcome : "done";
+	struct eng_command cmd = {
+		.entity_id = it->entity_id, .expedient_id = it->expedient_id, .expected_version = -1,
+		.outbox_id = it->id, .result_json = d->result_json[0] ? d->result_json : "null",
+		.outbox_dead = dead, .outbox_error = dead ? d->error : NULL,
+		.event = {.kind = ENG_EVENT_RESULT,
+		          .effect_id = it->effect_id[0] ? it->effect_id : it->idempotency_key,
+		          .outcome = outcome, .calendar = w->cfg.calendar,
+		          .actor = {.kind = ENG_PRINCIPAL_SYSTEM, .id = "outbox"}, .time_ms = now_ms()},
+	};
+	int rc = eng_store_apply(s, &arena, &cmd, w->cfg.lookup, w->cfg.lookup_payload, &out, &err);
+	eng_arena_free(&arena);
+	if (rc == ENG_EUNAVAILABLE) {
+		/* The claim stays; the reaper hands the row out again after the lease. */
+		log_line(w, "outbox %s finished but not recorded: %s", id, err.msg);
 		return;
 	}
-	if (d->status == ENG_DELIVERY_RETRY) {
-		char max[16], delay[24];
-		snprintf(max, sizeof(max), "%d", w->cfg.max_attempts);
+	if (rc != 0) {
+		const char *p[] = {id, cmd.result_json, dead ? "dead" : "done", dead ? d->error : err.msg};
+		PQclear(run(w, s, "outbox_settle_alone", 4, p, PGRES_COMMAND_OK));
+	}
+	count(w, dead ? &w->stats.dead : &w->stats.delivered, 1);
+	if (dead)
+		log_line(w, "outbox %s is dead: %s", id, d->error);
+}
+
+static void settle_delivery(struct eng_workers *w, struct eng_store *s, const struct eng_outbox_item *it,
+                            const struct eng_delivery *d)
+{
+	if (d->status == ENG_DELIVERY_RETRY && it->attempts < w->cfg.max_attempts) {
+		char id[24], delay[24];
+		snprintf(id, sizeof(id), "%lld", (long long)it->id);
 		snprintf(delay, sizeof(delay), "%lld", (long long)eng_backoff_ms(it->attempts,
 		         w->cfg.backoff_base_ms, w->cfg.backoff_max_ms, random_unit()));
-		const char *p[] = {id, max, delay, d->error};
-		PGresult *r = run(w, s, "outbox_retry", 4, p, PGRES_TUPLES_OK);
-		bool dead = r && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "dead") == 0;
-		PQclear(r);
-		count(w, dead ? &w->stats.dead : &w->stats.retried, 1);
-		if (dead)
-			log_line(w, "outbox %s is dead after its last attempt: %s", id, d->error);
+		const char *p[] = {id, delay, d->error};
+		PQclear(run(w, s, "outbox_retry", 3, p, PGRES_COMMAND_OK));
+		count(w, &w->stats.retried, 1);
 		return;
 	}
-	const char *p[] = {id, d->error};
-	PQclear(run(w, s, "outbox_dead", 2, p, PGRES_COMMAND_OK));
-	count(w, &w->stats.dead, 1);
-	log_line(w, "outbox %s is dead: %s", id, d->error);
+	report(w, s, it, d, d->status != ENG_DELIVERY_DONE);
 }
 
 static int dispatch_batch(struct eng_workers *w, struct eng_store *s)
@@ -235,6 +235,7 @@ static int dispatch_batch(struct eng_workers *w, struct eng_store *s)
 			.expedient_id = PQgetvalue(r, i, 2), .kind = PQgetvalue(r, i, 3),
 			.target = PQgetvalue(r, i, 4), .args_json = PQgetvalue(r, i, 5),
 			.idempotency_key = PQgetvalue(r, i, 6), .attempts = atoi(PQgetvalue(r, i, 7)),
+			.effect_id = PQgetvalue(r, i, 8),
 		};
 		struct eng_delivery d = {.status = ENG_DELIVERY_FAILED};
 		if (w->cfg.deliver)
@@ -265,7 +266,7 @@ static int fire_batch(struct eng_workers *w, struct eng_store *s)
 		struct eng_command cmd = {
 			.entity_id = PQgetvalue(r, i, 1), .expedient_id = PQgetvalue(r, i, 2),
 			.expected_version = -1, .timer_id = atoll(PQgetvalue(r, i, 0)),
-			.event = {.kind = ENG_EVENT_TIMER, .timer = PQgetvalue(r, i, 3),
+			.event = {.kind = ENG_EVENT_TIMER, .timer = PQgetvalue(r, i, 3), .calendar = w->cfg.calendar,
 			          .actor = {.kind = ENG_PRINCIPAL_SYSTEM, .id = "timer"},
 			          .time_ms = atoll(PQgetvalue(r, i, 4))},
 		};

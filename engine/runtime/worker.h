@@ -31,6 +31,7 @@ struct eng_worker_config {
 	void *deliver_payload;
 	eng_definition_lookup lookup;
 	void *lookup_payload;
+	const struct eng_calendar *calendar; /* for deadlines that timers and results arm; borrowed */
 };
 
 struct eng_worker_stats {
