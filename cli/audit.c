@@ -1,15 +1,75 @@
-/* `tramit audit verify`: walks every expedient's hash-chained event log and reports the
- * first broken link of each broken chain. Exit 0 when every chain verifies, 1 otherwise. */
+/* `tramit audit verify`: walks every expedient's hash-chained event log and reports the first
+ * broken link of each broken chain. `tramit audit replay`: rebuilds every expedient from its
+ * log with the tràmits of the catalogue folder and reports those that differ from the stored
+ * row. Exit 0 when everything checks, 1 otherwise. */
 #include <stdio.h>
 #include <string.h>
 
+#include "catalog/catalog.h"
 #include "cli.h"
+#include "engine/core/calendar.h"
 #include "engine/runtime/audit.h"
+#include "engine/runtime/replay.h"
+
+static int replay(struct eng_store *store)
+{
+	struct dsl_diags diags = {0};
+	struct cat_catalog *catalog = NULL;
+	struct eng_calendar *calendar = NULL;
+	struct eng_error err = {0};
+	size_t n_bad = 0;
+	int status = 1;
+	const char *dir = cli_tramits_dir();
+	if (cat_catalog_load(&catalog, &dir, 1, &diags, &n_bad, &err) != 0 ||
+	    eng_calendar_new(&calendar, &err) != 0) {
+		fprintf(stderr, "tramit: audit replay: %s\n", err.msg);
+		goto done;
+	}
+	if (cli_calendar_load_dir(calendar, cli_calendars_dir(NULL)) != 0)
+		goto done;
+	struct eng_replay_report rep;
+	if (eng_replay_all(store, cat_catalog_lookup, catalog, calendar, stdout, &rep, &err) != 0) {
+		fprintf(stderr, "tramit: audit replay: %s\n", err.msg);
+		goto done;
+	}
+	if (rep.mismatched == 0) {
+		printf("%lld expedient%s, %lld event%s replayed: every expedient reproduces\n",
+		       (long long)rep.expedients, rep.expedients == 1 ? "" : "s", (long long)rep.events,
+		       rep.events == 1 ? "" : "s");
+		status = 0;
+	} else {
+		printf("%lld of %lld expedient%s do not reproduce from their events\n", (long long)rep.mismatched,
+		       (long long)rep.expedients, rep.expedients == 1 ? "" : "s");
+	}
+done:
+	cat_catalog_free(catalog);
+	eng_calendar_free(calendar);
+	dsl_diags_free(&diags);
+	return status;
+}
+
+static int verify(struct eng_store *store)
+{
+	struct eng_error err = {0};
+	struct eng_audit_report rep;
+	if (eng_audit_verify(store, stdout, &rep, &err) != 0) {
+		fprintf(stderr, "tramit: audit: %s\n", err.msg);
+		return 1;
+	}
+	if (rep.broken == 0) {
+		printf("%lld expedient%s, %lld event%s: every hash chain verifies\n", (long long)rep.expedients,
+		       rep.expedients == 1 ? "" : "s", (long long)rep.events, rep.events == 1 ? "" : "s");
+		return 0;
+	}
+	printf("%lld of %lld expedient%s have a broken hash chain\n", (long long)rep.broken,
+	       (long long)rep.expedients, rep.expedients == 1 ? "" : "s");
+	return 1;
+}
 
 int cli_audit(int argc, char **argv)
 {
-	if (argc != 2 || strcmp(argv[1], "verify") != 0) {
-		fprintf(stderr, "usage: tramit audit verify\n");
+	if (argc != 2 || (strcmp(argv[1], "verify") != 0 && strcmp(argv[1], "replay") != 0)) {
+		fprintf(stderr, "usage: tramit audit verify|replay\n");
 		return 2;
 	}
 	struct eng_pgcluster cluster;
@@ -19,20 +79,10 @@ int cli_audit(int argc, char **argv)
 	int status = 1;
 	struct eng_store *store = NULL;
 	struct eng_error err = {0};
-	struct eng_audit_report rep;
-	if (eng_store_open(&store, conninfo, &err) != 0 || eng_audit_verify(store, stdout, &rep, &err) != 0) {
+	if (eng_store_open(&store, conninfo, &err) != 0)
 		fprintf(stderr, "tramit: audit: %s\n", err.msg);
-		goto done;
-	}
-	if (rep.broken == 0) {
-		printf("%lld expedient%s, %lld event%s: every hash chain verifies\n", (long long)rep.expedients,
-		       rep.expedients == 1 ? "" : "s", (long long)rep.events, rep.events == 1 ? "" : "s");
-		status = 0;
-	} else {
-		printf("%lld of %lld expedient%s have a broken hash chain\n", (long long)rep.broken,
-		       (long long)rep.expedients, rep.expedients == 1 ? "" : "s");
-	}
-done:
+	else
+		status = strcmp(argv[1], "verify") == 0 ? verify(store) : replay(store);
 	eng_store_close(store);
 	cli_database_close(&cluster);
 	return status;

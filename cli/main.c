@@ -18,6 +18,7 @@ static void usage(FILE *out)
 	        "  test PATH...         run the scenario tests (*_test.lua) of tràmits, fake clock\n"
 	        "  db migrate           apply pending database migrations\n"
 	        "  audit verify         check every expedient's hash-chained event log\n"
+	        "  audit replay         rebuild every expedient from its events and compare\n"
 	        "  calendar deadline --from DATE --amount N --unit UNIT [--holidays D,...]\n"
 	        "                       print the due date (units: business-days, natural-days,\n"
 	        "                       months, years) under the national + CV calendar\n"

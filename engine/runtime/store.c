@@ -542,6 +542,18 @@ static void record_event_payload(struct eng__tx *t)
 			json_object_set_new(t->payload, "form",
 			                    eng_store__values_json(c->event.form, c->event.n_form));
 	}
+	/* Who acted, as far as the engine's decision depended on it, so a replay decides alike. */
+	const struct eng_actor *who = &c->event.actor;
+	if (who->n_roles) {
+		json_t *roles = json_array();
+		for (size_t i = 0; i < who->n_roles; i++)
+			json_array_append_new(roles, json_string(who->roles[i]));
+		json_object_set_new(t->payload, "roles", roles);
+	}
+	if (who->unit)
+		json_object_set_new(t->payload, "unit", json_string(who->unit));
+	if (who->represents)
+		json_object_set_new(t->payload, "represents", json_string(who->represents));
 	const struct eng_step_result *st = &t->out->step;
 	if (st->n_records) {
 		/* What designer functions returned and read: a replay uses these, never Lua. */

@@ -12,6 +12,7 @@
 #include "engine/core/calendar.h"
 #include "engine/runtime/migrate.h"
 #include "engine/runtime/queries.h"
+#include "engine/runtime/replay.h"
 #include "engine/runtime/worker.h"
 #include "tests/support/pgtmp.h"
 
@@ -181,5 +182,12 @@ Test(flow, fee_payment_deadline_and_withdrawal_through_store_and_workers)
 	cr_expect_str_eq(same, "t", "the expiry event carries the due time, not the time it fired");
 	free(same);
 	eng_workers_stop(w);
+	/* The whole history replays, with the designer functions' recorded results, to the
+	 * stored expedient. */
+	char why[300] = "";
+	int64_t n = 0;
+	cr_expect_eq(eng_replay_expedient(s, id, lookup, NULL, cal, why, sizeof(why), &n, &err), 0,
+	             "%s %s", why, err.msg);
+	cr_expect_eq(n, 4, "submit, paid, request_fix, expiry");
 	eng_store_close(s);
 }

@@ -9,6 +9,7 @@
 
 #include "engine/runtime/audit.h"
 #include "engine/runtime/migrate.h"
+#include "engine/runtime/replay.h"
 #include "engine/runtime/queries.h"
 #include "engine/runtime/store.h"
 #include "tests/support/fixture.h"
@@ -329,5 +330,49 @@ Test(store, the_audit_finds_the_first_broken_link)
 	cr_expect(strstr(text, "): event 2: events are missing before it (sequence gap)\n"), "%s", text);
 	free(text);
 	eng_arena_free(&arena);
+	eng_store_close(s);
+}
+
+Test(store, a_thousand_events_replay_to_the_stored_expedients)
+{
+	struct eng_store *s;
+	struct eng_error err = {0};
+	struct eng_outcome out;
+	cr_assert_eq(eng_store_open(&s, cluster.conninfo, &err), 0, "%s", err.msg);
+	const char *const roles[] = {"tramitador"};
+	for (int i = 0; i < 500; i++) {
+		char subject[32], csv[32], id[40];
+		snprintf(subject, sizeof(subject), "Replay %d", i);
+		snprintf(csv, sizeof(csv), "R-%d", i);
+		cr_assert_eq(submit(s, i % 2 ? "12345678Z" : "00000000T", subject, csv, &out, &err), 0, "%s", err.msg);
+		snprintf(id, sizeof(id), "%s", out.expedient_id);
+		struct eng_arena arena = {0};
+		struct eng_command cmd = {
+			.entity_id = "demo", .expedient_id = id, .expected_version = 1,
+			.event = {.action = i % 3 ? "resolve" : "reject", .time_ms = now_ms(),
+			          .actor = {.kind = ENG_PRINCIPAL_EMPLOYEE, .id = "e1", .roles = roles, .n_roles = 1}},
+		};
+		cr_assert_eq(eng_store_apply(s, &arena, &cmd, lookup, NULL, &out, &err), 0, "%s", err.msg);
+		eng_arena_free(&arena);
+	}
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	struct eng_replay_report rep;
+	cr_assert_eq(eng_replay_all(s, lookup, NULL, NULL, f, &rep, &err), 0, "%s", err.msg);
+	fclose(f);
+	cr_expect_eq(rep.expedients, 500);
+	cr_expect_eq(rep.events, 1000);
+	cr_expect_eq(rep.mismatched, 0, "%s", text);
+	free(text);
+	/* A stored row that no longer matches its history is found. */
+	PQclear(PQexec(conn, "UPDATE expedient SET data = '{\"assumpte\": \"Canviat\"}' "
+	                     "WHERE id = (SELECT id FROM expedient ORDER BY created_at LIMIT 1)"));
+	f = open_memstream(&text, &len);
+	cr_assert_eq(eng_replay_all(s, lookup, NULL, NULL, f, &rep, &err), 0, "%s", err.msg);
+	fclose(f);
+	cr_expect_eq(rep.mismatched, 1);
+	cr_expect(strstr(text, "): the replayed data differs from the stored one\n") != NULL, "%s", text);
+	free(text);
 	eng_store_close(s);
 }

@@ -315,6 +315,13 @@ Test(journey, citizen_files_employee_resolves_anyone_verifies)
 	out[got] = '\0';
 	cr_expect_eq(WEXITSTATUS(pclose(pipe)), 0, "%s", out);
 	cr_expect_str_eq(out, "1 expedient, 2 events: every hash chain verifies\n");
+	snprintf(cmd, sizeof(cmd), "TRAMIT_DATABASE_URL='%s' TRAMIT_TRAMITS_DIR='%s/tramits' %s audit replay 2>&1",
+	         cluster.conninfo, TRAMIT_SOURCE_DIR, TRAMIT_BINARY);
+	pipe = popen(cmd, "r");
+	got = fread(out, 1, sizeof(out) - 1, pipe);
+	out[got] = '\0';
+	cr_expect_eq(WEXITSTATUS(pclose(pipe)), 0, "%s", out);
+	cr_expect_str_eq(out, "1 expedient, 2 events replayed: every expedient reproduces\n");
 
 	/* Anyone with the CSV verifies the receipt, typed loosely. */
 	char verify_path[256];
