@@ -150,6 +150,16 @@ const char *dsl__copy_string(struct dsl__compiler *c, int idx, const char *what,
 		dsl__report(c, line, "%s: %s is not valid UTF-8 text", what, key);
 		return NULL;
 	}
+	/* One Lua string used as the text of many constructs is copied each time: the copies
+	 * count against the same memory limit as the Lua heap, or a small file could make the
+	 * definition gigabytes large. */
+	c->text_bytes += len + 1;
+	if (c->text_bytes > c->text_limit) {
+		if (c->n_reported <= DSL_MAX_DIAGS)
+			dsl__report(c, line, "memory limit of %zu MiB exceeded", c->text_limit >> 20);
+		c->n_reported = DSL_MAX_DIAGS + 1; /* nothing after this one: it explains the rest */
+		return NULL;
+	}
 	return eng_arena_strndup(&c->def->arena, s, len);
 }
 
@@ -1060,7 +1070,7 @@ static int compile_run(struct eng_definition *def, struct dsl_sandbox *sb, const
 {
 	lua_State *L = sb->L;
 	struct dsl__compiler c = { .L = L, .def = def, .diags = diags, .path = path,
-	                           .fn_table = keep_fns ? -1 : 0 };
+	                           .fn_table = keep_fns ? -1 : 0, .text_limit = sb->mem_limit };
 	size_t first_diag = diags->n;
 	int rc = ENG_EINVALID;
 

@@ -17,6 +17,7 @@ struct dsl__compiler {
 	int seen_sections, seen_fields, seen_states; /* stack slots: tables name -> first line */
 	int fn_table;     /* stack slot of the table collecting functions by id, 0 = not kept */
 	size_t fns_cap;
+	size_t text_bytes, text_limit; /* texts copied into the definition, and their cap */
 };
 
 extern const char *const dsl__no_attrs[];

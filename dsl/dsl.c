@@ -27,6 +27,11 @@ void dsl__diag_add(struct dsl_diags *d, const char *path, int line, const char *
 	va_start(ap, fmt);
 	vsnprintf(diag->msg, sizeof(diag->msg), fmt, ap);
 	va_end(ap);
+	/* Messages quote designer strings; one must never forge a second log line or send a
+	 * terminal escape, so control characters become spaces. */
+	for (char *p = diag->msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
 }
 
 void dsl_diags_free(struct dsl_diags *d)

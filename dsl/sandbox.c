@@ -62,9 +62,10 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	sb->mem_used = sb->mem_used - old + nsize;
 	/* Copying costs time even when it keeps within the cap: s .. "y" on a 7 MB string is one
 	 * instruction that copies 7 MB, and the copy is freed again (cpu_concat_copy.lua in
-	 * tests/fixtures/attacks). So growth during a run also spends the budget, a unit per
-	 * ALLOC_BYTES_PER_UNIT bytes; the hook notices at the next line or count event. */
-	if (sb->running && nsize > old) {
+	 * tests/fixtures/attacks). So once designer code runs (the line hook has seen its source),
+	 * growth also spends the budget, a unit per ALLOC_BYTES_PER_UNIT bytes; the hook notices
+	 * at the next line or count event. Setting up the environment is not the file's doing. */
+	if (sb->running && sb->source && nsize > old) {
 		uint64_t units = (uint64_t)(nsize - old) / ALLOC_BYTES_PER_UNIT;
 		sb->spent = units > UINT64_MAX - sb->spent ? UINT64_MAX : sb->spent + units;
 	}

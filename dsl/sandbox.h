@@ -17,7 +17,7 @@ enum {
 	DSL_DEFAULT_INSTRUCTIONS = 10000000,
 	/* A backstop, not a budget: some work costs time without costing instructions (comparing
 	 * two long strings is one instruction). Far above what any real file needs. */
-	DSL_CPU_LIMIT_MS = 2000,
+	DSL_CPU_LIMIT_MS = 750,
 	DSL_MAX_DIAGS = 100, /* per file: past this, one more diag says the list was cut */
 };
 
