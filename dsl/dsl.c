@@ -34,6 +34,11 @@ void dsl__diag_add(struct dsl_diags *d, const char *path, int line, const char *
 			*p = ' ';
 }
 
+int dsl_cpu_limit_ms(void)
+{
+	return DSL_CPU_LIMIT_MS;
+}
+
 void dsl_diags_free(struct dsl_diags *d)
 {
 	if (!d)

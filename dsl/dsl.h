@@ -31,6 +31,9 @@ struct dsl_limits {
 	uint64_t instructions;   /* instruction budget for loading one file (default 10 million) */
 };
 
+/* The CPU-time backstop of a sandboxed load, in milliseconds (longer in sanitizer builds). */
+int dsl_cpu_limit_ms(void);
+
 /* Compiles one tràmit file. On success returns 0 and *out owns a new definition (free it with
  * eng_definition_free). On failure returns ENG_EINVALID (or ENG_ENOTFOUND for a missing file),
  * *out is NULL, and every problem found is appended to diags. limits may be NULL for defaults.

@@ -78,16 +78,15 @@ static int act(struct eng_store *s, const char *id, const char *action, struct e
                int64_t at, const struct eng_value *form, size_t n_form, struct eng_outcome *out,
                struct eng_error *err)
 {
-	struct eng_arena arena = {0};
+	/* The outcome points into this arena (refusal reasons): it lives until teardown. */
+	static struct eng_arena arena;
 	struct eng_command cmd = {
 		.entity_id = "demo", .expedient_id = id, .def = def, .applicant_name = "Bar Demo",
 		.lang = "ca", .expected_version = -1,
 		.event = {.action = action, .actor = actor, .time_ms = at, .form = form, .n_form = n_form,
 		          .csv = "FLOW-CSV"},
 	};
-	int rc = eng_store_apply(s, &arena, &cmd, lookup, NULL, out, err);
-	eng_arena_free(&arena);
-	return rc;
+	return eng_store_apply(s, &arena, &cmd, lookup, NULL, out, err);
 }
 
 /* A payment gateway that answers "paid". */
