@@ -59,7 +59,7 @@ static const struct {
 	{"signin.demo", "Aquest servidor funciona en mode de demostració. Trieu amb quina persona fictícia voleu entrar.",
 	 "Este servidor funciona en modo de demostración. Elija con qué persona ficticia quiere entrar."},
 	{"signin.citizen", "Entrar com a ciutadana: Maria Demo Ciutadana (12345678Z)", "Entrar como ciudadana: Maria Demo Ciutadana (12345678Z)"},
-	{"signin.employee", "Entrar com a empleat: Pere Demo Empleat (tramitador)", "Entrar como empleado: Pere Demo Empleat (tramitador)"},
+	{"signin.employee", "Entrar com a empleat: Pere Demo Empleat (tots els rols de la demostració)", "Entrar como empleado: Pere Demo Empleat (todos los roles de la demostración)"},
 	{"signin.unavailable", "La identificació amb certificat electrònic encara no està disponible en aquest servidor.",
 	 "La identificación con certificado electrónico todavía no está disponible en este servidor."},
 	{"carpeta.title", "La meua carpeta", "Mi carpeta"},

@@ -353,7 +353,7 @@ enum eng_principal_kind { ENG_PRINCIPAL_CITIZEN, ENG_PRINCIPAL_EMPLOYEE, ENG_PRI
 struct eng_actor {
 	enum eng_principal_kind kind;
 	const char *id;           /* NIF for citizens, username for employees */
-	const char *const *roles; /* roles held by an employee */
+	const char *const *roles; /* roles held by an employee: "role", or "role@unit" when held in a unit */
 	size_t n_roles;
 	/* Added by issue 3. */
 	const char *unit;         /* the org unit the employee's roles are held in, or NULL */

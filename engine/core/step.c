@@ -78,11 +78,17 @@ bool eng_actor_may(const struct eng_action *action, const struct eng_expedient *
 	case ENG_BY_ROLE:
 		if (actor->kind != ENG_PRINCIPAL_EMPLOYEE)
 			return false;
-		if (action->unit && (!actor->unit || strcmp(actor->unit, action->unit) != 0))
-			return false;
-		for (size_t i = 0; i < actor->n_roles; i++)
-			if (strcmp(actor->roles[i], action->role) == 0)
+		/* A role held in a unit is listed as "role@unit"; a plain "role" counts in the actor's
+		 * unit only (or anywhere when the action names no unit). */
+		for (size_t i = 0; i < actor->n_roles; i++) {
+			const char *r = actor->roles[i], *at = strchr(r, '@');
+			size_t rl = at ? (size_t)(at - r) : strlen(r);
+			if (rl != strlen(action->role) || strncmp(r, action->role, rl) != 0)
+				continue;
+			const char *unit = at ? at + 1 : actor->unit;
+			if (!action->unit || (unit && strcmp(unit, action->unit) == 0))
 				return true;
+		}
 		return false;
 	case ENG_BY_SYSTEM:
 		return actor->kind == ENG_PRINCIPAL_SYSTEM;

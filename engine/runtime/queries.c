@@ -21,7 +21,7 @@ static const struct {
 	{"entity_get", "SELECT id, name_ca, name_es, demo FROM entity WHERE id = $1"},
 	{"person_get", "SELECT nif, name, email, lang FROM person WHERE entity_id = $1 AND nif = $2"},
 	{"employee_get",
-	 "SELECT e.username, e.name, coalesce(array_to_json(array_agg(g.role) FILTER "
+	 "SELECT e.username, e.name, coalesce(array_to_json(array_agg(g.role || '@' || g.unit) FILTER "
 	 "(WHERE g.role IS NOT NULL))::text, '[]') FROM employee e LEFT JOIN role_grant g ON "
 	 "g.entity_id = e.entity_id AND g.username = e.username WHERE e.entity_id = $1 AND "
 	 "e.username = $2 GROUP BY e.username, e.name"},
@@ -117,18 +117,26 @@ int eng_store_entity_ensure(struct eng_store *s, const char *id, const char *nam
 
 int eng_store_seed_demo(struct eng_store *s, const char *entity_id, struct eng_error *err)
 {
-	char sql[2048];
+	char sql[4096];
 	snprintf(sql, sizeof(sql),
 	         "BEGIN;"
 	         "INSERT INTO org_unit VALUES ('%1$s', 'registre', 'Registre i atenció ciutadana',"
-	         " 'Registro y atención ciudadana') ON CONFLICT DO NOTHING;"
+	         " 'Registro y atención ciudadana'), ('%1$s', 'via-publica', 'Via pública', 'Vía pública'),"
+	         " ('%1$s', 'padro', 'Padró municipal', 'Padrón municipal'),"
+	         " ('%1$s', 'participacio', 'Participació ciutadana', 'Participación ciudadana'),"
+	         " ('%1$s', 'hisenda', 'Hisenda i tresoreria', 'Hacienda y tesorería'),"
+	         " ('%1$s', 'alcaldia', 'Alcaldia', 'Alcaldía') ON CONFLICT DO NOTHING;"
 	         "INSERT INTO person (entity_id, nif, name, email, lang, demo) VALUES ('%1$s',"
 	         " '12345678Z', 'Maria Demo Ciutadana', 'maria.demo@example.org', 'ca', true)"
 	         " ON CONFLICT DO NOTHING;"
 	         "INSERT INTO employee VALUES ('%1$s', 'demo.empleat', 'Pere Demo Empleat', true)"
 	         " ON CONFLICT DO NOTHING;"
-	         "INSERT INTO role_grant VALUES ('%1$s', 'demo.empleat', 'tramitador', 'registre')"
-	         " ON CONFLICT DO NOTHING;"
+	         /* The demo employee can carry every tràmit of the catalogue through. */
+	         "INSERT INTO role_grant VALUES ('%1$s', 'demo.empleat', 'tramitador', 'registre'),"
+	         " ('%1$s', 'demo.empleat', 'tecnic', 'via-publica'), ('%1$s', 'demo.empleat', 'cap', 'via-publica'),"
+	         " ('%1$s', 'demo.empleat', 'padro', 'padro'), ('%1$s', 'demo.empleat', 'tecnic', 'participacio'),"
+	         " ('%1$s', 'demo.empleat', 'cap_servei', 'participacio'), ('%1$s', 'demo.empleat', 'tresoreria', 'hisenda'),"
+	         " ('%1$s', 'demo.empleat', 'alcaldia', 'alcaldia') ON CONFLICT DO NOTHING;"
 	         "COMMIT",
 	         entity_id);
 	/* entity_id was checked against the entity table's pattern when it was created. */

@@ -183,3 +183,25 @@ Test(step, replay_reproduces_the_expedient)
 	cr_expect_eq(a.version, 2);
 	cr_expect_eq(a.n_data, 4, "data carries over unchanged");
 }
+
+Test(step, roles_held_in_a_unit_count_only_there)
+{
+	struct eng_action a = {.name = "grant", .by = ENG_BY_ROLE, .role = "cap", .unit = "via-publica", .to = "x"};
+	struct eng_expedient exp = {.state = "reported", .version = 3};
+	const char *const in_unit[] = {"tecnic@via-publica", "cap@via-publica"};
+	const char *const elsewhere[] = {"cap@urbanisme"};
+	const char *const plain[] = {"cap"};
+	struct eng_actor e = {.kind = ENG_PRINCIPAL_EMPLOYEE, .id = "e1", .roles = in_unit, .n_roles = 2};
+	cr_expect(eng_actor_may(&a, &exp, &e));
+	e.roles = elsewhere;
+	e.n_roles = 1;
+	cr_expect(!eng_actor_may(&a, &exp, &e), "a head of urbanisme is not the head of via pública");
+	e.roles = plain;
+	cr_expect(!eng_actor_may(&a, &exp, &e), "a plain role needs the actor's unit");
+	e.unit = "via-publica";
+	cr_expect(eng_actor_may(&a, &exp, &e));
+	a.unit = NULL;
+	e.roles = elsewhere;
+	e.unit = NULL;
+	cr_expect(eng_actor_may(&a, &exp, &e), "an action that names no unit accepts the role anywhere");
+}
