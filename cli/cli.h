@@ -22,6 +22,11 @@ const char *cli_calendars_dir(const char *option);
 int cli_calendar_load_dir(struct eng_calendar *c, const char *dir);
 int cli_calendar_add_local(struct eng_calendar *c, const char *list);
 int cli_test(int argc, char **argv);
+int cli_graph(int argc, char **argv);
+int cli_diff(int argc, char **argv);
+/* Prints each compiler diagnostic as "path:line: message" on stderr. */
+struct dsl_diags;
+void cli_print_diags(const struct dsl_diags *diags);
 
 /* The database to use: TRAMIT_DATABASE_URL if set (cluster untouched, started_by_us false),
  * otherwise the embedded cluster under $TRAMIT_VAR_DIR/pg (default ./var/pg), started if

@@ -16,6 +16,9 @@ static void usage(FILE *out)
 	        "  serve [--demo]       run the e-office, citizen folder, back office and API\n"
 	        "  check PATH...        check tràmit files or folders; print path:line: message\n"
 	        "  test PATH...         run the scenario tests (*_test.lua) of tràmits, fake clock\n"
+	        "  graph FILE [-o OUT]  draw a tràmit's state machine as SVG\n"
+	        "  diff OLD NEW [--map MAP]\n"
+	        "                       classify a change as cosmetic, additive or breaking\n"
 	        "  db migrate           apply pending database migrations\n"
 	        "  audit verify         check every expedient's hash-chained event log\n"
 	        "  audit replay         rebuild every expedient from its events and compare\n"
@@ -67,6 +70,10 @@ int main(int argc, char **argv)
 		return cli_validate(argc - 1, argv + 1);
 	if (strcmp(cmd, "test") == 0)
 		return cli_test(argc - 1, argv + 1);
+	if (strcmp(cmd, "graph") == 0)
+		return cli_graph(argc - 1, argv + 1);
+	if (strcmp(cmd, "diff") == 0)
+		return cli_diff(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0) {
 		printf("tramit %s\n", TRAMIT_VERSION);
 		return 0;
