@@ -10,6 +10,7 @@ int cli_serve(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_db(int argc, char **argv);
 int cli_audit(int argc, char **argv);
+int cli_migrate(int argc, char **argv);
 int cli_calendar(int argc, char **argv);
 int cli_validate(int argc, char **argv);
 

@@ -20,6 +20,8 @@ static void usage(FILE *out)
 	        "  diff OLD NEW [--map MAP]\n"
 	        "                       classify a change as cosmetic, additive or breaking\n"
 	        "  db migrate           apply pending database migrations\n"
+	        "  migrate OLD NEW [--map MAP] [--dry-run]\n"
+	        "                       move running expedients to a new version of their tràmit\n"
 	        "  audit verify         check every expedient's hash-chained event log\n"
 	        "  audit replay         rebuild every expedient from its events and compare\n"
 	        "  calendar deadline --from DATE --amount N --unit UNIT [--holidays D,...]\n"
@@ -62,6 +64,8 @@ int main(int argc, char **argv)
 		return cli_check(argc - 1, argv + 1);
 	if (strcmp(cmd, "db") == 0)
 		return cli_db(argc - 1, argv + 1);
+	if (strcmp(cmd, "migrate") == 0)
+		return cli_migrate(argc - 1, argv + 1);
 	if (strcmp(cmd, "audit") == 0)
 		return cli_audit(argc - 1, argv + 1);
 	if (strcmp(cmd, "calendar") == 0)

@@ -56,6 +56,23 @@ static bool same_values(const struct eng_value *a, size_t na, const char *stored
 	return same;
 }
 
+/* The definition the expedient started on: the from_hash of its first migration, or the one
+ * it is pinned to when it never migrated. */
+static const struct eng_definition *first_definition(struct eng_store *s, const char *id,
+                                                     eng_definition_lookup lookup, void *payload,
+                                                     const char *pinned)
+{
+	const char *p[] = {id};
+	PGresult *r = PQexecParams(s->conn, "SELECT payload->>'from_hash' FROM event WHERE expedient_id = "
+	                           "$1::uuid AND kind = 'migration' ORDER BY seq LIMIT 1", 1, NULL, p,
+	                           NULL, NULL, 0);
+	const struct eng_definition *d = NULL;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		d = lookup(PQntuples(r) ? PQgetvalue(r, 0, 0) : pinned, payload);
+	PQclear(r);
+	return d;
+}
+
 int eng_replay_expedient(struct eng_store *s, const char *expedient_id, eng_definition_lookup lookup,
                          void *lookup_payload, const struct eng_calendar *calendar, char *why,
                          size_t why_len, int64_t *n_events, struct eng_error *err)
@@ -68,7 +85,7 @@ int eng_replay_expedient(struct eng_store *s, const char *expedient_id, eng_defi
 	x = PQexecParams(s->conn, "SELECT definition_hash, state, version, data::text, vars::text "
 	                 "FROM expedient WHERE id = $1::uuid", 1, NULL, p, NULL, NULL, 0);
 	ev = PQexecParams(s->conn, "SELECT seq, kind, coalesce(action, ''), actor_kind, actor_id, "
-	                  "round(extract(epoch FROM at) * 1000)::bigint, payload::text FROM event "
+	                  "round(extract(epoch FROM at) * 1000)::bigint, payload::text, to_state FROM event "
 	                  "WHERE expedient_id = $1::uuid ORDER BY seq", 1, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(x) != PGRES_TUPLES_OK || PQresultStatus(ev) != PGRES_TUPLES_OK) {
 		rc = eng_error_set(err, ENG_EUNAVAILABLE, "replay: %s", PQerrorMessage(s->conn));
@@ -78,7 +95,9 @@ int eng_replay_expedient(struct eng_store *s, const char *expedient_id, eng_defi
 		rc = eng_error_set(err, ENG_ENOTFOUND, "no expedient %s", expedient_id);
 		goto done;
 	}
-	const struct eng_definition *def = lookup(PQgetvalue(x, 0, 0), lookup_payload);
+	/* The log starts on the definition of its first event; migrations switch it. */
+	const struct eng_definition *def = NULL;
+	def = first_definition(s, expedient_id, lookup, lookup_payload, PQgetvalue(x, 0, 0));
 	if (!def) {
 		rc = eng_error_set(err, ENG_EINTERNAL, "expedient %s is pinned to unknown definition %s",
 		                   expedient_id, PQgetvalue(x, 0, 0));
@@ -88,6 +107,24 @@ int eng_replay_expedient(struct eng_store *s, const char *expedient_id, eng_defi
 	for (int i = 0; i < PQntuples(ev); i++) {
 		json_t *pl = json_loads(PQgetvalue(ev, i, 6), 0, NULL);
 		const char *kind = PQgetvalue(ev, i, 1), *name = eng_arena_strdup(&a, PQgetvalue(ev, i, 2));
+		if (strcmp(kind, "migration") == 0) {
+			/* A move to a new version of the tràmit: the event holds its result. */
+			const char *to_hash = json_string_value(json_object_get(pl, "to_hash"));
+			def = to_hash ? lookup(to_hash, lookup_payload) : NULL;
+			if (!def) {
+				json_decref(pl);
+				rc = eng_error_set(err, ENG_EINTERNAL, "expedient %s migrated to unknown definition %s",
+				                   expedient_id, to_hash ? to_hash : "(none)");
+				goto done;
+			}
+			struct eng_value *data = values_from(json_object_get(pl, "data"), &exp.n_data, &a);
+			exp.data = data;
+			json_decref(pl);
+			exp.state = eng_arena_strdup(&a, PQgetvalue(ev, i, 7));
+			exp.version = atoll(PQgetvalue(ev, i, 0));
+			(*n_events)++;
+			continue;
+		}
 		const char *ak = PQgetvalue(ev, i, 3);
 		struct eng_event e = {
 			.kind = strcmp(kind, "timer") == 0 ? ENG_EVENT_TIMER

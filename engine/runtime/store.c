@@ -40,6 +40,13 @@ static const char *const statements[][2] = {
 	 "INSERT INTO event (expedient_id, seq, kind, action, actor_kind, actor_id, from_state, "
 	 "to_state, at, payload, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
 	 "to_timestamp($9::bigint / 1000.0), $10::json, $11, $12)"},
+	{"exp_repin",
+	 "UPDATE expedient SET definition_hash = $3, state = $4, version = $5, data = $6::jsonb, "
+	 "updated_at = to_timestamp($7::bigint / 1000.0), last_hash = $8 "
+	 "WHERE id = $1 AND version = $2"},
+	{"exp_pinned",
+	 "SELECT id, number, state, data::text FROM expedient WHERE entity_id = $1 AND "
+	 "definition_hash = $2 ORDER BY created_at, number"},
 	{"definition_put",
 	 "INSERT INTO tramit_version (hash, code, version, source_path, source) "
 	 "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING"},
@@ -361,8 +368,10 @@ static int idempotency_finish(struct eng__tx *t, struct eng_error *err)
 	return 0;
 }
 
-/* Loads and locks the expedient, and finds its definition. */
-static int load(struct eng__tx *t, struct eng_error *err, eng_definition_lookup lookup, void *payload)
+/* Loads and locks the expedient, and finds its definition (when lookup is not NULL);
+ * pinned_to (if not NULL) receives the hash it is pinned to. */
+static int load_row(struct eng__tx *t, struct eng_error *err, eng_definition_lookup lookup,
+                    void *payload, const char **pinned_to)
 {
 	const struct eng_command *c = t->cmd;
 	if (!c->expedient_id) {
@@ -392,8 +401,10 @@ static int load(struct eng__tx *t, struct eng_error *err, eng_definition_lookup 
 		rc = eng_error_set(err, ENG_EINTERNAL, "expedient %s has malformed data", c->expedient_id);
 		goto done;
 	}
-	t->def = lookup(PQgetvalue(r, 0, 4), payload);
-	if (!t->def) {
+	if (pinned_to)
+		*pinned_to = eng_arena_strdup(t->arena, PQgetvalue(r, 0, 4));
+	t->def = lookup ? lookup(PQgetvalue(r, 0, 4), payload) : NULL;
+	if (!t->def && lookup) {
 		rc = eng_error_set(err, ENG_EINTERNAL, "expedient %s is pinned to unknown definition %s",
 		                   c->expedient_id, PQgetvalue(r, 0, 4));
 		goto done;
@@ -417,6 +428,16 @@ done:
 	return rc;
 }
 
+static int load(struct eng__tx *t, struct eng_error *err, eng_definition_lookup lookup, void *payload)
+{
+	return load_row(t, err, lookup, payload, NULL);
+}
+
+static int load_pinned(struct eng__tx *t, struct eng_error *err, const char **pinned_to)
+{
+	return load_row(t, err, NULL, NULL, pinned_to);
+}
+
 /* Appends the event; leaves its hash in t->last_hash for the expedient row. */
 static int append_event(struct eng__tx *t, struct eng_error *err)
 {
@@ -425,7 +446,8 @@ static int append_event(struct eng__tx *t, struct eng_error *err)
 	char *payload = eng_store__json_text(t->payload);
 	struct eng_event_record rec = {
 		.expedient_id = t->out->expedient_id, .seq = st->version,
-		.kind = event_kind_name(c->event.kind), .action = event_name(&c->event),
+		.kind = t->kind_override ? t->kind_override : event_kind_name(c->event.kind),
+		.action = event_name(&c->event),
 		.actor_kind = actor_kind_name(c->event.actor.kind),
 		.actor_id = c->event.actor.id ? c->event.actor.id : "",
 		.from_state = st->from_state ? st->from_state : "", .to_state = st->to_state,
@@ -445,6 +467,12 @@ static int append_event(struct eng__tx *t, struct eng_error *err)
 	PQclear(r);
 	snprintf(t->last_hash, sizeof(t->last_hash), "%s", hash);
 	return 0;
+}
+
+static int migration_event(struct eng__tx *t, struct eng_error *err)
+{
+	t->kind_override = "migration";
+	return append_event(t, err);
 }
 
 /* Writes the expedient row once, with the hash of the event just appended. */
@@ -646,4 +674,95 @@ int eng_store_apply(struct eng_store *s, struct eng_arena *arena, const struct e
 		return rc;
 	struct eng__tx t = {.s = s, .arena = arena, .cmd = cmd, .out = outcome};
 	return attempt(&t, lookup, lookup_payload, err);
+}
+
+int eng_store_pinned(struct eng_store *s, struct eng_arena *a, const char *entity_id, const char *hash,
+                     struct eng_pinned **out, size_t *n, struct eng_error *err)
+{
+	int rc = eng_store__ensure(s, err);
+	if (rc)
+		return rc;
+	const char *p[] = {entity_id, hash};
+	PGresult *r = eng_store__run(s, "exp_pinned", 2, p, PGRES_TUPLES_OK, err);
+	if (!r)
+		return err->code;
+	*n = (size_t)PQntuples(r);
+	*out = eng_arena_alloc(a, sizeof(**out) * (*n + 1));
+	for (size_t i = 0; i < *n && rc == 0; i++) {
+		struct eng_pinned *x = &(*out)[i];
+		x->id = eng_arena_strdup(a, PQgetvalue(r, (int)i, 0));
+		x->number = eng_arena_strdup(a, PQgetvalue(r, (int)i, 1));
+		x->state = eng_arena_strdup(a, PQgetvalue(r, (int)i, 2));
+		if (data_parse(&x->data, &x->n_data, a, PQgetvalue(r, (int)i, 3)) != 0)
+			rc = eng_error_set(err, ENG_EINTERNAL, "expedient %s has malformed data", x->id);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* The migration itself: one transaction, one event, like any transition. */
+int eng_store_repin(struct eng_store *s, const struct eng_repin *r, struct eng_outcome *out,
+                    struct eng_error *err)
+{
+	struct eng_error local;
+	if (!err)
+		err = &local;
+	memset(out, 0, sizeof(*out));
+	int rc = eng_store__ensure(s, err);
+	if (rc)
+		return rc;
+	struct eng_arena arena = {0};
+	struct eng_command cmd = {
+		.entity_id = r->entity_id, .expedient_id = r->expedient_id, .expected_version = -1,
+		.event = {.kind = ENG_EVENT_ACTION, .action = "migrate", .time_ms = r->time_ms,
+		          .actor = {.kind = ENG_PRINCIPAL_SYSTEM, .id = r->operator_id}},
+	};
+	struct eng__tx t = {.s = s, .arena = &arena, .cmd = &cmd, .out = out};
+	rc = eng_store__exec(s, "BEGIN", err);
+	if (rc)
+		goto out;
+	const char *pinned_to = NULL;
+	rc = load_pinned(&t, err, &pinned_to);
+	if (rc)
+		goto done;
+	if (strcmp(pinned_to, r->from->hash) != 0) {
+		rc = eng_error_set(err, ENG_ECONFLICT, "expedient %s is pinned to %.12s, not to %.12s",
+		                   r->expedient_id, pinned_to, r->from->hash);
+		goto done;
+	}
+	const char *from_state = t.exp.state;
+	t.out->step = (struct eng_step_result){.from_state = from_state, .to_state = r->to_state,
+	                                       .version = t.exp.version + 1};
+	t.payload = json_pack("{s:I, s:s, s:s, s:s, s:o}", "version", (json_int_t)(t.exp.version + 1),
+	                      "from_hash", r->from->hash, "to_hash", r->to->hash,
+	                      "map", r->map_name ? r->map_name : "",
+	                      "data", eng_store__values_json(r->data, r->n_data));
+	rc = migration_event(&t, err);
+	if (rc)
+		goto done;
+	json_t *data = eng_store__values_json(r->data, r->n_data);
+	char *data_text = eng_store__json_text(data);
+	json_decref(data);
+	char old[24], version[24], at[24];
+	snprintf(old, sizeof(old), "%lld", (long long)t.exp.version);
+	snprintf(version, sizeof(version), "%lld", (long long)(t.exp.version + 1));
+	snprintf(at, sizeof(at), "%lld", (long long)r->time_ms);
+	const char *p[] = {r->expedient_id, old, r->to->hash, r->to_state, version, data_text, at, t.last_hash};
+	PGresult *res = eng_store__run(s, "exp_repin", 8, p, PGRES_COMMAND_OK, err);
+	free(data_text);
+	if (!res) {
+		rc = err->code;
+		goto done;
+	}
+	PQclear(res);
+	snprintf(out->to_state, sizeof(out->to_state), "%s", r->to_state);
+	out->version = t.exp.version + 1;
+	rc = eng_store__exec(s, "COMMIT", err);
+done:
+	if (rc)
+		PQclear(PQexec(s->conn, "ROLLBACK"));
+	json_decref(t.payload);
+out:
+	eng_arena_free(&arena);
+	return rc;
 }

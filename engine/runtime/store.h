@@ -75,4 +75,32 @@ int eng_store_apply(struct eng_store *s, struct eng_arena *arena, const struct e
                     eng_definition_lookup lookup, void *lookup_payload,
                     struct eng_outcome *outcome, struct eng_error *err);
 
+/* Moves one running expedient from definition `from` to `to` (a new version of the same
+ * tràmit), in one transaction: the expedient must still be pinned to `from`; it takes
+ * to_state and data (already mapped by the caller) and one more version, and a "migration"
+ * event records both hashes, both states and the data, so audit and replay follow it. The
+ * engine's bookkeeping (vars) is kept. Returns 0, ENG_ENOTFOUND, ENG_ECONFLICT (pinned to
+ * another definition, or changed meanwhile) or ENG_EUNAVAILABLE. */
+struct eng_repin {
+	const char *entity_id, *expedient_id;
+	const struct eng_definition *from, *to;
+	const char *to_state;
+	const struct eng_value *data;
+	size_t n_data;
+	const char *operator_id; /* who ran the migration */
+	const char *map_name;    /* the migration map used, or "" */
+	int64_t time_ms;
+};
+int eng_store_repin(struct eng_store *s, const struct eng_repin *r, struct eng_outcome *out,
+                    struct eng_error *err);
+
+/* Lists the expedients pinned to a definition, with their state (arena-allocated). */
+struct eng_pinned {
+	const char *id, *number, *state;
+	struct eng_value *data;
+	size_t n_data;
+};
+int eng_store_pinned(struct eng_store *s, struct eng_arena *a, const char *entity_id, const char *hash,
+                     struct eng_pinned **out, size_t *n, struct eng_error *err);
+
 #endif

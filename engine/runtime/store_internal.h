@@ -24,6 +24,7 @@ struct eng__tx {
 	char last_hash[65];
 	struct eng_outcome *out;
 	json_t *payload; /* what the event records besides its columns */
+	const char *kind_override; /* "migration" for eng_store_repin's event */
 };
 
 int eng_store__prepare_all(struct eng_store *s, struct eng_error *err);
