@@ -10,16 +10,41 @@
 
 static void send_json(struct web_ctx *c, int status, json_t *j)
 {
-	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	if (!text) {
+		/* json_pack refuses invalid UTF-8 and returns NULL: never crash on a bad string. */
+		status = 500;
+		text = strdup("{\"error\":\"internal error\"}");
+	}
 	evbuffer_add(c->out, text, strlen(text));
 	free(text);
 	json_decref(j);
 	web_send(c, status, "application/json");
 }
 
+/* Engine messages quote what the client sent (an action name from the path, say): anything
+ * that is not valid UTF-8 becomes '?', so the message can always be sent as JSON. */
+static const char *utf8_clean(struct web_ctx *c, const char *msg)
+{
+	char *out = eng_arena_strdup(&c->arena, msg ? msg : "");
+	unsigned char *p = (unsigned char *)out;
+	while (*p) {
+		int len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
+		bool ok = len > 0 && !(len == 2 && *p < 0xc2);
+		for (int i = 1; ok && i < len; i++)
+			ok = (p[i] & 0xc0) == 0x80;
+		if (!ok || (len == 1 && *p < 0x20)) {
+			*p++ = '?';
+			continue;
+		}
+		p += len;
+	}
+	return out;
+}
+
 static void api_error(struct web_ctx *c, int status, const char *msg)
 {
-	send_json(c, status, json_pack("{s:s}", "error", msg));
+	send_json(c, status, json_pack("{s:s}", "error", utf8_clean(c, msg)));
 }
 
 static json_t *text_json(const struct eng_text *t)
@@ -221,7 +246,7 @@ static void api_action(struct web_ctx *c, const char *id, const char *action)
 	                     (void *)c->srv->catalog, &out, &err);
 	if (rc == ENG_ECONFLICT) {
 		eng_store_expedient_get(c->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
-		return send_json(c, 409, json_pack("{s:s, s:s, s:I}", "error", out.step.msg[0] ? out.step.msg
+		return send_json(c, 409, json_pack("{s:s, s:s, s:I}", "error", out.step.msg[0] ? utf8_clean(c, out.step.msg)
 		                                   : "the expedient changed: read it again", "state", x.state,
 		                                   "version", (json_int_t)x.version));
 	}

@@ -180,7 +180,11 @@ static void on_request(struct evhttp_request *req, void *payload)
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
 	const char *method = m == EVHTTP_REQ_GET ? methods[0] : m == EVHTTP_REQ_POST ? methods[1]
 	                     : m == EVHTTP_REQ_HEAD ? methods[2] : "OTHER";
-	const char *logged = strncmp(c.path, "/verify/", 8) == 0 ? "/verify/(csv)/document" : c.path;
+	char *logged = eng_arena_strdup(&c.arena, strncmp(c.path, "/verify/", 8) == 0
+	                                          ? "/verify/(csv)/document" : c.path);
+	for (unsigned char *q = (unsigned char *)logged; *q; q++)
+		if (*q < 0x20 || *q == 0x7f)
+			*q = '?'; /* a decoded %0A must not forge a log line */
 	fprintf(stderr, "tramit: %s %.200s %d %.1fms\n", method, logged, c.status,
 	        monotonic_ms() - started);
 	evbuffer_free(c.out);

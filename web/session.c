@@ -70,8 +70,13 @@ bool web_post_form(struct web_ctx *c, size_t max, struct eng_value **v, size_t *
 /* Only local absolute paths may be redirect targets (no open redirects). */
 static const char *safe_next(const char *next, const char *fallback)
 {
-	if (!next || next[0] != '/' || next[1] == '/' || next[1] == '\\' || strpbrk(next, "\r\n"))
+	/* Browsers drop tabs and newlines from URLs and read '\\' as '/': any control byte or
+	 * backslash could turn "/\t/host" into "//host", another site. */
+	if (!next || next[0] != '/' || next[1] == '/')
 		return fallback;
+	for (const unsigned char *p = (const unsigned char *)next; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '\\')
+			return fallback;
 	return next;
 }
 

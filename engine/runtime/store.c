@@ -53,17 +53,18 @@ static const char *const statements[][2] = {
 	/* ON CONFLICT waits for a transaction that holds the same key, so a retry arriving
 	 * while the first attempt runs sees its committed outcome, or takes over if it failed. */
 	{"cmd_claim",
-	 "INSERT INTO command (entity_id, principal, idempotency_key) VALUES ($1, $2, $3) "
+	 "INSERT INTO command (entity_id, principal, idempotency_key, fingerprint) VALUES ($1, $2, $3, $4) "
 	 "ON CONFLICT DO NOTHING"},
 	{"cmd_outcome",
-	 "SELECT outcome::text FROM command WHERE entity_id = $1 AND principal = $2 AND idempotency_key = $3"},
+	 "SELECT outcome::text, coalesce(fingerprint, '') FROM command WHERE entity_id = $1 AND "
+	 "principal = $2 AND idempotency_key = $3"},
 	{"cmd_finish",
 	 "UPDATE command SET outcome = $4::json WHERE entity_id = $1 AND principal = $2 AND idempotency_key = $3"},
 	{"timer_fired",
 	 "UPDATE timer SET state = 'fired', fired_at = now() WHERE id = $1 AND state = 'claimed'"},
 	{"outbox_settle",
 	 "UPDATE outbox SET state = $3, result = $2::json, done_at = now(), last_error = $4 "
-	 "WHERE id = $1 AND state = 'claimed'"},
+	 "WHERE id = $1 AND state = 'claimed' AND ($5::int = 0 OR attempts = $5::int)"},
 };
 
 static int db_fail(struct eng_store *s, struct eng_error *err, const char *what, PGresult *r)
@@ -338,8 +339,12 @@ static int idempotency_claim(struct eng__tx *t, struct eng_error *err)
 	size_t len = strlen(c->idempotency_key);
 	if (len < 8 || len > 200)
 		return eng_error_set(err, ENG_EINVALID, "an idempotency key has 8 to 200 characters, not %zu", len);
-	const char *p[] = {c->entity_id, principal_of(c, t->arena), c->idempotency_key};
-	PGresult *r = eng_store__run(t->s, "cmd_claim", 3, p, PGRES_COMMAND_OK, err);
+	/* The request the key names: which expedient (or which tràmit, for a new one) and what. */
+	const char *fingerprint = eng_arena_printf(t->arena, "%s/%s/%s",
+	        c->expedient_id ? c->expedient_id : c->def ? c->def->code : "",
+	        event_kind_name(c->event.kind), event_name(&c->event));
+	const char *p[] = {c->entity_id, principal_of(c, t->arena), c->idempotency_key, fingerprint};
+	PGresult *r = eng_store__run(t->s, "cmd_claim", 4, p, PGRES_COMMAND_OK, err);
 	if (!r)
 		return err->code;
 	bool fresh = strcmp(PQcmdTuples(r), "1") == 0;
@@ -349,8 +354,14 @@ static int idempotency_claim(struct eng__tx *t, struct eng_error *err)
 	r = eng_store__run(t->s, "cmd_outcome", 3, p, PGRES_TUPLES_OK, err);
 	if (!r)
 		return err->code;
-	int rc = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) && outcome_from_json(t->out, PQgetvalue(r, 0, 0)) == 0
-	         ? 1 : eng_error_set(err, ENG_EINTERNAL, "command %s has no recorded outcome", c->idempotency_key);
+	int rc;
+	if (PQntuples(r) == 1 && PQgetvalue(r, 0, 1)[0] && strcmp(PQgetvalue(r, 0, 1), fingerprint) != 0)
+		rc = eng_error_set(err, ENG_EINVALID, "idempotency key %s was already used for another request",
+		                   c->idempotency_key);
+	else if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) && outcome_from_json(t->out, PQgetvalue(r, 0, 0)) == 0)
+		rc = 1;
+	else
+		rc = eng_error_set(err, ENG_EINTERNAL, "command %s has no recorded outcome", c->idempotency_key);
 	PQclear(r);
 	return rc;
 }
@@ -377,8 +388,7 @@ static int load_row(struct eng__tx *t, struct eng_error *err, eng_definition_loo
 	if (!c->expedient_id) {
 		t->def = c->def;
 		t->exp = (struct eng_expedient){.applicant_id = c->event.actor.id};
-		snprintf(t->applicant_name, sizeof(t->applicant_name), "%s",
-		         c->applicant_name ? c->applicant_name : "");
+		t->applicant_name = c->applicant_name ? c->applicant_name : "";
 		snprintf(t->last_hash, sizeof(t->last_hash), "%s", eng_genesis_hash);
 		uuid_new(t->out->expedient_id);
 		return t->def ? 0 : eng_error_set(err, ENG_EINVALID, "no definition to create the expedient with");
@@ -410,7 +420,7 @@ static int load_row(struct eng__tx *t, struct eng_error *err, eng_definition_loo
 		goto done;
 	}
 	snprintf(t->out->number, sizeof(t->out->number), "%s", PQgetvalue(r, 0, 5));
-	snprintf(t->applicant_name, sizeof(t->applicant_name), "%s", PQgetvalue(r, 0, 6));
+	t->applicant_name = eng_arena_strdup(t->arena, PQgetvalue(r, 0, 6));
 	snprintf(t->last_hash, sizeof(t->last_hash), "%s", PQgetvalue(r, 0, 7));
 	struct eng_value *vars = NULL;
 	if (data_parse(&vars, &t->exp.n_vars, t->arena, PQgetvalue(r, 0, 8)) != 0) {
@@ -544,9 +554,11 @@ static int settle_source(struct eng__tx *t, struct eng_error *err)
 		r = eng_store__run(t->s, "timer_fired", 1, p, PGRES_COMMAND_OK, err);
 	} else if (c->outbox_id > 0) {
 		snprintf(id, sizeof(id), "%lld", (long long)c->outbox_id);
+		char attempts[16];
+		snprintf(attempts, sizeof(attempts), "%d", c->outbox_attempts);
 		const char *p[] = {id, c->result_json ? c->result_json : "null",
-		                   c->outbox_dead ? "dead" : "done", c->outbox_error};
-		r = eng_store__run(t->s, "outbox_settle", 4, p, PGRES_COMMAND_OK, err);
+		                   c->outbox_dead ? "dead" : "done", c->outbox_error, attempts};
+		r = eng_store__run(t->s, "outbox_settle", 5, p, PGRES_COMMAND_OK, err);
 	} else {
 		return 0;
 	}

@@ -49,6 +49,8 @@ struct eng_command {
 	int64_t timer_id;                /* > 0: this command fires that timer (marked fired in the same transaction) */
 	int64_t outbox_id;               /* > 0: this command reports that outbox row's delivery (marked done) */
 	const char *result_json;         /* with outbox_id: the connector's result, stored on the row */
+	int outbox_attempts;             /* with outbox_id: the claim's attempt number; a row reclaimed
+	                                  * since (lease expired) is not ours to settle */
 	bool outbox_dead;                /* with outbox_id: the effect failed for good (row dead, not done) */
 	const char *outbox_error;        /* with outbox_dead: why, for operators */
 	struct eng_event event;

@@ -69,9 +69,10 @@ static int registry_in(struct eng__tx *t, struct eng_error *err)
 	PQclear(r);
 	snprintf(t->out->registry_number, sizeof(t->out->registry_number), "E/%s/%06lld", year,
 	         atoll(seq));
-	char summary[300];
-	snprintf(summary, sizeof(summary), "%s %s: %s", t->def->code,
-	         eng_text_get(&t->def->title, ENG_LANG_CA), eng_text_get(&t->def->title, ENG_LANG_ES));
+	/* Built whole in the arena: a fixed buffer could cut a title mid-character, and
+	 * PostgreSQL would refuse the entry. */
+	const char *summary = eng_arena_printf(t->arena, "%s %s: %s", t->def->code,
+	        eng_text_get(&t->def->title, ENG_LANG_CA), eng_text_get(&t->def->title, ENG_LANG_ES));
 	const char *p2[] = {c->entity_id, "E", year, seq, t->out->registry_number, at,
 	                    t->out->expedient_id, t->exp.applicant_id, t->applicant_name,
 	                    t->def->unit ? t->def->unit : "", summary};

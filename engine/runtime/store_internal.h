@@ -20,7 +20,7 @@ struct eng__tx {
 	const struct eng_command *cmd;
 	const struct eng_definition *def;
 	struct eng_expedient exp;
-	char applicant_name[256];
+	const char *applicant_name; /* whole, never cut mid-character */
 	char last_hash[65];
 	struct eng_outcome *out;
 	json_t *payload; /* what the event records besides its columns */

@@ -48,10 +48,11 @@ static const char *const statements[][2] = {
 	 "idempotency_key, attempts, coalesce(effect_id, '')"},
 	{"outbox_retry",
 	 "UPDATE outbox SET state = 'pending', run_at = now() + make_interval(secs => $2::bigint / 1000.0), "
-	 "last_error = $3, claimed_by = NULL, claimed_at = NULL WHERE id = $1 AND state = 'claimed'"},
+	 "last_error = $3, claimed_by = NULL, claimed_at = NULL WHERE id = $1 AND state = 'claimed' "
+	 "AND attempts = $4"},
 	{"outbox_settle_alone",
 	 "UPDATE outbox SET state = $3, result = $2::json, done_at = now(), last_error = $4 "
-	 "WHERE id = $1 AND state = 'claimed'"},
+	 "WHERE id = $1 AND state = 'claimed' AND attempts = $5"},
 	{"outbox_reap",
 	 "UPDATE outbox SET state = 'pending', claimed_by = NULL, claimed_at = NULL "
 	 "WHERE state = 'claimed' AND claimed_at < now() - make_interval(secs => $1::bigint / 1000.0)"},
@@ -134,6 +135,15 @@ static void sleep_on(struct eng_workers *w, struct eng_store *s, int64_t timeout
 	                        {.fd = w->stop_pipe[0], .events = POLLIN}};
 	if (timeout_ms > 60000)
 		timeout_ms = 60000;
+	/* A notification may already sit in libpq's queue, read along with the last reply. */
+	PQconsumeInput(conn);
+	PGnotify *queued = PQnotifies(conn);
+	if (queued) {
+		do
+			PQfreemem(queued);
+		while ((queued = PQnotifies(conn)));
+		return;
+	}
 	if (poll(fds, 2, (int)timeout_ms) > 0 && (fds[0].revents & POLLIN)) {
 		PQconsumeInput(conn);
 		PGnotify *n;
@@ -181,7 +191,8 @@ static void report(struct eng_workers *w, struct eng_store *s, const struct eng_
 	const char *outcome = dead ? "failed" : d->outcome[0] ? d->outcome : "done";
 	struct eng_command cmd = {
 		.entity_id = it->entity_id, .expedient_id = it->expedient_id, .expected_version = -1,
-		.outbox_id = it->id, .result_json = d->result_json[0] ? d->result_json : "null",
+		.outbox_id = it->id, .outbox_attempts = it->attempts,
+		.result_json = d->result_json[0] ? d->result_json : "null",
 		.outbox_dead = dead, .outbox_error = dead ? d->error : NULL,
 		.event = {.kind = ENG_EVENT_RESULT,
 		          .effect_id = it->effect_id[0] ? it->effect_id : it->idempotency_key,
@@ -196,8 +207,10 @@ static void report(struct eng_workers *w, struct eng_store *s, const struct eng_
 		return;
 	}
 	if (rc != 0) {
-		const char *p[] = {id, cmd.result_json, dead ? "dead" : "done", dead ? d->error : err.msg};
-		PQclear(run(w, s, "outbox_settle_alone", 4, p, PGRES_COMMAND_OK));
+		char attempts[16];
+		snprintf(attempts, sizeof(attempts), "%d", it->attempts);
+		const char *p[] = {id, cmd.result_json, dead ? "dead" : "done", dead ? d->error : err.msg, attempts};
+		PQclear(run(w, s, "outbox_settle_alone", 5, p, PGRES_COMMAND_OK));
 	}
 	count(w, dead ? &w->stats.dead : &w->stats.delivered, 1);
 	if (dead)
@@ -212,8 +225,10 @@ static void settle_delivery(struct eng_workers *w, struct eng_store *s, const st
 		snprintf(id, sizeof(id), "%lld", (long long)it->id);
 		snprintf(delay, sizeof(delay), "%lld", (long long)eng_backoff_ms(it->attempts,
 		         w->cfg.backoff_base_ms, w->cfg.backoff_max_ms, random_unit()));
-		const char *p[] = {id, delay, d->error};
-		PQclear(run(w, s, "outbox_retry", 3, p, PGRES_COMMAND_OK));
+		char attempts[16];
+		snprintf(attempts, sizeof(attempts), "%d", it->attempts);
+		const char *p[] = {id, delay, d->error, attempts};
+		PQclear(run(w, s, "outbox_retry", 4, p, PGRES_COMMAND_OK));
 		count(w, &w->stats.retried, 1);
 		return;
 	}
@@ -312,7 +327,9 @@ static void *thread_main(void *payload)
 			last_reap = now_ms();
 		}
 		int n = dispatcher ? dispatch_batch(w, s) : fire_batch(w, s);
-		if (n < 0 && PQstatus(eng_store_conn(s)) != CONNECTION_OK) {
+		if (n < 0) {
+			/* A failed claim may mean a connection the store reset under us (its reset
+			 * re-prepares only its own statements and forgets our LISTEN): start afresh. */
 			eng_store_close(s);
 			s = NULL;
 			continue;

@@ -268,6 +268,18 @@ Test(store, a_retried_command_gets_the_first_outcome_not_a_second_transition)
 	cr_expect_eq(again.version, 1);
 	cr_expect_eq(count("SELECT count(*) FROM expedient"), 1);
 	cr_expect_eq(count("SELECT count(*) FROM registry_entry"), 1);
+	/* The same key for another request (here: an action on that expedient) is refused. */
+	struct eng_arena arena = {0};
+	const char *const roles[] = {"tramitador"};
+	struct eng_command other = {
+		.entity_id = "demo", .expedient_id = first.expedient_id, .expected_version = -1,
+		.idempotency_key = "client-key-0001",
+		.event = {.action = "resolve", .time_ms = now_ms(),
+		          .actor = {.kind = ENG_PRINCIPAL_CITIZEN, .id = "12345678Z", .roles = roles, .n_roles = 1}},
+	};
+	cr_expect_eq(eng_store_apply(s, &arena, &other, lookup, NULL, &again, &err), ENG_EINVALID);
+	cr_expect_str_eq(err.msg, "idempotency key client-key-0001 was already used for another request");
+	eng_arena_free(&arena);
 	cr_expect_eq(submit_keyed(s, "short", &again, &err), ENG_EINVALID);
 	cr_expect_str_eq(err.msg, "an idempotency key has 8 to 200 characters, not 5");
 	eng_store_close(s);

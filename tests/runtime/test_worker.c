@@ -226,3 +226,27 @@ Test(worker, backoff_grows_and_is_capped)
 	cr_expect_eq(eng_backoff_ms(4, 1000, 3600000, 0.0), 4000);
 	cr_expect_eq(eng_backoff_ms(30, 1000, 3600000, 0.0), 1800000);
 }
+
+Test(worker, workers_carry_on_after_postgresql_crashes)
+{
+	struct counter c = {.lock = PTHREAD_MUTEX_INITIALIZER, .answer = ENG_DELIVERY_DONE};
+	struct eng_workers *a = start("server-a", 1, 1, &c, 10);
+	add_outbox(3, "notify");
+	wait_until("SELECT count(*) FROM outbox WHERE state = 'done'", 3, 30);
+	struct eng_error err = {0};
+	cr_assert_eq(eng_pgcluster_restart(&cluster, true, &err), 0, "%s", err.msg);
+	PQreset(conn);
+	/* New work after the crash is found and delivered: the workers reconnected, prepared
+	 * their statements again and listen again. */
+	exec_ok("BEGIN");
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO outbox (entity_id, expedient_id, event_seq, kind, target, args, idempotency_key) "
+	         "SELECT 'demo', '%s', 2, 'notify', 't', '{}'::json, '%s/2/' || i FROM generate_series(1, 4) i",
+	         expedient, expedient);
+	exec_ok(sql);
+	exec_ok("NOTIFY tramit_outbox");
+	exec_ok("COMMIT");
+	wait_until("SELECT count(*) FROM outbox WHERE state = 'done'", 7, 60);
+	eng_workers_stop(a);
+}

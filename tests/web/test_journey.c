@@ -141,10 +141,28 @@ Test(journey, catalogue_health_and_languages)
 	expect_contains(&r, "3 meses");
 	expect_contains(&r, "La solicitud se entiende desestimada");
 	http_response_free(&r);
-	/* An open redirect through the switch is refused. */
+	/* An open redirect through the switch is refused, however it is spelled. */
 	http_get(ca, "/lang?to=ca&next=//evil.example", &r);
 	cr_expect_str_eq(r.location, "/");
 	http_response_free(&r);
+	http_get(ca, "/lang?to=ca&next=/%09/evil.example", &r);
+	cr_expect_str_eq(r.location, "/", "browsers drop the tab and read //evil.example");
+	http_response_free(&r);
+	http_get(ca, "/lang?to=ca&next=/%5Cevil.example", &r);
+	cr_expect_str_eq(r.location, "/");
+	http_response_free(&r);
+	/* A decoded newline in the path cannot forge an access-log line. */
+	http_get(ca, "/x%0Atramit:%20POST%20/forged%20200", &r);
+	cr_expect_eq(r.status, 404);
+	http_response_free(&r);
+	FILE *lf = fopen(log_path, "r");
+	cr_assert_not_null(lf);
+	char line[512];
+	bool forged = false;
+	while (fgets(line, sizeof(line), lf))
+		forged = forged || strncmp(line, "tramit: POST /forged", 20) == 0;
+	fclose(lf);
+	cr_expect(!forged, "a request forged a log line");
 
 	http_get(ca, "/tramits/NOPE-1", &r);
 	cr_expect_eq(r.status, 404);
@@ -471,6 +489,16 @@ Test(journey, api_actions_check_the_version_and_the_actor)
 	http_response_free(&r);
 	http_post_json(employee, "/api/v1/expedients/not-a-uuid/actions/resolve", "{}", ecsrf, &r);
 	cr_expect_eq(r.status, 404);
+	http_response_free(&r);
+	/* An action name that is not UTF-8 is quoted back safely, not a crash. */
+	char bad[200];
+	snprintf(bad, sizeof(bad), "/api/v1/expedients/%s/actions/%%FF", id);
+	http_post_json(employee, bad, "{}", ecsrf, &r);
+	cr_expect_eq(r.status, 409);
+	cr_expect_str_eq(r.body, "{\"error\":\"action '?' is not available in state 'resolved'\",\"state\":\"resolved\",\"version\":2}");
+	http_response_free(&r);
+	http_get(employee, "/healthz", &r);
+	cr_expect_eq(r.status, 200, "the server is still up");
 	http_response_free(&r);
 	free(id);
 	free(csrf);
