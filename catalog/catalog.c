@@ -2,6 +2,7 @@
  * Invariant: at most one definition per code (the one in the files now); hashes are unique. */
 #include "catalog.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,28 +16,31 @@ struct cat_catalog {
 	size_t n;
 };
 
-static char *read_all(const char *path)
+char *cat_file_read(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return NULL;
-	size_t cap = 4096, len = 0;
+	size_t cap = 4096, n = 0, got;
 	char *buf = malloc(cap);
-	size_t got;
-	while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-		len += got;
-		if (cap - len < 2) {
+	while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+		n += got;
+		if (cap - n < 2) {
 			char *bigger = realloc(buf, cap *= 2);
-			if (!bigger) {
+			if (!bigger)
 				free(buf);
-				buf = NULL;
-			}
 			buf = bigger;
 		}
 	}
+	bool failed = ferror(f) != 0;
 	fclose(f);
-	if (buf)
-		buf[len] = '\0';
+	if (!buf || failed) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	if (len)
+		*len = n;
 	return buf;
 }
 
@@ -80,7 +84,7 @@ int cat_catalog_load(struct cat_catalog **out, const char *const *paths, size_t 
 			continue;
 		}
 		c->items[c->n].def = def;
-		c->items[c->n].source = read_all(files[i]);
+		c->items[c->n].source = cat_file_read(files[i], NULL);
 		c->n++;
 	}
 	dsl_files_free(files, n_files);

@@ -11,6 +11,10 @@
 
 struct cat_catalog;
 
+/* Reads a whole file (tràmit sources, maps, calendars) into a NUL-terminated malloc'd buffer;
+ * *len (if not NULL) gets its length. NULL with errno set when it cannot be read. */
+char *cat_file_read(const char *path, size_t *len);
+
 /* Compiles every tràmit file under the paths. Problems are appended to diags; a file with
  * problems is left out and counted in *n_bad. Returns 0 if the catalogue could be built
  * (even with bad files), or a negative code. */

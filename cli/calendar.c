@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalog/catalog.h"
 #include "cli.h"
 #include "engine/core/calendar.h"
 
@@ -35,32 +36,6 @@ const char *cli_calendars_dir(const char *option)
 static int by_name(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096, len = 0, n;
-	char *buf = malloc(cap);
-	while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-		len += n;
-		if (len + 1 == cap) {
-			char *bigger = realloc(buf, cap *= 2);
-			if (!bigger)
-				free(buf);
-			buf = bigger;
-		}
-	}
-	int failed = ferror(f);
-	fclose(f);
-	if (!buf || failed) {
-		free(buf);
-		return NULL;
-	}
-	buf[len] = '\0';
-	return buf;
 }
 
 /* Loads every es-vc-*.txt of dir into c. Prints the reason and returns 1 on failure. */
@@ -99,7 +74,7 @@ int cli_calendar_load_dir(struct eng_calendar *c, const char *dir)
 	for (size_t i = 0; i < n; i++) {
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		char *text = read_file(path);
+		char *text = cat_file_read(path, NULL);
 		if (!text) {
 			fprintf(stderr, "tramit calendar: cannot read %s: %s\n", path, strerror(errno));
 			goto done;

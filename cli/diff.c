@@ -5,35 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/catalog.h"
 #include "catalog/diff.h"
 #include "cli.h"
 #include "dsl/dsl.h"
-
-static char *read_file(const char *path, size_t *n_out)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096, len = 0, got;
-	char *buf = malloc(cap);
-	while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
-		len += got;
-		if (len == cap) {
-			char *more = realloc(buf, cap *= 2);
-			if (!more)
-				free(buf);
-			buf = more;
-		}
-	}
-	bool failed = ferror(f);
-	fclose(f);
-	if (failed) {
-		free(buf);
-		return NULL;
-	}
-	*n_out = len;
-	return buf;
-}
 
 static int usage(void)
 {
@@ -66,7 +41,7 @@ int cli_diff(int argc, char **argv)
 	int status = 1;
 	if (map_path) {
 		size_t len = 0;
-		text = read_file(map_path, &len);
+		text = cat_file_read(map_path, &len);
 		if (!text) {
 			fprintf(stderr, "tramit diff: cannot read map %s\n", map_path);
 			status = 2;

@@ -5,33 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/catalog.h"
 #include "catalog/migrate.h"
 #include "dsl/dsl.h"
 #include "cli.h"
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096;
-	char *buf = malloc(cap);
-	*len = 0;
-	size_t n;
-	while (buf && (n = fread(buf + *len, 1, cap - *len - 1, f)) > 0) {
-		*len += n;
-		if (*len + 1 == cap) {
-			char *bigger = realloc(buf, cap *= 2);
-			if (!bigger)
-				free(buf);
-			buf = bigger;
-		}
-	}
-	fclose(f);
-	if (buf)
-		buf[*len] = '\0';
-	return buf;
-}
 
 static struct eng_definition *compile(const char *path)
 {
@@ -77,7 +54,7 @@ int cli_migrate(int argc, char **argv)
 	if (!old_def || !new_def)
 		goto done;
 	if (map_path) {
-		map_text = slurp(map_path, &len);
+		map_text = cat_file_read(map_path, &len);
 		if (!map_text || cat_map_parse(&map, map_path, map_text, len, &err) != 0) {
 			fprintf(stderr, "tramit migrate: %s\n", map_text ? err.msg : "cannot read the map");
 			goto done;
@@ -86,8 +63,8 @@ int cli_migrate(int argc, char **argv)
 	char conninfo[1024];
 	if (cli_database_open(&cluster, conninfo, sizeof(conninfo)) != 0)
 		goto done;
-	old_src = slurp(old_path, &len);
-	new_src = slurp(new_path, &len);
+	old_src = cat_file_read(old_path, NULL);
+	new_src = cat_file_read(new_path, NULL);
 	char operator_id[128];
 	snprintf(operator_id, sizeof(operator_id), "cli:%s", cli_env("USER", "operator"));
 	struct cat_migration_report rep;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalog/catalog.h"
 #include "cli.h"
 #include "dsl/dsl.h"
 
@@ -19,10 +20,7 @@ static int by_name(const void *a, const void *b)
 /* Every *.txt of the calendars folder, concatenated in name order. */
 static char *calendar_text(void)
 {
-	const char *dir = getenv("TRAMIT_CALENDARS_DIR");
-	if (!dir || !*dir)
-		dir = access("tramits/calendars", F_OK) == 0 ? "tramits/calendars"
-		                                              : TRAMIT_SOURCE_DIR "/tramits/calendars";
+	const char *dir = cli_calendars_dir(NULL);
 	DIR *d = opendir(dir);
 	char *names[64];
 	size_t n = 0;
@@ -34,34 +32,25 @@ static char *calendar_text(void)
 	if (d)
 		closedir(d);
 	qsort(names, n, sizeof(names[0]), by_name);
-	size_t size = 0, cap = 4096;
-	char *text = calloc(1, cap);
+	size_t size = 0;
+	char *text = calloc(1, 1);
 	for (size_t i = 0; i < n && text; i++) {
 		char path[1024];
+		size_t len = 0;
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		FILE *f = fopen(path, "r");
-		char buf[4096];
-		size_t got;
-		while (f && (got = fread(buf, 1, sizeof(buf), f)) > 0) {
-			if (size + got + 2 > cap) {
-				char *grown = realloc(text, cap = (size + got + 2) * 2);
-				if (!grown) {
-					free(text);
-					text = NULL;
-					break;
-				}
-				text = grown;
-			}
-			memcpy(text + size, buf, got);
-			size += got;
-			text[size] = '\0';
-		}
-		if (text) {
+		char *file = cat_file_read(path, &len);
+		char *grown = file ? realloc(text, size + len + 2) : text;
+		if (!grown) {
+			free(text);
+			text = NULL;
+		} else if (file) {
+			text = grown;
+			memcpy(text + size, file, len);
+			size += len;
 			text[size++] = '\n';
 			text[size] = '\0';
 		}
-		if (f)
-			fclose(f);
+		free(file);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
