@@ -12,33 +12,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/support/shell.h"
 #include "tests/support/http.h"
 
 #define FIX TRAMIT_SOURCE_DIR "/tests/fixtures/dsl/"
 
-/* Runs a shell command; returns its exit status and its combined output (malloc'd). */
-static int run(char **out, const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	size_t cap = 65536, len = 0;
-	*out = calloc(1, cap);
-	size_t n;
-	while ((n = fread(*out + len, 1, cap - len - 1, p)) > 0)
-		len += n;
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 Test(check, the_catalogue_is_valid)
 {
 	char *out;
-	int rc = run(&out, "cd %s && %s check tramits/ 2>&1", TRAMIT_SOURCE_DIR, TRAMIT_BINARY);
+	int rc = shell_run(&out, NULL, "cd %s && %s check tramits/ 2>&1", TRAMIT_SOURCE_DIR, TRAMIT_BINARY);
 	cr_expect_eq(rc, 0, "%s", out);
 	cr_expect_str_eq(out, "4 tràmit files checked, no problems\n");
 	free(out);
@@ -47,7 +29,7 @@ Test(check, the_catalogue_is_valid)
 static void expect_check(const char *file, const char *line)
 {
 	char *out;
-	int rc = run(&out, "cd %s && %s check tests/fixtures/dsl/%s 2>&1", TRAMIT_SOURCE_DIR,
+	int rc = shell_run(&out, NULL, "cd %s && %s check tests/fixtures/dsl/%s 2>&1", TRAMIT_SOURCE_DIR,
 	             TRAMIT_BINARY, file);
 	cr_expect_eq(rc, 1, "%s: exit %d", file, rc);
 	char want[1024];
@@ -83,7 +65,7 @@ Test(check, os_execute_is_refused_and_runs_nothing)
 Test(check, a_missing_path_is_an_error)
 {
 	char *out;
-	int rc = run(&out, "%s check /nonexistent/tramits 2>&1", TRAMIT_BINARY);
+	int rc = shell_run(&out, NULL, "%s check /nonexistent/tramits 2>&1", TRAMIT_BINARY);
 	cr_expect_eq(rc, 1);
 	cr_expect(strstr(out, "/nonexistent/tramits") != NULL, "%s", out);
 	free(out);
@@ -141,19 +123,19 @@ Test(serve, runs_its_own_postgres_and_stops_it_on_sigint, .timeout = 180)
 
 	/* The same folder again: the cluster is reused and the migrations are not re-applied. */
 	char *out;
-	int rc = run(&out, "TRAMIT_VAR_DIR=%s TRAMIT_DATABASE_URL= %s db migrate 2>&1", dir, TRAMIT_BINARY);
+	int rc = shell_run(&out, NULL, "TRAMIT_VAR_DIR=%s TRAMIT_DATABASE_URL= %s db migrate 2>&1", dir, TRAMIT_BINARY);
 	cr_expect_eq(rc, 0, "%s", out);
 	cr_expect(strstr(out, "0 migrations applied") != NULL, "%s", out);
 	cr_expect(!postmaster_alive(dir), "db migrate stops the cluster it started");
 	free(out);
-	run(&out, "rm -rf %s", dir);
+	shell_run(&out, NULL, "rm -rf %s", dir);
 	free(out);
 }
 
 Test(serve, refuses_a_bad_port)
 {
 	char *out;
-	int rc = run(&out, "PORT=http %s serve 2>&1", TRAMIT_BINARY);
+	int rc = shell_run(&out, NULL, "PORT=http %s serve 2>&1", TRAMIT_BINARY);
 	cr_expect_eq(rc, 2);
 	cr_expect_str_eq(out, "tramit: PORT must be a number from 0 to 65535, not 'http'\n");
 	free(out);

@@ -8,32 +8,14 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* Runs a shell command; returns its exit status and its output (malloc'd). */
-static int run(char **out, const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	size_t cap = 65536, len = 0;
-	*out = calloc(1, cap);
-	size_t n;
-	while ((n = fread(*out + len, 1, cap - len - 1, p)) > 0)
-		len += n;
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#include "tests/support/shell.h"
 
 /* Runs `tramit ARGS` from the source tree (so ./tramits/calendars is found) and checks the
  * exit status and stdout exactly; stderr is discarded. */
 static void expect_stdout(int status, const char *want, const char *args)
 {
 	char *out;
-	int rc = run(&out, "cd %s && env -u TRAMIT_CALENDARS_DIR %s %s 2>/dev/null", TRAMIT_SOURCE_DIR,
+	int rc = shell_run(&out, NULL, "cd %s && env -u TRAMIT_CALENDARS_DIR %s %s 2>/dev/null", TRAMIT_SOURCE_DIR,
 	             TRAMIT_BINARY, args);
 	cr_expect_eq(rc, status, "tramit %s: exit %d, output %s", args, rc, out);
 	cr_expect_str_eq(out, want, "tramit %s", args);
@@ -44,12 +26,12 @@ static void expect_stdout(int status, const char *want, const char *args)
 static void expect_stderr(int status, const char *want, const char *args)
 {
 	char *out;
-	int rc = run(&out, "cd %s && env -u TRAMIT_CALENDARS_DIR %s %s 2>&1 >/dev/null", TRAMIT_SOURCE_DIR,
+	int rc = shell_run(&out, NULL, "cd %s && env -u TRAMIT_CALENDARS_DIR %s %s 2>&1 >/dev/null", TRAMIT_SOURCE_DIR,
 	             TRAMIT_BINARY, args);
 	cr_expect_eq(rc, status, "tramit %s: exit %d, output %s", args, rc, out);
 	cr_expect_str_eq(out, want, "tramit %s", args);
 	free(out);
-	rc = run(&out, "cd %s && env -u TRAMIT_CALENDARS_DIR %s %s 2>/dev/null", TRAMIT_SOURCE_DIR,
+	rc = shell_run(&out, NULL, "cd %s && env -u TRAMIT_CALENDARS_DIR %s %s 2>/dev/null", TRAMIT_SOURCE_DIR,
 	         TRAMIT_BINARY, args);
 	cr_expect_str_eq(out, "", "tramit %s printed on stdout", args);
 	free(out);
@@ -119,7 +101,7 @@ static void scratch(char dir[64])
 static void cleanup(const char *dir)
 {
 	char *out;
-	run(&out, "rm -rf %s", dir);
+	shell_run(&out, NULL, "rm -rf %s", dir);
 	free(out);
 }
 
@@ -127,9 +109,9 @@ Test(calendar_cli, the_folder_comes_from_tramit_calendars_dir_and_a_missing_year
 {
 	char dir[64], *out;
 	scratch(dir);
-	run(&out, "cp %s/tramits/calendars/es-vc-2026.txt %s/", TRAMIT_SOURCE_DIR, dir);
+	shell_run(&out, NULL, "cp %s/tramits/calendars/es-vc-2026.txt %s/", TRAMIT_SOURCE_DIR, dir);
 	free(out);
-	int rc = run(&out, "cd / && TRAMIT_CALENDARS_DIR=%s %s calendar deadline --from 2026-12-17 --amount 10 "
+	int rc = shell_run(&out, NULL, "cd / && TRAMIT_CALENDARS_DIR=%s %s calendar deadline --from 2026-12-17 --amount 10 "
 	             "--unit business-days 2>&1", dir, TRAMIT_BINARY);
 	cr_expect_eq(rc, 1);
 	char want[256];
@@ -137,7 +119,7 @@ Test(calendar_cli, the_folder_comes_from_tramit_calendars_dir_and_a_missing_year
 	         "calendars are read from %s/es-vc-YYYY.txt\n", dir);
 	cr_expect_str_eq(out, want);
 	free(out);
-	rc = run(&out, "cd / && %s calendar deadline --calendars %s --from 2026-03-12 --amount 10 "
+	rc = shell_run(&out, NULL, "cd / && %s calendar deadline --calendars %s --from 2026-03-12 --amount 10 "
 	         "--unit business-days 2>&1", TRAMIT_BINARY, dir);
 	cr_expect_eq(rc, 0);
 	cr_expect_str_eq(out, "2026-03-27\n");
@@ -149,10 +131,10 @@ Test(calendar_cli, a_bad_calendar_file_is_reported_with_path_and_line)
 {
 	char dir[64], *out;
 	scratch(dir);
-	run(&out, "printf '# test\\n2026-01-01 national Any Nou | Año Nuevo\\n2026-01-06 nacional Reis | Reyes\\n' "
+	shell_run(&out, NULL, "printf '# test\\n2026-01-01 national Any Nou | Año Nuevo\\n2026-01-06 nacional Reis | Reyes\\n' "
 	    "> %s/es-vc-2026.txt", dir);
 	free(out);
-	int rc = run(&out, "%s calendar deadline --calendars %s --from 2026-03-12 --amount 10 "
+	int rc = shell_run(&out, NULL, "%s calendar deadline --calendars %s --from 2026-03-12 --amount 10 "
 	             "--unit business-days 2>&1", TRAMIT_BINARY, dir);
 	cr_expect_eq(rc, 1);
 	char want[256];
@@ -195,14 +177,14 @@ Test(validate_cli, invalid_values_print_the_reason_and_exit_1)
 Test(validate_cli, usage_errors_exit_2)
 {
 	char *out;
-	int rc = run(&out, "%s validate passport X 2>&1 >/dev/null | head -1", TRAMIT_BINARY);
+	int rc = shell_run(&out, NULL, "%s validate passport X 2>&1 >/dev/null | head -1", TRAMIT_BINARY);
 	cr_expect_eq(rc, 0); /* head's status; the line is what matters */
 	cr_expect_str_eq(out, "tramit validate: unknown kind 'passport'\n");
 	free(out);
-	rc = run(&out, "%s validate passport X >/dev/null 2>&1", TRAMIT_BINARY);
+	rc = shell_run(&out, NULL, "%s validate passport X >/dev/null 2>&1", TRAMIT_BINARY);
 	cr_expect_eq(rc, 2);
 	free(out);
-	rc = run(&out, "%s validate nif >/dev/null 2>&1", TRAMIT_BINARY);
+	rc = shell_run(&out, NULL, "%s validate nif >/dev/null 2>&1", TRAMIT_BINARY);
 	cr_expect_eq(rc, 2);
 	free(out);
 }

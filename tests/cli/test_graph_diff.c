@@ -11,26 +11,7 @@
 #include <sys/wait.h>
 
 #include "dsl/dsl.h"
-
-/* Runs a shell command; returns its exit status and its output (malloc'd). */
-static int run(char **out, size_t *n_out, const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	size_t cap = 1 << 20, len = 0, n;
-	*out = calloc(1, cap);
-	while ((n = fread(*out + len, 1, cap - len - 1, p)) > 0)
-		len += n;
-	if (n_out)
-		*n_out = len;
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#include "tests/support/shell.h"
 
 /* Every text of the elements named `element` (text, title), one per line. */
 static void collect(xmlNode *node, const char *element, char *buf, size_t size)
@@ -61,7 +42,7 @@ Test(graph, terrassa_svg_is_xml_with_every_state_and_action)
 {
 	char *svg;
 	size_t len;
-	int rc = run(&svg, &len, "cd %s && %s graph " TERRASSA, TRAMIT_SOURCE_DIR, TRAMIT_BINARY);
+	int rc = shell_run(&svg, &len, "cd %s && %s graph " TERRASSA, TRAMIT_SOURCE_DIR, TRAMIT_BINARY);
 	cr_assert_eq(rc, 0);
 	/* XML_PARSE_NONET and no DTD loading: the DOCTYPE's address must never be fetched. */
 	xmlDoc *doc = xmlReadMemory(svg, (int)len, "graph.svg", NULL, XML_PARSE_NONET);
@@ -105,7 +86,7 @@ Test(graph, signature_circuit_and_outcomes_are_edges)
 {
 	char *svg;
 	size_t len;
-	int rc = run(&svg, &len, "cd %s && %s graph tramits/participacio/subvencions-associacions.lua",
+	int rc = shell_run(&svg, &len, "cd %s && %s graph tramits/participacio/subvencions-associacions.lua",
 	             TRAMIT_SOURCE_DIR, TRAMIT_BINARY);
 	cr_assert_eq(rc, 0);
 	xmlDoc *doc = xmlReadMemory(svg, (int)len, "graph.svg", NULL, XML_PARSE_NONET);
@@ -124,7 +105,7 @@ Test(graph, signature_circuit_and_outcomes_are_edges)
 Test(graph, writes_the_file_given_with_o)
 {
 	char *out;
-	int rc = run(&out, NULL, "cd %s && %s graph " TERRASSA " -o /tmp/tramit-graph-test.svg && "
+	int rc = shell_run(&out, NULL, "cd %s && %s graph " TERRASSA " -o /tmp/tramit-graph-test.svg && "
 	             "head -c 5 /tmp/tramit-graph-test.svg && rm /tmp/tramit-graph-test.svg",
 	             TRAMIT_SOURCE_DIR, TRAMIT_BINARY);
 	cr_expect_eq(rc, 0);
@@ -135,7 +116,7 @@ Test(graph, writes_the_file_given_with_o)
 Test(graph, file_with_errors_prints_diagnostics_and_exits_1)
 {
 	char *out;
-	int rc = run(&out, NULL, "cd %s && %s graph tests/fixtures/dsl/undefined_state.lua 2>&1",
+	int rc = shell_run(&out, NULL, "cd %s && %s graph tests/fixtures/dsl/undefined_state.lua 2>&1",
 	             TRAMIT_SOURCE_DIR, TRAMIT_BINARY);
 	cr_expect_eq(rc, 1);
 	cr_expect_str_eq(out, "tests/fixtures/dsl/undefined_state.lua:11: action 'submit' moves to "
@@ -146,10 +127,10 @@ Test(graph, file_with_errors_prints_diagnostics_and_exits_1)
 Test(graph, usage_errors_exit_2)
 {
 	char *out;
-	cr_expect_eq(run(&out, NULL, "%s graph 2>&1", TRAMIT_BINARY), 2);
+	cr_expect_eq(shell_run(&out, NULL, "%s graph 2>&1", TRAMIT_BINARY), 2);
 	cr_expect_str_eq(out, "usage: tramit graph FILE [-o OUT.svg]\n");
 	free(out);
-	cr_expect_eq(run(&out, NULL, "%s graph a.lua b.lua 2>&1", TRAMIT_BINARY), 2);
+	cr_expect_eq(shell_run(&out, NULL, "%s graph a.lua b.lua 2>&1", TRAMIT_BINARY), 2);
 	free(out);
 }
 
@@ -160,7 +141,7 @@ Test(graph, usage_errors_exit_2)
 static void expect_diff(int status, const char *want, const char *args)
 {
 	char *out;
-	int rc = run(&out, NULL, "cd %s && %s diff %s 2>/dev/null", TRAMIT_SOURCE_DIR, TRAMIT_BINARY,
+	int rc = shell_run(&out, NULL, "cd %s && %s diff %s 2>/dev/null", TRAMIT_SOURCE_DIR, TRAMIT_BINARY,
 	             args);
 	cr_expect_eq(rc, status, "tramit diff %s: exit %d, output %s", args, rc, out);
 	cr_expect_str_eq(out, want, "tramit diff %s", args);
@@ -225,16 +206,16 @@ Test(diff_cli, same_file_is_identical)
 Test(diff_cli, usage_errors_exit_2)
 {
 	char *out;
-	cr_expect_eq(run(&out, NULL, "cd %s && %s diff " GENERAL " 2>&1", TRAMIT_SOURCE_DIR,
+	cr_expect_eq(shell_run(&out, NULL, "cd %s && %s diff " GENERAL " 2>&1", TRAMIT_SOURCE_DIR,
 	                 TRAMIT_BINARY), 2);
 	cr_expect_str_eq(out, "usage: tramit diff OLD NEW [--map MAP]\n");
 	free(out);
-	cr_expect_eq(run(&out, NULL, "cd %s && %s diff " GENERAL " tramits/padro/certificat-empadronament.lua 2>&1",
+	cr_expect_eq(shell_run(&out, NULL, "cd %s && %s diff " GENERAL " tramits/padro/certificat-empadronament.lua 2>&1",
 	                 TRAMIT_SOURCE_DIR, TRAMIT_BINARY), 2);
 	cr_expect_str_eq(out, "tramit diff: the old version is GEN-001 but the new one is PAD-005: "
 	                 "compare two versions of one tràmit\n");
 	free(out);
-	cr_expect_eq(run(&out, NULL, "cd %s && printf 'move a\\n' > /tmp/tramit-bad.map && %s diff "
+	cr_expect_eq(shell_run(&out, NULL, "cd %s && printf 'move a\\n' > /tmp/tramit-bad.map && %s diff "
 	                 GENERAL " " GENERAL " --map /tmp/tramit-bad.map 2>&1; rc=$?; rm -f /tmp/tramit-bad.map; exit $rc",
 	                 TRAMIT_SOURCE_DIR, TRAMIT_BINARY), 2);
 	cr_expect_str_eq(out, "/tmp/tramit-bad.map:1: expected 'state OLD -> NEW' or 'field OLD -> "
@@ -245,7 +226,7 @@ Test(diff_cli, usage_errors_exit_2)
 Test(diff_cli, file_with_errors_prints_diagnostics_and_exits_1)
 {
 	char *out;
-	int rc = run(&out, NULL, "cd %s && %s diff " GENERAL " tests/fixtures/dsl/undefined_state.lua 2>&1",
+	int rc = shell_run(&out, NULL, "cd %s && %s diff " GENERAL " tests/fixtures/dsl/undefined_state.lua 2>&1",
 	             TRAMIT_SOURCE_DIR, TRAMIT_BINARY);
 	cr_expect_eq(rc, 1);
 	cr_expect_str_eq(out, "tests/fixtures/dsl/undefined_state.lua:11: action 'submit' moves to "

@@ -171,12 +171,15 @@ Test(worker, passing_failures_retry_with_backoff_then_dead_letter)
 	add_outbox(3, "payment");
 	struct eng_workers *a = start("server-a", 1, 0, &c, 50);
 	wait_until("SELECT count(*) FROM outbox WHERE state = 'dead'", 3, 30);
+	struct eng_worker_stats st;
+	eng_workers_stats(a, &st);
 	eng_workers_stop(a);
 	cr_expect_eq(c.calls, 9, "three attempts each");
+	cr_expect_eq(st.retried, 6, "two retries each, then dead");
+	cr_expect_eq(st.dead, 3);
+	cr_expect_eq(st.delivered, 0);
 	cr_expect_eq(count("SELECT count(*) FROM outbox WHERE attempts = 3 AND last_error = "
 	                   "'gateway answered 503'"), 3);
-	struct eng_worker_stats st;
-	(void)st;
 }
 
 Test(worker, permanent_failures_dead_letter_at_once)
