@@ -118,10 +118,8 @@ static void api_expedient(struct web_ctx *c, const char *id)
 	if (!c->signed_in)
 		return api_error(c, 401, "sign in first: this call needs a session cookie");
 	struct eng_expedient_view x;
-	struct eng_error err;
-	int rc = eng_store_expedient_get(c->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
-	bool citizen = strcmp(c->session.principal_kind, "citizen") == 0;
-	if (rc == ENG_ENOTFOUND || (rc == 0 && citizen && strcmp(x.applicant_nif, c->session.principal_id) != 0))
+	int rc = web_expedient_visible(c, id, &x);
+	if (rc == ENG_ENOTFOUND)
 		return api_error(c, 404, "no such expedient");
 	if (rc)
 		return api_error(c, 503, "the database is unavailable; try again later");
@@ -209,9 +207,8 @@ static void api_action(struct web_ctx *c, const char *id, const char *action)
 		return api_error(c, 403, "missing or wrong X-CSRF-Token header");
 	struct eng_expedient_view x;
 	struct eng_error err = {0};
-	int rc = eng_store_expedient_get(c->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
-	bool citizen = strcmp(c->session.principal_kind, "citizen") == 0;
-	if (rc == ENG_ENOTFOUND || (rc == 0 && citizen && strcmp(x.applicant_nif, c->session.principal_id) != 0))
+	int rc = web_expedient_visible(c, id, &x);
+	if (rc == ENG_ENOTFOUND)
 		return api_error(c, 404, "no such expedient");
 	if (rc)
 		return api_error(c, 503, "the database is unavailable; try again later");

@@ -151,9 +151,8 @@ void web_route_carpeta_expedient(struct web_ctx *c, const char *id)
 	if (!web_require(c, "citizen"))
 		return;
 	struct eng_expedient_view x;
-	struct eng_error err;
-	int rc = eng_store_expedient_get(c->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
-	if (rc == ENG_ENOTFOUND || (rc == 0 && strcmp(x.applicant_nif, c->session.principal_id) != 0))
+	int rc = web_expedient_visible(c, id, &x);
+	if (rc == ENG_ENOTFOUND)
 		return web_error_page(c, 404, "err.notfound.title", "err.notfound");
 	if (rc)
 		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
@@ -192,8 +191,7 @@ void web_route_backoffice_expedient(struct web_ctx *c, const char *id)
 	if (!web_require(c, "employee"))
 		return;
 	struct eng_expedient_view x;
-	struct eng_error err;
-	int rc = eng_store_expedient_get(c->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
+	int rc = web_expedient_visible(c, id, &x);
 	if (rc == ENG_ENOTFOUND)
 		return web_error_page(c, 404, "err.notfound.title", "err.notfound");
 	if (rc)

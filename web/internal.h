@@ -86,6 +86,11 @@ bool web_csrf_ok(struct web_ctx *c, const char *token);
 bool web_post_form(struct web_ctx *c, size_t max, struct eng_value **v, size_t *n);
 /* Redirects to the sign-in page unless the principal has this kind; returns true if so. */
 bool web_require(struct web_ctx *c, const char *kind);
+/* Object-level authorisation for expedients, in one place: loads expedient id of this entity
+ * into x if the signed-in principal may see it (a citizen only their own; an employee any of
+ * the entity). ENG_ENOTFOUND otherwise, so existence never leaks; ENG_EUNAVAILABLE when the
+ * database fails. */
+int web_expedient_visible(struct web_ctx *c, const char *id, struct eng_expedient_view *x);
 void web_route_login(struct web_ctx *c);
 void web_route_logout(struct web_ctx *c);
 void web_route_lang(struct web_ctx *c);

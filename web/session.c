@@ -80,6 +80,16 @@ static const char *safe_next(const char *next, const char *fallback)
 	return next;
 }
 
+int web_expedient_visible(struct web_ctx *c, const char *id, struct eng_expedient_view *x)
+{
+	struct eng_error err;
+	int rc = eng_store_expedient_get(c->store, &c->arena, c->srv->cfg.entity_id, id, x, &err);
+	if (rc == 0 && strcmp(c->session.principal_kind, "citizen") == 0 &&
+	    strcmp(x->applicant_nif, c->session.principal_id) != 0)
+		rc = ENG_ENOTFOUND; /* another person's expedient: as if it did not exist */
+	return rc;
+}
+
 bool web_require(struct web_ctx *c, const char *kind)
 {
 	if (!c->signed_in) {

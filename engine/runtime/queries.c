@@ -12,6 +12,17 @@
 
 #define ISO(col) "to_char(" col ", 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM')"
 
+/* An expedient as pages show it: its row, its first entry-registry record and its receipt.
+ * Read by expedient_row() in this column order. */
+#define EXPEDIENT_VIEW \
+	"SELECT x.id, x.number, x.tramit_code, x.definition_hash, x.state, x.version, " \
+	"x.applicant_nif, x.applicant_name, x.lang, x.data::text, " ISO("x.created_at") ", " \
+	ISO("x.updated_at") ", r.number, " ISO("r.presented_at") ", d.csv " \
+	"FROM expedient x LEFT JOIN LATERAL (SELECT number, presented_at FROM registry_entry " \
+	"WHERE expedient_id = x.id ORDER BY id LIMIT 1) r ON true LEFT JOIN LATERAL (SELECT csv " \
+	"FROM document WHERE expedient_id = x.id AND kind = 'receipt' ORDER BY created_at LIMIT 1) " \
+	"d ON true WHERE x.entity_id = $1 AND "
+
 static const struct {
 	const char *name, *sql;
 } queries[] = {
@@ -38,21 +49,9 @@ static const struct {
 	 "SELECT * FROM s"},
 	{"session_delete", "DELETE FROM web_session WHERE token_hash = $1"},
 	{"expedient_get",
-	 "SELECT x.id, x.number, x.tramit_code, x.definition_hash, x.state, x.version, "
-	 "x.applicant_nif, x.applicant_name, x.lang, x.data::text, " ISO("x.created_at") ", "
-	 ISO("x.updated_at") ", r.number, " ISO("r.presented_at") ", d.csv "
-	 "FROM expedient x LEFT JOIN LATERAL (SELECT number, presented_at FROM registry_entry "
-	 "WHERE expedient_id = x.id ORDER BY id LIMIT 1) r ON true LEFT JOIN LATERAL (SELECT csv "
-	 "FROM document WHERE expedient_id = x.id AND kind = 'receipt' ORDER BY created_at LIMIT 1) "
-	 "d ON true WHERE x.entity_id = $1 AND x.id = $2::uuid"},
+	 EXPEDIENT_VIEW "x.id = $2::uuid"},
 	{"expedient_list",
-	 "SELECT x.id, x.number, x.tramit_code, x.definition_hash, x.state, x.version, "
-	 "x.applicant_nif, x.applicant_name, x.lang, x.data::text, " ISO("x.created_at") ", "
-	 ISO("x.updated_at") ", r.number, " ISO("r.presented_at") ", d.csv "
-	 "FROM expedient x LEFT JOIN LATERAL (SELECT number, presented_at FROM registry_entry "
-	 "WHERE expedient_id = x.id ORDER BY id LIMIT 1) r ON true LEFT JOIN LATERAL (SELECT csv "
-	 "FROM document WHERE expedient_id = x.id AND kind = 'receipt' ORDER BY created_at LIMIT 1) "
-	 "d ON true WHERE x.entity_id = $1 AND ($2::text IS NULL OR x.applicant_nif = $2) "
+	 EXPEDIENT_VIEW "($2::text IS NULL OR x.applicant_nif = $2) "
 	 "ORDER BY x.created_at DESC, x.number DESC LIMIT $3"},
 	{"event_list",
 	 "SELECT seq, action, actor_kind, actor_id, from_state, to_state, " ISO("at")
