@@ -28,6 +28,7 @@ static void usage(FILE *out)
 	        "                       print the due date (units: business-days, natural-days,\n"
 	        "                       months, years) under the national + CV calendar\n"
 	        "  validate KIND VALUE  check a nif, dni, nie, cif, iban, ccc, postal, ine or dir3\n"
+	        "  connectors [--check FILE]  list connectors and settings, or check a config file\n"
 	        "  version              print the version\n"
 	        "\n"
 	        "environment: TRAMIT_DATABASE_URL, TRAMIT_VAR_DIR, PORT, TRAMIT_BIND,\n"
@@ -78,6 +79,8 @@ int main(int argc, char **argv)
 		return cli_graph(argc - 1, argv + 1);
 	if (strcmp(cmd, "diff") == 0)
 		return cli_diff(argc - 1, argv + 1);
+	if (strcmp(cmd, "connectors") == 0)
+		return cli_connectors(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0) {
 		printf("tramit %s\n", TRAMIT_VERSION);
 		return 0;

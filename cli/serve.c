@@ -92,6 +92,7 @@ int cli_serve(int argc, char **argv)
 	struct web_server *server = NULL;
 	struct eng_workers *workers = NULL;
 	struct eng_calendar *calendar = NULL;
+	struct conn_set *connectors = NULL;
 	struct eng_error err = {0};
 	size_t n_bad = 0;
 	int status = 1;
@@ -119,6 +120,14 @@ int cli_serve(int argc, char **argv)
 	const char *local = getenv("TRAMIT_LOCAL_HOLIDAYS");
 	if (local && *local && cli_calendar_add_local(calendar, local) != 0)
 		goto done;
+	/* A bad connectors configuration refuses to start, naming the key, before any database work. */
+	const char *conn_path = getenv("TRAMIT_CONNECTORS_CONFIG");
+	struct conn_error cerr = {0};
+	if ((conn_path && *conn_path ? conn_set_open_file(&connectors, conn_path, &cerr)
+	                             : conn_set_open(&connectors, NULL, &cerr)) != 0) {
+		fprintf(stderr, "tramit: %s\n", cerr.msg);
+		goto done;
+	}
 	char conninfo[1024];
 	if (cli_database_open(&cluster, conninfo, sizeof(conninfo)) != 0)
 		goto done;
@@ -144,7 +153,8 @@ int cli_serve(int argc, char **argv)
 	snprintf(worker_name, sizeof(worker_name), "%s:%d", host, (int)getpid());
 	struct eng_worker_config wcfg = {
 		.conninfo = conninfo, .name = worker_name, .dispatchers = 2, .schedulers = 1,
-		.deliver = conn_deliver, .lookup = cat_catalog_lookup, .lookup_payload = catalog,
+		.deliver = conn_deliver, .deliver_payload = connectors,
+		.lookup = cat_catalog_lookup, .lookup_payload = catalog,
 		.calendar = calendar,
 	};
 	if (eng_workers_start(&workers, &wcfg, &err) != 0) {
@@ -159,6 +169,7 @@ int cli_serve(int argc, char **argv)
 		status = 0;
 done:
 	eng_workers_stop(workers);
+	conn_set_close(connectors);
 	web_server_free(server);
 	cli_database_close(&cluster);
 	cat_catalog_free(catalog);
