@@ -13,6 +13,8 @@ int cli_audit(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
 int cli_calendar(int argc, char **argv);
 int cli_validate(int argc, char **argv);
+int cli_signature(int argc, char **argv);
+int cli_timestamp(int argc, char **argv);
 int cli_connectors(int argc, char **argv);
 
 /* The national + Comunitat Valenciana calendars: the folder ($TRAMIT_CALENDARS_DIR,

@@ -28,6 +28,10 @@ static void usage(FILE *out)
 	        "                       print the due date (units: business-days, natural-days,\n"
 	        "                       months, years) under the national + CV calendar\n"
 	        "  validate KIND VALUE  check a nif, dni, nie, cif, iban, ccc, postal, ine or dir3\n"
+	        "  signature sign|verify\n"
+	        "                       sign as XAdES or CAdES; verify against a trust store\n"
+	        "  timestamp request|verify\n"
+	        "                       get an RFC 3161 timestamp token; verify one\n"
 	        "  connectors [--check FILE]  list connectors and settings, or check a config file\n"
 	        "  version              print the version\n"
 	        "\n"
@@ -73,6 +77,10 @@ int main(int argc, char **argv)
 		return cli_calendar(argc - 1, argv + 1);
 	if (strcmp(cmd, "validate") == 0)
 		return cli_validate(argc - 1, argv + 1);
+	if (strcmp(cmd, "signature") == 0)
+		return cli_signature(argc - 1, argv + 1);
+	if (strcmp(cmd, "timestamp") == 0)
+		return cli_timestamp(argc - 1, argv + 1);
 	if (strcmp(cmd, "test") == 0)
 		return cli_test(argc - 1, argv + 1);
 	if (strcmp(cmd, "graph") == 0)
