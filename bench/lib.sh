@@ -36,7 +36,26 @@ start_server() { # start_server VARDIR HTTPPORT PGPORT TRAMITSDIR
 	exit 1
 }
 
-stop_server() { kill -INT "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; }
+# Starts a second `tramit serve` on the first one's database (another HTTP port), with
+# whatever TRAMIT_* settings the caller exports, and waits.
+start_peer() { # start_peer VARDIR HTTPPORT PGPORT TRAMITSDIR
+	mkdir -p "$1"
+	TRAMIT_VAR_DIR=$1 PORT=$2 TRAMIT_TRAMITS_DIR=$4 \
+		TRAMIT_DATABASE_URL="host=127.0.0.1 port=$3 user=tramit dbname=tramit" \
+		"$TRAMIT" serve --demo >"$1/server.log" 2>&1 &
+	PEER_PID=$!
+	for _ in $(seq 600); do
+		curl -sf "http://127.0.0.1:$2/healthz" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "bench: the second server did not start; see $1/server.log" >&2
+	exit 1
+}
+
+stop_server() {
+	kill -INT "$SERVER_PID" ${PEER_PID:-} 2>/dev/null
+	wait "$SERVER_PID" ${PEER_PID:-} 2>/dev/null || true
+}
 
 # Signs in with the demo form (cookie jar $1, who $2) and prints the session's CSRF token.
 sign_in() { # sign_in JAR WHO BASE

@@ -1,8 +1,10 @@
 #!/bin/sh
-# bench/transitions: one commit per transition, through the HTTP API, against pgbench running
-# a transaction of the same shape (update the expedient, insert an event, insert an outbox
-# row) on the same PostgreSQL with synchronous commit on. Rounds alternate baseline and
-# engine; the figures are medians. Usage: bench/transitions.sh [SECONDS] [ROUNDS]
+# bench/transitions: transitions through the HTTP API against pgbench running a transaction
+# of the same shape (update the expedient, insert an event, insert an outbox row) on the same
+# PostgreSQL with synchronous commit on. Two servers share the database: one commits every
+# transition on its own (TRAMIT_GROUP_COMMIT=0), the other lets transitions that arrive
+# together share a commit. Rounds alternate baseline and engine; the figures are medians.
+# Usage: bench/transitions.sh [SECONDS] [ROUNDS]
 . "$(dirname "$0")/lib.sh"
 DURATION=${1:-10}
 ROUNDS=${2:-3}
@@ -13,8 +15,10 @@ WORK=$(mktemp -d /tmp/tramit-bench-XXXXXX)
 chmod 755 "$WORK"
 HTTP=$(free_port)
 PG=$(free_port)
-start_server "$WORK" "$HTTP" "$PG" "$ROOT/bench/tramits"
+GC=$(free_port)
+TRAMIT_GROUP_COMMIT=0 start_server "$WORK" "$HTTP" "$PG" "$ROOT/bench/tramits"
 trap 'stop_server; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+TRAMIT_GROUP_COMMIT=1 start_peer "$WORK/gc" "$GC" "$PG" "$ROOT/bench/tramits"
 BASE=http://127.0.0.1:$HTTP
 PSQL="$PGBIN/psql -q -h 127.0.0.1 -p $PG -U tramit tramit"
 
@@ -63,6 +67,13 @@ done = function(summary, latency, requests)
 end
 LUA
 
+touch_run() { # touch_run BASE CLIENTS TPSFILE P50FILE P99FILE
+	out=$(wrk -t $(( $2 < 2 ? 1 : 2 )) -c "$2" -d "${DURATION}s" -s "$WORK/touch.lua" "$1" | grep '^RESULT')
+	set -- $out "$@"
+	[ "$5" = 0 ] || echo "bench: $5 requests failed at $7 clients ($6)" >&2
+	echo "$2" >> "$WORK/$8.$7"; echo "$3" >> "$WORK/$9.$7"; echo "$4" >> "$WORK/${10}.$7"
+}
+
 pgbench_tps() { # pgbench_tps SCRIPT CLIENTS
 	"$PGBIN/pgbench" -n -h 127.0.0.1 -p "$PG" -U tramit -c "$2" -j $(( $2 < 2 ? 1 : 2 )) -T "$DURATION" \
 		-f "$1" tramit 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
@@ -70,25 +81,28 @@ pgbench_tps() { # pgbench_tps SCRIPT CLIENTS
 
 echo "bench/transitions: ${DURATION}s per run, $ROUNDS rounds, $(nproc) cores, PostgreSQL $($PGBIN/postgres -V | awk '{print $3}')"
 for c in 1 4 16; do
-	: > "$WORK/base.$c"; : > "$WORK/eng.$c"; : > "$WORK/p50.$c"; : > "$WORK/p99.$c"; : > "$WORK/row.$c"
+	for f in base eng p50 p99 gc gcp50 gcp99 row; do : > "$WORK/$f.$c"; done
 done
 echo 'INSERT INTO bench_row DEFAULT VALUES;' > "$WORK/row.sql"
 for r in $(seq "$ROUNDS"); do
 	for c in 1 4 16; do
 		pgbench_tps "$WORK/transition.sql" "$c" >> "$WORK/base.$c"
-		out=$(wrk -t $(( c < 2 ? 1 : 2 )) -c "$c" -d "${DURATION}s" -s "$WORK/touch.lua" "$BASE" | grep '^RESULT')
-		set -- $out
-		[ "$5" = 0 ] || echo "bench: $5 requests failed at $c clients" >&2
-		echo "$2" >> "$WORK/eng.$c"; echo "$3" >> "$WORK/p50.$c"; echo "$4" >> "$WORK/p99.$c"
+		touch_run "$BASE" "$c" eng p50 p99
+		touch_run "http://127.0.0.1:$GC" "$c" gc gcp50 gcp99
 		[ "$c" = 16 ] && pgbench_tps "$WORK/row.sql" 16 >> "$WORK/row.16"
 	done
 done
-printf '%-8s %14s %14s %7s %9s %9s\n' clients "pgbench tps" "engine tps" ratio "p50 ms" "p99 ms"
-for c in 1 4 16; do
-	b=$(median < "$WORK/base.$c"); e=$(median < "$WORK/eng.$c")
-	printf '%-8s %14.0f %14.0f %7.2f %9.2f %9.2f\n' "$c" "$b" "$e" "$(echo "$e / $b" | bc -l)" \
-		"$(median < "$WORK/p50.$c")" "$(median < "$WORK/p99.$c")"
-done
-row=$(median < "$WORK/row.16"); e16=$(median < "$WORK/eng.16")
-printf 'single-row commits at 16 clients: %.0f/s; engine at 16 clients is %.2f of that (group-commit target: 4)\n' \
-	"$row" "$(echo "$e16 / $row" | bc -l)"
+table() { # table TPSFILE P50FILE P99FILE TITLE
+	echo "$4"
+	printf '%-8s %14s %14s %7s %9s %9s\n' clients "pgbench tps" "engine tps" ratio "p50 ms" "p99 ms"
+	for c in 1 4 16; do
+		b=$(median < "$WORK/base.$c"); e=$(median < "$WORK/$1.$c")
+		printf '%-8s %14.0f %14.0f %7.2f %9.2f %9.2f\n' "$c" "$b" "$e" "$(echo "$e / $b" | bc -l)" \
+			"$(median < "$WORK/$2.$c")" "$(median < "$WORK/$3.$c")"
+	done
+}
+table eng p50 p99 "one commit per transition (target: 0.85 of pgbench at each client count)"
+table gc gcp50 gcp99 "group commit (transitions arriving together share one commit)"
+row=$(median < "$WORK/row.16"); g16=$(median < "$WORK/gc.16")
+printf 'single-row commits at 16 clients: %.0f/s; group commit at 16 clients is %.2f of that (target: 4)\n' \
+	"$row" "$(echo "$g16 / $row" | bc -l)"

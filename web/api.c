@@ -167,8 +167,9 @@ static void api_submit(struct web_ctx *c, const struct eng_definition *d)
 	}
 	json_decref(j);
 	struct eng_outcome out;
+	struct eng_expedient_view x;
 	struct eng_error err = {0};
-	int rc = web_submit(c, d, v, k, web_header(c, "Idempotency-Key"), &out, &err);
+	int rc = web_submit(c, d, v, k, web_header(c, "Idempotency-Key"), &out, &x, &err);
 	if (rc == ENG_EINVALID && out.step.n_errors > 0) {
 		json_t *errs = json_array();
 		for (size_t i = 0; i < out.step.n_errors && i < ENG_STEP_MAX_ERRORS; i++) {
@@ -187,13 +188,34 @@ static void api_submit(struct web_ctx *c, const struct eng_definition *d)
 		return api_error(c, rc == ENG_EUNAVAILABLE ? 503 : 500,
 		                 rc == ENG_EUNAVAILABLE ? "the database is unavailable; try again later"
 		                                        : "internal error; nothing was stored");
-	struct eng_expedient_view x;
-	if (eng_store_expedient_get(c->store, &c->arena, c->srv->cfg.entity_id, out.expedient_id,
-	                            &x, &err) != 0)
-		return api_error(c, 503, "stored, but could not be read back; see your folder");
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Location",
 	                  eng_arena_printf(&c->arena, "/api/v1/expedients/%s", x.id));
 	send_json(c, 201, expedient_json(c, &x));
+}
+
+/* The answer to an action, once applied (on this loop, or by the committer). */
+static void action_answer(struct web_ctx *c, struct web_job *job)
+{
+	int rc = job->rc;
+	if (rc == ENG_ENOTFOUND)
+		return api_error(c, 404, "no such expedient");
+	if (rc == ENG_ECONFLICT) {
+		struct eng_expedient_view x;
+		if (web_expedient_visible(c, job->cmd.expedient_id, &x) != 0)
+			return api_error(c, 503, "the database is unavailable; try again later");
+		return send_json(c, 409, json_pack("{s:s, s:s, s:I}", "error",
+		        job->out.step.msg[0] ? utf8_clean(c, job->out.step.msg) : "the expedient changed: read it again",
+		        "state", x.state, "version", (json_int_t)x.version));
+	}
+	if (rc == ENG_EDENIED)
+		return api_error(c, 403, job->out.step.msg);
+	if (rc == ENG_EINVALID)
+		return api_error(c, 400, job->err.msg);
+	if (rc)
+		return api_error(c, rc == ENG_EUNAVAILABLE ? 503 : 500,
+		                 rc == ENG_EUNAVAILABLE ? "the database is unavailable; try again later"
+		                                        : "internal error; nothing was changed");
+	send_json(c, 200, expedient_json(c, &job->view));
 }
 
 /* POST /api/v1/expedients/{id}/actions/{action} with an optional {"version": N}: the
@@ -205,13 +227,6 @@ static void api_action(struct web_ctx *c, const char *id, const char *action)
 		return api_error(c, 401, "sign in first: this call needs a session cookie");
 	if (!web_csrf_ok(c, web_header(c, "X-CSRF-Token")))
 		return api_error(c, 403, "missing or wrong X-CSRF-Token header");
-	struct eng_expedient_view x;
-	struct eng_error err = {0};
-	int rc = web_expedient_visible(c, id, &x);
-	if (rc == ENG_ENOTFOUND)
-		return api_error(c, 404, "no such expedient");
-	if (rc)
-		return api_error(c, 503, "the database is unavailable; try again later");
 	size_t len;
 	char *body = web_body(c, 16384, &len);
 	if (!body)
@@ -232,32 +247,23 @@ static void api_action(struct web_ctx *c, const char *id, const char *action)
 		if (!ok)
 			return api_error(c, 400, "expected {} or {\"version\": N} with N the version you saw");
 	}
-	struct eng_command cmd = {
-		.entity_id = c->srv->cfg.entity_id, .expedient_id = x.id, .expected_version = version,
-		.idempotency_key = web_header(c, "Idempotency-Key"),
-		.event = {.kind = ENG_EVENT_ACTION, .action = action, .actor = web_actor(c),
-		          .time_ms = web_now_ms()},
+	/* Authorisation travels with the command (web_applicant_only), and the answer is read in
+	 * the transition's transaction: one request, two round trips to the database. */
+	struct web_job *job = eng_arena_alloc(&c->arena, sizeof(*job));
+	*job = (struct web_job){
+		.cmd = {.entity_id = c->srv->cfg.entity_id, .expedient_id = id, .expected_version = version,
+		        .applicant_only = web_applicant_only(c),
+		        .idempotency_key = web_header(c, "Idempotency-Key"),
+		        .event = {.kind = ENG_EVENT_ACTION, .action = action, .actor = web_actor(c),
+		                  .time_ms = web_now_ms()}},
+		.answer = action_answer,
 	};
-	struct eng_outcome out;
-	rc = eng_store_apply(c->store, &c->arena, &cmd, cat_catalog_lookup,
-	                     (void *)c->srv->catalog, &out, &err);
-	if (rc == ENG_ECONFLICT) {
-		eng_store_expedient_get(c->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err);
-		return send_json(c, 409, json_pack("{s:s, s:s, s:I}", "error", out.step.msg[0] ? utf8_clean(c, out.step.msg)
-		                                   : "the expedient changed: read it again", "state", x.state,
-		                                   "version", (json_int_t)x.version));
-	}
-	if (rc == ENG_EDENIED)
-		return api_error(c, 403, out.step.msg);
-	if (rc == ENG_EINVALID)
-		return api_error(c, 400, err.msg);
-	if (rc)
-		return api_error(c, rc == ENG_EUNAVAILABLE ? 503 : 500,
-		                 rc == ENG_EUNAVAILABLE ? "the database is unavailable; try again later"
-		                                        : "internal error; nothing was changed");
-	if (eng_store_expedient_get(c->store, &c->arena, c->srv->cfg.entity_id, id, &x, &err) != 0)
-		return api_error(c, 503, "done, but could not be read back");
-	send_json(c, 200, expedient_json(c, &x));
+	/* Keyed commands are deduplicated one by one: they commit on this loop. */
+	if (c->srv->committer && !job->cmd.idempotency_key)
+		return web_commit(c, job);
+	job->rc = eng_store_apply_view(c->store, &c->arena, &job->cmd, cat_catalog_lookup,
+	                               (void *)c->srv->catalog, &job->out, &job->view, &job->err);
+	action_answer(c, job);
 }
 
 void web_route_api(struct web_ctx *c, const char *rest)

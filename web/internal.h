@@ -28,6 +28,7 @@ struct web_server {
 	struct web_loop *loops;
 	int n_loops;
 	struct event *sigint, *sigterm; /* on loop 0 */
+	struct web_committer *committer; /* group commit of actions; NULL: each loop commits alone */
 	struct eng_entity_view entity;  /* read-only once started */
 	struct eng_arena arena;         /* long-lived: entity names */
 	int port;
@@ -37,7 +38,10 @@ struct web_server {
 struct web_ctx {
 	struct web_server *srv;
 	struct eng_store *store; /* the loop's connection */
+	struct event_base *base; /* the loop's */
 	struct evhttp_request *req;
+	double started_ms;       /* for the access log */
+	bool deferred;           /* answered later (group commit): web_request_end then */
 	struct eng_arena arena;
 	enum eng_lang lang;
 	const char *path;       /* decoded path, without query */
@@ -91,9 +95,34 @@ bool web_require(struct web_ctx *c, const char *kind);
  * the entity). ENG_ENOTFOUND otherwise, so existence never leaks; ENG_EUNAVAILABLE when the
  * database fails. */
 int web_expedient_visible(struct web_ctx *c, const char *id, struct eng_expedient_view *x);
+/* The same rule for commands (eng_command.applicant_only): the citizen's NIF, so they can act
+ * only on their own expedients; NULL for employees. */
+const char *web_applicant_only(struct web_ctx *c);
 void web_route_login(struct web_ctx *c);
 void web_route_logout(struct web_ctx *c);
 void web_route_lang(struct web_ctx *c);
+
+/* Group commit (commit.c): a transition handed to the committer thread; `answer` runs on the
+ * request's loop once it committed (or failed), with out, view, rc and err filled. */
+struct web_job {
+	struct eng_command cmd;          /* its strings live in the request's arena */
+	void (*answer)(struct web_ctx *c, struct web_job *job);
+	struct eng_outcome out;
+	struct eng_expedient_view view;
+	int rc;
+	struct eng_error err;
+	struct web_ctx *c;
+	struct batch *batch;
+	struct web_job *next;
+};
+struct web_committer;
+int web_committer_start(struct web_committer **out, const struct web_config *cfg,
+                        const struct cat_catalog *catalog, struct eng_error *err);
+void web_committer_stop(struct web_committer *k);
+/* Queues the job (allocated in the request's arena); the request is answered later. */
+void web_commit(struct web_ctx *c, struct web_job *job);
+/* Logs the request and frees it; after its reply was sent. */
+void web_request_end(struct web_ctx *c);
 
 /* Pages. */
 void web_route_home(struct web_ctx *c);
@@ -115,9 +144,11 @@ void web_render_data(struct web_ctx *c, const struct eng_definition *def,
 const char *web_date(struct web_ctx *c, const char *iso); /* "27 de novembre de 2026, 15:31" */
 
 /* Starts an expedient with the initial action. key (may be NULL) makes a repeat of the same
- * submission return the first outcome instead of a second expedient. */
+ * submission return the first outcome instead of a second expedient. view (may be NULL)
+ * receives the new expedient as pages show it. */
 int web_submit(struct web_ctx *c, const struct eng_definition *d, struct eng_value *form,
-               size_t n_form, const char *key, struct eng_outcome *out, struct eng_error *err);
+               size_t n_form, const char *key, struct eng_outcome *out,
+               struct eng_expedient_view *view, struct eng_error *err);
 
 /* The actor for engine commands from the signed-in principal. */
 struct eng_actor web_actor(struct web_ctx *c);

@@ -154,41 +154,53 @@ static double monotonic_ms(void)
 
 static void on_request(struct evhttp_request *req, void *payload)
 {
-	double started = monotonic_ms();
 	struct web_loop *loop = payload;
-	struct web_ctx c = {.srv = loop->srv, .store = loop->store, .req = req, .out = evbuffer_new()};
+	struct web_ctx *c = calloc(1, sizeof(*c));
+	if (!c) {
+		evhttp_send_error(req, 503, "Service Unavailable");
+		return;
+	}
+	*c = (struct web_ctx){.srv = loop->srv, .store = loop->store, .base = loop->base, .req = req,
+	                      .out = evbuffer_new(), .started_ms = monotonic_ms()};
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *raw = evhttp_uri_get_path(uri);
 	size_t decoded_len = 0;
 	char *path = evhttp_uridecode(raw ? raw : "/", 0, &decoded_len);
 	bool bad_path = !path || strlen(path) != decoded_len; /* an encoded NUL */
-	c.path = eng_arena_strdup(&c.arena, path ? path : "/");
+	c->path = eng_arena_strdup(&c->arena, path ? path : "/");
 	free(path);
-	c.query = evhttp_uri_get_query(uri);
+	c->query = evhttp_uri_get_query(uri);
 	char *host = NULL;
 	ev_uint16_t port = 0;
 	evhttp_connection_get_peer(evhttp_request_get_connection(req), &host, &port);
-	c.client = host ? host : "";
-	negotiate_lang(&c);
+	c->client = host ? host : "";
+	negotiate_lang(c);
 	if (bad_path)
-		web_error_page(&c, 400, "err.badrequest.title", "err.badrequest");
+		web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
 	else
-		dispatch(&c);
+		dispatch(c);
+	if (!c->deferred)
+		web_request_end(c);
+}
+
+void web_request_end(struct web_ctx *c)
+{
 	/* One access-log line per request. CSVs grant access to documents, so the one path that
 	 * carries a CSV is logged without it; query strings are never logged. */
 	static const char *const methods[] = {"GET", "POST", "HEAD"};
-	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	enum evhttp_cmd_type m = evhttp_request_get_command(c->req);
 	const char *method = m == EVHTTP_REQ_GET ? methods[0] : m == EVHTTP_REQ_POST ? methods[1]
 	                     : m == EVHTTP_REQ_HEAD ? methods[2] : "OTHER";
-	char *logged = eng_arena_strdup(&c.arena, strncmp(c.path, "/verify/", 8) == 0
-	                                          ? "/verify/(csv)/document" : c.path);
+	char *logged = eng_arena_strdup(&c->arena, strncmp(c->path, "/verify/", 8) == 0
+	                                           ? "/verify/(csv)/document" : c->path);
 	for (unsigned char *q = (unsigned char *)logged; *q; q++)
 		if (*q < 0x20 || *q == 0x7f)
 			*q = '?'; /* a decoded %0A must not forge a log line */
-	fprintf(stderr, "tramit: %s %.200s %d %.1fms\n", method, logged, c.status,
-	        monotonic_ms() - started);
-	evbuffer_free(c.out);
-	eng_arena_free(&c.arena);
+	fprintf(stderr, "tramit: %s %.200s %d %.1fms\n", method, logged, c->status,
+	        monotonic_ms() - c->started_ms);
+	evbuffer_free(c->out);
+	eng_arena_free(&c->arena);
+	free(c);
 }
 
 static void on_signal(evutil_socket_t sig, short events, void *payload)
@@ -268,6 +280,8 @@ int web_server_new(struct web_server **out, const struct web_config *cfg,
 	s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	for (int i = 1; i < s->n_loops && rc == 0; i++)
 		rc = loop_init(&s->loops[i], s, fd, err);
+	if (rc == 0 && s->cfg.group_commit)
+		rc = web_committer_start(&s->committer, &s->cfg, catalog, err);
 	if (rc)
 		goto done;
 	s->sigint = evsignal_new(s->loops[0].base, SIGINT, on_signal, s);
@@ -317,6 +331,7 @@ void web_server_free(struct web_server *s)
 		event_free(s->sigint);
 	if (s->sigterm)
 		event_free(s->sigterm);
+	web_committer_stop(s->committer);
 	for (int i = 0; i < s->n_loops; i++) {
 		struct web_loop *l = &s->loops[i];
 		if (l->http)

@@ -20,18 +20,13 @@ void web_session_load(struct web_ctx *c)
 		return;
 	if (strcmp(c->session.entity_id, c->srv->cfg.entity_id) != 0)
 		return;
-	if (strcmp(c->session.principal_kind, "citizen") == 0) {
-		struct eng_person_view p;
-		if (eng_store_person_get(c->store, &c->arena, c->srv->cfg.entity_id,
-		                         c->session.principal_id, &p, &err) == 0) {
-			c->display_name = p.name;
-			c->signed_in = true;
-		}
-	} else if (eng_store_employee_get(c->store, &c->arena, c->srv->cfg.entity_id,
-	                                  c->session.principal_id, &c->employee, &err) == 0) {
-		c->display_name = c->employee.name;
-		c->signed_in = true;
-	}
+	if (!c->session.name)
+		return; /* the person or employee was removed */
+	c->display_name = c->session.name;
+	c->signed_in = true;
+	if (strcmp(c->session.principal_kind, "employee") == 0)
+		c->employee = (struct eng_employee_view){c->session.principal_id, c->session.name,
+		                                         c->session.roles, c->session.n_roles};
 }
 
 bool web_csrf_ok(struct web_ctx *c, const char *token)
@@ -80,12 +75,17 @@ static const char *safe_next(const char *next, const char *fallback)
 	return next;
 }
 
+const char *web_applicant_only(struct web_ctx *c)
+{
+	return strcmp(c->session.principal_kind, "citizen") == 0 ? c->session.principal_id : NULL;
+}
+
 int web_expedient_visible(struct web_ctx *c, const char *id, struct eng_expedient_view *x)
 {
 	struct eng_error err;
 	int rc = eng_store_expedient_get(c->store, &c->arena, c->srv->cfg.entity_id, id, x, &err);
-	if (rc == 0 && strcmp(c->session.principal_kind, "citizen") == 0 &&
-	    strcmp(x->applicant_nif, c->session.principal_id) != 0)
+	const char *only = web_applicant_only(c);
+	if (rc == 0 && only && strcmp(x->applicant_nif, only) != 0)
 		rc = ENG_ENOTFOUND; /* another person's expedient: as if it did not exist */
 	return rc;
 }

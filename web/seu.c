@@ -295,7 +295,8 @@ static size_t join_multichoice(struct web_ctx *c, const struct eng_definition *d
 
 /* Shared by the HTML form and the JSON API: starts an expedient with the initial action. */
 int web_submit(struct web_ctx *c, const struct eng_definition *d, struct eng_value *form,
-               size_t n_form, const char *key, struct eng_outcome *out, struct eng_error *err)
+               size_t n_form, const char *key, struct eng_outcome *out,
+               struct eng_expedient_view *view, struct eng_error *err)
 {
 	trim_values(form, n_form);
 	n_form = join_multichoice(c, d, form, n_form);
@@ -319,8 +320,8 @@ int web_submit(struct web_ctx *c, const struct eng_definition *d, struct eng_val
 		.event = {.kind = ENG_EVENT_ACTION, .action = action, .actor = web_actor(c),
 		          .time_ms = web_now_ms(), .form = form, .n_form = n_form, .csv = csv},
 	};
-	return eng_store_apply(c->store, &c->arena, &cmd, cat_catalog_lookup,
-	                       (void *)c->srv->catalog, out, err);
+	return eng_store_apply_view(c->store, &c->arena, &cmd, cat_catalog_lookup,
+	                            (void *)c->srv->catalog, out, view, err);
 }
 
 void web_route_form(struct web_ctx *c, const char *code)
@@ -349,7 +350,7 @@ void web_route_form(struct web_ctx *c, const char *code)
 	k = m;
 	struct eng_outcome out;
 	struct eng_error err = {0};
-	int rc = web_submit(c, d, v, k, key && *key ? key : NULL, &out, &err);
+	int rc = web_submit(c, d, v, k, key && *key ? key : NULL, &out, NULL, &err);
 	if (rc == ENG_EINVALID && out.step.n_errors > 0)
 		return render_form(c, d, v, k, &out.step, 422);
 	if (rc == ENG_EDENIED || rc == ENG_ECONFLICT)

@@ -19,6 +19,9 @@ struct web_config {
 	const char *conninfo;  /* PostgreSQL */
 	int loops;             /* event loops (threads), each with its own connection; 0: 4 per core, at most 32 */
 	const struct eng_calendar *calendar; /* the municipality's non-business days; borrowed */
+	/* Actions from the API that arrive together share one commit (each client is answered
+	 * after it); false: every transition commits on its own. */
+	bool group_commit;
 };
 
 struct web_server;

@@ -10,18 +10,11 @@
 
 #include "store_internal.h"
 
-#define ISO(col) "to_char(" col ", 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM')"
+#define ISO(col) ENG__ISO(col)
 
-/* An expedient as pages show it: its row, its first entry-registry record and its receipt.
- * Read by expedient_row() in this column order. */
+/* An expedient as pages show it, over the expedient table. */
 #define EXPEDIENT_VIEW \
-	"SELECT x.id, x.number, x.tramit_code, x.definition_hash, x.state, x.version, " \
-	"x.applicant_nif, x.applicant_name, x.lang, x.data::text, " ISO("x.created_at") ", " \
-	ISO("x.updated_at") ", r.number, " ISO("r.presented_at") ", d.csv " \
-	"FROM expedient x LEFT JOIN LATERAL (SELECT number, presented_at FROM registry_entry " \
-	"WHERE expedient_id = x.id ORDER BY id LIMIT 1) r ON true LEFT JOIN LATERAL (SELECT csv " \
-	"FROM document WHERE expedient_id = x.id AND kind = 'receipt' ORDER BY created_at LIMIT 1) " \
-	"d ON true WHERE x.entity_id = $1 AND "
+	"SELECT " ENG__VIEW_COLUMNS " FROM expedient x " ENG__VIEW_JOINS "WHERE x.entity_id = $1 AND "
 
 static const struct {
 	const char *name, *sql;
@@ -46,7 +39,13 @@ static const struct {
 	 "WHERE token_hash = $1 AND expires_at > now() AND last_seen > now() - make_interval(secs => $2::int)), "
 	 "touch AS (UPDATE web_session SET last_seen = now() WHERE token_hash = $1 "
 	 "AND last_seen < now() - interval '60 seconds' AND EXISTS (SELECT 1 FROM s)) "
-	 "SELECT * FROM s"},
+	 /* Who the principal is comes in the same round trip: every signed-in request needs it. */
+	 "SELECT s.*, CASE s.principal_kind WHEN 'citizen' THEN (SELECT name FROM person p WHERE "
+	 "p.entity_id = s.entity_id AND p.nif = s.principal_id) ELSE (SELECT name FROM employee e "
+	 "WHERE e.entity_id = s.entity_id AND e.username = s.principal_id) END, "
+	 "(SELECT coalesce(array_to_json(array_agg(g.role || '@' || g.unit ORDER BY g.role, g.unit))::text, '[]') "
+	 "FROM role_grant g WHERE s.principal_kind = 'employee' AND g.entity_id = s.entity_id "
+	 "AND g.username = s.principal_id) FROM s"},
 	{"session_delete", "DELETE FROM web_session WHERE token_hash = $1"},
 	{"expedient_get",
 	 EXPEDIENT_VIEW "x.id = $2::uuid"},
@@ -180,6 +179,19 @@ int eng_store_person_get(struct eng_store *s, struct eng_arena *a, const char *e
 	return rc;
 }
 
+/* A JSON array of "role@unit" strings into a NULL-terminated array in the arena. */
+static const char **roles_parse(struct eng_arena *a, const char *text, size_t *n)
+{
+	json_t *roles = json_loads(text, 0, NULL);
+	*n = json_array_size(roles);
+	const char **out = eng_arena_alloc(a, sizeof(char *) * (*n + 1));
+	for (size_t i = 0; i < *n; i++)
+		out[i] = eng_arena_strdup(a, json_string_value(json_array_get(roles, i)));
+	out[*n] = NULL;
+	json_decref(roles);
+	return out;
+}
+
 int eng_store_employee_get(struct eng_store *s, struct eng_arena *a, const char *entity_id,
                            const char *username, struct eng_employee_view *out,
                            struct eng_error *err)
@@ -195,12 +207,7 @@ int eng_store_employee_get(struct eng_store *s, struct eng_arena *a, const char 
 	}
 	out->username = col(a, r, 0, 0);
 	out->name = col(a, r, 0, 1);
-	json_t *roles = json_loads(PQgetvalue(r, 0, 2), 0, NULL);
-	out->n_roles = json_array_size(roles);
-	out->roles = eng_arena_alloc(a, sizeof(char *) * (out->n_roles + 1));
-	for (size_t i = 0; i < out->n_roles; i++)
-		out->roles[i] = eng_arena_strdup(a, json_string_value(json_array_get(roles, i)));
-	json_decref(roles);
+	out->roles = roles_parse(a, PQgetvalue(r, 0, 2), &out->n_roles);
 done:
 	PQclear(r);
 	return rc;
@@ -253,7 +260,9 @@ int eng_store_session_get(struct eng_store *s, struct eng_arena *a, const char *
 		rc = eng_error_set(err, ENG_ENOTFOUND, "no live session");
 	else
 		*out = (struct eng_session){col(a, r, 0, 0), col(a, r, 0, 1), col(a, r, 0, 2),
-		                            col(a, r, 0, 3)};
+		                            col(a, r, 0, 3), col(a, r, 0, 4), NULL, 0};
+	if (rc == 0)
+		out->roles = roles_parse(a, PQgetvalue(r, 0, 5), &out->n_roles);
 	PQclear(r);
 	return rc;
 }
@@ -297,6 +306,15 @@ static void expedient_row(struct eng_expedient_view *v, struct eng_arena *a, PGr
 	json_decref(o);
 }
 
+int eng_store__view_take(PGresult *r, int row, struct eng_arena *a, struct eng_expedient_view *out,
+                         struct eng_error *err)
+{
+	if (!r || row >= PQntuples(r))
+		return eng_error_set(err, ENG_ENOTFOUND, "no such expedient");
+	expedient_row(out, a, r, row);
+	return 0;
+}
+
 int eng_store_expedient_get(struct eng_store *s, struct eng_arena *a, const char *entity_id,
                             const char *id, struct eng_expedient_view *out, struct eng_error *err)
 {
@@ -306,11 +324,7 @@ int eng_store_expedient_get(struct eng_store *s, struct eng_arena *a, const char
 	PGresult *r = run_query(s, "expedient_get", 2, p, err);
 	if (!r)
 		return err->code;
-	int rc = 0;
-	if (PQntuples(r) == 0)
-		rc = eng_error_set(err, ENG_ENOTFOUND, "no expedient %s", id);
-	else
-		expedient_row(out, a, r, 0);
+	int rc = eng_store__view_take(r, 0, a, out, err);
 	PQclear(r);
 	return rc;
 }

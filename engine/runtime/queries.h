@@ -42,13 +42,17 @@ struct eng_session {
 	const char *principal_kind; /* "citizen" or "employee" */
 	const char *principal_id;
 	const char *csrf;
+	const char *name;   /* the person's or employee's name; NULL if they no longer exist */
+	const char **roles; /* an employee's grants as "role@unit"; none for citizens */
+	size_t n_roles;
 };
 /* Creates a session lasting idle_seconds since last use and at most absolute_seconds.
  * Writes a new random token (43 chars base64url) into token. */
 int eng_store_session_create(struct eng_store *s, char token[64], char csrf[64],
                              const char *entity_id, const char *kind, const char *principal,
                              int absolute_seconds, struct eng_error *err);
-/* Finds a live session and refreshes its idle time; ENG_ENOTFOUND if none or expired. */
+/* Finds a live session and its principal, and refreshes its idle time (one round trip);
+ * ENG_ENOTFOUND if none or expired. */
 int eng_store_session_get(struct eng_store *s, struct eng_arena *a, const char *token,
                           int idle_seconds, struct eng_session *out, struct eng_error *err);
 int eng_store_session_delete(struct eng_store *s, const char *token, struct eng_error *err);
@@ -63,6 +67,12 @@ struct eng_expedient_view {
 	const char *registry_number, *presented_at; /* NULL when not registered */
 	const char *receipt_csv;                 /* NULL when no receipt */
 };
+/* eng_store_apply, then the expedient as pages show it, read inside the same transaction
+ * after the change (no extra round trip). */
+int eng_store_apply_view(struct eng_store *s, struct eng_arena *arena, const struct eng_command *cmd,
+                         eng_definition_lookup lookup, void *lookup_payload,
+                         struct eng_outcome *outcome, struct eng_expedient_view *view,
+                         struct eng_error *err);
 int eng_store_expedient_get(struct eng_store *s, struct eng_arena *a, const char *entity_id,
                             const char *id, struct eng_expedient_view *out, struct eng_error *err);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "queries.h"
 #include "store_internal.h"
 
 static const char *const statements[][2] = {
@@ -27,15 +28,29 @@ static const char *const statements[][2] = {
 	 "extract(year FROM to_timestamp($2::bigint / 1000.0) AT TIME ZONE 'Europe/Madrid'), 1) "
 	 "ON CONFLICT (entity_id, year) DO UPDATE SET last = expedient_counter.last + 1 "
 	 "RETURNING year, last"},
-	{"exp_insert",
-	 "INSERT INTO expedient (id, entity_id, number, tramit_code, definition_hash, state, version, "
-	 "applicant_nif, applicant_name, lang, data, created_at, updated_at, last_hash, vars) "
-	 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, to_timestamp($12::bigint / 1000.0), "
-	 "to_timestamp($12::bigint / 1000.0), $13, $14::jsonb)"},
-	{"exp_update",
-	 "UPDATE expedient SET state = $3, version = $4, data = $5::jsonb, "
-	 "updated_at = to_timestamp($6::bigint / 1000.0), last_hash = $7, vars = $8::jsonb "
-	 "WHERE id = $1 AND version = $2"},
+#define EXP_INSERT \
+	"INSERT INTO expedient (id, entity_id, number, tramit_code, definition_hash, state, version, " \
+	"applicant_nif, applicant_name, lang, data, created_at, updated_at, last_hash, vars) " \
+	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, to_timestamp($12::bigint / 1000.0), " \
+	"to_timestamp($12::bigint / 1000.0), $13, $14::jsonb)"
+#define EXP_UPDATE \
+	"UPDATE expedient SET state = $3, version = $4, data = $5::jsonb, " \
+	"updated_at = to_timestamp($6::bigint / 1000.0), last_hash = $7, vars = $8::jsonb " \
+	"WHERE id = $1 AND version = $2"
+/* Writes that must change exactly one row fail in the server when they change none (a
+ * division by zero, reported as "changed 0 rows"), so a COMMIT already sent behind them in the
+ * pipeline cannot commit the transition. */
+#define ONE_ROW(write) "WITH u AS (" write " RETURNING 1) SELECT 1 / count(*) FROM u"
+/* The same writes answering with the expedient as pages show it, for callers that need it:
+ * the answer costs no statement of its own. The row check is a one-time filter, evaluated
+ * before the join. */
+#define AS_VIEW(write) \
+	"WITH x AS (" write " RETURNING *) SELECT " ENG__VIEW_COLUMNS "FROM x " ENG__VIEW_JOINS \
+	"WHERE (SELECT 1 / count(*) FROM x) = 1"
+	{"exp_insert", EXP_INSERT},
+	{"exp_insert_view", AS_VIEW(EXP_INSERT)},
+	{"exp_update", ONE_ROW(EXP_UPDATE)},
+	{"exp_update_view", AS_VIEW(EXP_UPDATE)},
 	{"event_insert",
 	 "INSERT INTO event (expedient_id, seq, kind, action, actor_kind, actor_id, from_state, "
 	 "to_state, at, payload, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
@@ -61,10 +76,10 @@ static const char *const statements[][2] = {
 	{"cmd_finish",
 	 "UPDATE command SET outcome = $4::json WHERE entity_id = $1 AND principal = $2 AND idempotency_key = $3"},
 	{"timer_fired",
-	 "UPDATE timer SET state = 'fired', fired_at = now() WHERE id = $1 AND state = 'claimed'"},
+	 ONE_ROW("UPDATE timer SET state = 'fired', fired_at = now() WHERE id = $1 AND state = 'claimed'")},
 	{"outbox_settle",
-	 "UPDATE outbox SET state = $3, result = $2::json, done_at = now(), last_error = $4 "
-	 "WHERE id = $1 AND state = 'claimed' AND ($5::int = 0 OR attempts = $5::int)"},
+	 ONE_ROW("UPDATE outbox SET state = $3, result = $2::json, done_at = now(), last_error = $4 "
+	 "WHERE id = $1 AND state = 'claimed' AND ($5::int = 0 OR attempts = $5::int)")},
 };
 
 static int db_fail(struct eng_store *s, struct eng_error *err, const char *what, PGresult *r)
@@ -124,6 +139,8 @@ int eng_store__prepare_all(struct eng_store *s, struct eng_error *err)
 	if (!rc)
 		rc = eng_store__effects_prepare(s, err);
 	if (!rc)
+		rc = eng_store__batch_prepare(s, err);
+	if (!rc)
 		rc = eng_store__queries_prepare(s, err);
 	return rc;
 }
@@ -141,11 +158,117 @@ PGconn *eng_store_conn(struct eng_store *s)
 	return s->conn;
 }
 
-/* Runs a prepared statement; returns the result if its status is `want`, else NULL with err. */
+/* Sends one statement in pipeline mode: SQL text (no parameters) or a prepared statement. */
+static int pipe_send(struct eng_store *s, const char *name, const char *sql, int n,
+                     const char *const *params, const struct eng__pending *want,
+                     struct eng_error *err)
+{
+	if (s->n_pending == ENG__MAX_PENDING)
+		return eng_error_set(err, ENG_EINTERNAL, "database: more than %d statements in a pipeline",
+		                     ENG__MAX_PENDING);
+	int ok = sql ? PQsendQueryParams(s->conn, sql, 0, NULL, NULL, NULL, NULL, 0)
+	             : PQsendQueryPrepared(s->conn, name, n, params, NULL, NULL, 0);
+	if (!ok)
+		return db_fail(s, err, name, NULL);
+	s->pending[s->n_pending++] = *want;
+	return 0;
+}
+
+/* Checks one pending statement's result; returns 0 or its error. */
+static int pipe_check(struct eng_store *s, const struct eng__pending *p, PGresult *r,
+                      struct eng_error *err)
+{
+	if (!r)
+		return db_fail(s, err, p->name, NULL);
+	if (PQresultStatus(r) == PGRES_PIPELINE_ABORTED)
+		return eng_error_set(err, ENG_EINTERNAL, "database: %s: skipped after an error", p->name);
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	if (p->one_row && state && strcmp(state, "22012") == 0) /* ONE_ROW found none */
+		return eng_error_set(err, p->code, "database: %s changed 0 rows, not 1", p->name);
+	if (PQresultStatus(r) != p->want)
+		return db_fail(s, err, p->name, r);
+	if (p->one_row && strcmp(PQcmdTuples(r), "1") != 0)
+		return eng_error_set(err, p->code, "database: %s changed %s rows, not 1", p->name,
+		                     PQcmdTuples(r));
+	return 0;
+}
+
+/* Ends the pipeline's current segment with a sync and checks every pending result in order.
+ * The first failure is reported (PostgreSQL skipped the statements after it). Results are
+ * read to the sync even after a failure, so the connection is ready for what follows; when
+ * the connection itself broke, it is left broken for eng_store__ensure to reconnect. */
+static int pipe_flush(struct eng_store *s, struct eng_error *err)
+{
+	size_t n = s->n_pending;
+	s->n_pending = 0;
+	if (PQpipelineSync(s->conn) != 1)
+		return db_fail(s, err, "pipeline sync", NULL);
+	int rc = 0;
+	struct eng_error first = {0};
+	for (size_t i = 0; i < n; i++) {
+		const struct eng__pending *p = &s->pending[i];
+		PGresult *r = PQgetResult(s->conn);
+		int bad = pipe_check(s, p, r, &first);
+		if (bad && !rc) {
+			rc = bad;
+			if (err)
+				*err = first;
+		}
+		if (p->keep && !bad)
+			*p->keep = r;
+		else
+			PQclear(r);
+		if (!r) /* the connection broke: nothing more will come */
+			return rc;
+		while ((r = PQgetResult(s->conn)) != NULL)
+			PQclear(r);
+	}
+	PGresult *sync = PQgetResult(s->conn);
+	if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC && !rc)
+		rc = db_fail(s, err, "pipeline sync", sync);
+	PQclear(sync);
+	return rc;
+}
+
+int eng_store__flush(struct eng_store *s, struct eng_error *err)
+{
+	return s->pipelined ? pipe_flush(s, err) : 0;
+}
+
+int eng_store__send(struct eng_store *s, const char *name, int n, const char *const *params,
+                    ExecStatusType want, bool one_row, int code, PGresult **keep,
+                    struct eng_error *err)
+{
+	struct eng__pending p = {name, want, one_row, code, keep};
+	if (s->pipelined)
+		return pipe_send(s, name, NULL, n, params, &p, err);
+	PGresult *r = PQexecPrepared(s->conn, name, n, params, NULL, NULL, 0);
+	int rc = pipe_check(s, &p, r, err);
+	if (keep && !rc)
+		*keep = r;
+	else
+		PQclear(r);
+	return rc;
+}
+
+/* Runs a prepared statement; returns the result if its status is `want`, else NULL with err.
+ * In pipeline mode it flushes what was sent before it. */
 PGresult *eng_store__run(struct eng_store *s, const char *name, int n, const char *const *params,
                          ExecStatusType want, struct eng_error *err)
 {
-	PGresult *r = PQexecPrepared(s->conn, name, n, params, NULL, NULL, 0);
+	PGresult *r = NULL;
+	if (s->pipelined) {
+		struct eng__pending p = {name, want, false, 0, &r};
+		int rc = pipe_send(s, name, NULL, n, params, &p, err);
+		if (!rc)
+			rc = pipe_flush(s, err);
+		if (rc) {
+			PQclear(r);
+			return NULL;
+		}
+		return r;
+	}
+	r = PQexecPrepared(s->conn, name, n, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != want) {
 		db_fail(s, err, name, r);
 		PQclear(r);
@@ -154,20 +277,54 @@ PGresult *eng_store__run(struct eng_store *s, const char *name, int n, const cha
 	return r;
 }
 
+/* Runs SQL text without parameters; in pipeline mode, one statement, flushing what was sent
+ * before it. */
 int eng_store__exec(struct eng_store *s, const char *sql, struct eng_error *err)
 {
+	if (s->pipelined) {
+		struct eng__pending p = {sql, PGRES_COMMAND_OK, false, 0, NULL};
+		int rc = pipe_send(s, sql, sql, 0, NULL, &p, err);
+		return rc ? rc : pipe_flush(s, err);
+	}
 	PGresult *r = PQexec(s->conn, sql);
 	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : db_fail(s, err, sql, r);
 	PQclear(r);
 	return rc;
 }
 
+int eng_store__send_sql(struct eng_store *s, const char *sql, struct eng_error *err)
+{
+	if (!s->pipelined)
+		return eng_store__exec(s, sql, err);
+	struct eng__pending p = {sql, PGRES_COMMAND_OK, false, 0, NULL};
+	return pipe_send(s, sql, sql, 0, NULL, &p, err);
+}
+
+/* Pipeline mode for one transition; a connection that cannot enter it works without. */
+void eng_store__pipeline_enter(struct eng_store *s)
+{
+	s->pipelined = PQenterPipelineMode(s->conn) == 1;
+	s->n_pending = 0;
+}
+
+void eng_store__pipeline_leave(struct eng_store *s)
+{
+	if (!s->pipelined)
+		return;
+	s->pipelined = false;
+	/* Results left unread (a broken connection): reconnect before the next use rather than
+	 * misread them. */
+	if (PQexitPipelineMode(s->conn) != 1)
+		s->stale = true;
+}
+
 /* Reconnects once if the connection dropped (PostgreSQL restarted). */
 int eng_store__ensure(struct eng_store *s, struct eng_error *err)
 {
-	if (PQstatus(s->conn) == CONNECTION_OK)
+	if (PQstatus(s->conn) == CONNECTION_OK && !s->stale)
 		return 0;
 	PQreset(s->conn);
+	s->stale = false;
 	if (PQstatus(s->conn) != CONNECTION_OK)
 		return eng_error_set(err, ENG_EUNAVAILABLE, "PostgreSQL is unavailable");
 	return eng_store__prepare_all(s, err);
@@ -371,69 +528,79 @@ static int idempotency_finish(struct eng__tx *t, struct eng_error *err)
 	const struct eng_command *c = t->cmd;
 	char *text = outcome_json(t->out);
 	const char *p[] = {c->entity_id, principal_of(c, t->arena), c->idempotency_key, text};
-	PGresult *r = eng_store__run(t->s, "cmd_finish", 4, p, PGRES_COMMAND_OK, err);
+	int rc = eng_store__send(t->s, "cmd_finish", 4, p, PGRES_COMMAND_OK, false, 0, NULL, err);
 	free(text);
-	if (!r)
-		return err->code;
-	PQclear(r);
-	return 0;
+	return rc;
 }
 
-/* Loads and locks the expedient, and finds its definition (when lookup is not NULL);
- * pinned_to (if not NULL) receives the hash it is pinned to. */
-static int load_row(struct eng__tx *t, struct eng_error *err, eng_definition_lookup lookup,
-                    void *payload, const char **pinned_to)
+/* A new expedient: nothing to load; its id is made here. */
+static int load_new(struct eng__tx *t, struct eng_error *err)
 {
 	const struct eng_command *c = t->cmd;
-	if (!c->expedient_id) {
-		t->def = c->def;
-		t->exp = (struct eng_expedient){.applicant_id = c->event.actor.id};
-		t->applicant_name = c->applicant_name ? c->applicant_name : "";
-		snprintf(t->last_hash, sizeof(t->last_hash), "%s", eng_genesis_hash);
-		uuid_new(t->out->expedient_id);
-		return t->def ? 0 : eng_error_set(err, ENG_EINVALID, "no definition to create the expedient with");
-	}
+	t->def = c->def;
+	t->exp = (struct eng_expedient){.applicant_id = c->event.actor.id};
+	t->applicant_name = c->applicant_name ? c->applicant_name : "";
+	snprintf(t->last_hash, sizeof(t->last_hash), "%s", eng_genesis_hash);
+	uuid_new(t->out->expedient_id);
+	return t->def ? 0 : eng_error_set(err, ENG_EINVALID, "no definition to create the expedient with");
+}
+
+/* Sends the query that loads and locks the expedient (ENG_ENOTFOUND for a malformed id). */
+static int load_send(struct eng__tx *t, PGresult **keep, struct eng_error *err)
+{
+	const struct eng_command *c = t->cmd;
 	if (!eng_uuid_valid(c->expedient_id))
 		return eng_error_set(err, ENG_ENOTFOUND, "no expedient %.40s", c->expedient_id);
 	const char *p[] = {c->expedient_id, c->entity_id};
-	PGresult *r = eng_store__run(t->s, "exp_load", 2, p, PGRES_TUPLES_OK, err);
-	if (!r)
-		return err->code;
-	int rc = 0;
-	if (PQntuples(r) == 0) {
-		rc = eng_error_set(err, ENG_ENOTFOUND, "no expedient %s", c->expedient_id);
-		goto done;
-	}
-	t->exp.state = eng_arena_strdup(t->arena, PQgetvalue(r, 0, 0));
-	t->exp.version = atoll(PQgetvalue(r, 0, 1));
-	t->exp.applicant_id = eng_arena_strdup(t->arena, PQgetvalue(r, 0, 2));
-	if (data_parse(&t->exp.data, &t->exp.n_data, t->arena, PQgetvalue(r, 0, 3)) != 0) {
-		rc = eng_error_set(err, ENG_EINTERNAL, "expedient %s has malformed data", c->expedient_id);
-		goto done;
-	}
+	return eng_store__send(t->s, "exp_load", 2, p, PGRES_TUPLES_OK, false, 0, keep, err);
+}
+
+/* Reads the loaded expedient from row `row` of r (ENG_ENOTFOUND past the end) and finds its definition (when lookup is not NULL);
+ * pinned_to (if not NULL) receives the hash it is pinned to. */
+int eng_store__load_take(struct eng__tx *t, PGresult *r, int row, struct eng_error *err,
+                         eng_definition_lookup lookup, void *payload, const char **pinned_to)
+{
+	const struct eng_command *c = t->cmd;
+	if (row >= PQntuples(r) || (c->applicant_only && strcmp(PQgetvalue(r, row, 2), c->applicant_only) != 0))
+		return eng_error_set(err, ENG_ENOTFOUND, "no expedient %s", c->expedient_id);
+	t->exp.state = eng_arena_strdup(t->arena, PQgetvalue(r, row, 0));
+	t->exp.version = atoll(PQgetvalue(r, row, 1));
+	t->exp.applicant_id = eng_arena_strdup(t->arena, PQgetvalue(r, row, 2));
+	if (data_parse(&t->exp.data, &t->exp.n_data, t->arena, PQgetvalue(r, row, 3)) != 0)
+		return eng_error_set(err, ENG_EINTERNAL, "expedient %s has malformed data", c->expedient_id);
 	if (pinned_to)
-		*pinned_to = eng_arena_strdup(t->arena, PQgetvalue(r, 0, 4));
-	t->def = lookup ? lookup(PQgetvalue(r, 0, 4), payload) : NULL;
-	if (!t->def && lookup) {
-		rc = eng_error_set(err, ENG_EINTERNAL, "expedient %s is pinned to unknown definition %s",
-		                   c->expedient_id, PQgetvalue(r, 0, 4));
-		goto done;
-	}
-	snprintf(t->out->number, sizeof(t->out->number), "%s", PQgetvalue(r, 0, 5));
-	t->applicant_name = eng_arena_strdup(t->arena, PQgetvalue(r, 0, 6));
-	snprintf(t->last_hash, sizeof(t->last_hash), "%s", PQgetvalue(r, 0, 7));
+		*pinned_to = eng_arena_strdup(t->arena, PQgetvalue(r, row, 4));
+	t->def = lookup ? lookup(PQgetvalue(r, row, 4), payload) : NULL;
+	if (!t->def && lookup)
+		return eng_error_set(err, ENG_EINTERNAL, "expedient %s is pinned to unknown definition %s",
+		                     c->expedient_id, PQgetvalue(r, row, 4));
+	snprintf(t->out->number, sizeof(t->out->number), "%s", PQgetvalue(r, row, 5));
+	t->applicant_name = eng_arena_strdup(t->arena, PQgetvalue(r, row, 6));
+	snprintf(t->last_hash, sizeof(t->last_hash), "%s", PQgetvalue(r, row, 7));
 	struct eng_value *vars = NULL;
-	if (data_parse(&vars, &t->exp.n_vars, t->arena, PQgetvalue(r, 0, 8)) != 0) {
-		rc = eng_error_set(err, ENG_EINTERNAL, "expedient %s has malformed vars", c->expedient_id);
-		goto done;
-	}
+	if (data_parse(&vars, &t->exp.n_vars, t->arena, PQgetvalue(r, row, 8)) != 0)
+		return eng_error_set(err, ENG_EINTERNAL, "expedient %s has malformed vars", c->expedient_id);
 	t->exp.vars = vars;
 	snprintf(t->out->expedient_id, sizeof(t->out->expedient_id), "%s", c->expedient_id);
 	if (c->expected_version >= 0 && c->expected_version != t->exp.version)
-		rc = eng_error_set(err, ENG_ECONFLICT, "expedient %s is at version %lld, not %lld",
-		                   c->expedient_id, (long long)t->exp.version,
-		                   (long long)c->expected_version);
-done:
+		return eng_error_set(err, ENG_ECONFLICT, "expedient %s is at version %lld, not %lld",
+		                     c->expedient_id, (long long)t->exp.version,
+		                     (long long)c->expected_version);
+	return 0;
+}
+
+/* Loads and locks the expedient now (one round trip, with whatever was sent before). */
+static int load_row(struct eng__tx *t, struct eng_error *err, eng_definition_lookup lookup,
+                    void *payload, const char **pinned_to)
+{
+	if (!t->cmd->expedient_id)
+		return load_new(t, err);
+	PGresult *r = NULL;
+	int rc = load_send(t, &r, err);
+	if (!rc)
+		rc = eng_store__flush(t->s, err);
+	if (!rc)
+		rc = eng_store__load_take(t, r, 0, err, lookup, payload, pinned_to);
 	PQclear(r);
 	return rc;
 }
@@ -448,35 +615,39 @@ static int load_pinned(struct eng__tx *t, struct eng_error *err, const char **pi
 	return load_row(t, err, NULL, NULL, pinned_to);
 }
 
-/* Appends the event; leaves its hash in t->last_hash for the expedient row. */
-static int append_event(struct eng__tx *t, struct eng_error *err)
+void eng_store__event_prepare(struct eng__tx *t, struct eng__event_row *e)
 {
 	const struct eng_command *c = t->cmd;
 	const struct eng_step_result *st = &t->out->step;
-	char *payload = eng_store__json_text(t->payload);
-	struct eng_event_record rec = {
+	e->payload = eng_store__json_text(t->payload);
+	e->rec = (struct eng_event_record){
 		.expedient_id = t->out->expedient_id, .seq = st->version,
 		.kind = t->kind_override ? t->kind_override : event_kind_name(c->event.kind),
 		.action = event_name(&c->event),
 		.actor_kind = actor_kind_name(c->event.actor.kind),
 		.actor_id = c->event.actor.id ? c->event.actor.id : "",
 		.from_state = st->from_state ? st->from_state : "", .to_state = st->to_state,
-		.at_ms = c->event.time_ms, .payload = payload,
+		.at_ms = c->event.time_ms, .payload = e->payload,
 	};
-	char prev[65], hash[65], seq[24], at[24];
-	snprintf(prev, sizeof(prev), "%s", t->last_hash);
-	eng_event_hash(hash, prev, &rec);
-	snprintf(seq, sizeof(seq), "%lld", (long long)rec.seq);
-	snprintf(at, sizeof(at), "%lld", (long long)rec.at_ms);
-	const char *p[] = {rec.expedient_id, seq, rec.kind, rec.action, rec.actor_kind, rec.actor_id,
-	                   rec.from_state, rec.to_state, at, payload, prev, hash};
-	PGresult *r = eng_store__run(t->s, "event_insert", 12, p, PGRES_COMMAND_OK, err);
-	free(payload);
-	if (!r)
-		return err->code;
-	PQclear(r);
-	snprintf(t->last_hash, sizeof(t->last_hash), "%s", hash);
-	return 0;
+	snprintf(e->prev, sizeof(e->prev), "%s", t->last_hash);
+	eng_event_hash(e->hash, e->prev, &e->rec);
+	/* The expedient row records the hash of its newest event. */
+	snprintf(t->last_hash, sizeof(t->last_hash), "%s", e->hash);
+}
+
+/* Appends the event; leaves its hash in t->last_hash for the expedient row. */
+static int append_event(struct eng__tx *t, struct eng_error *err)
+{
+	struct eng__event_row e;
+	eng_store__event_prepare(t, &e);
+	char seq[24], at[24];
+	snprintf(seq, sizeof(seq), "%lld", (long long)e.rec.seq);
+	snprintf(at, sizeof(at), "%lld", (long long)e.rec.at_ms);
+	const char *p[] = {e.rec.expedient_id, seq, e.rec.kind, e.rec.action, e.rec.actor_kind,
+	                   e.rec.actor_id, e.rec.from_state, e.rec.to_state, at, e.payload, e.prev, e.hash};
+	int rc = eng_store__send(t->s, "event_insert", 12, p, PGRES_COMMAND_OK, false, 0, NULL, err);
+	free(e.payload);
+	return rc;
 }
 
 static int migration_event(struct eng__tx *t, struct eng_error *err)
@@ -499,28 +670,26 @@ static int write_expedient(struct eng__tx *t, struct eng_error *err)
 	char version[24], at[24];
 	snprintf(version, sizeof(version), "%lld", (long long)st->version);
 	snprintf(at, sizeof(at), "%lld", (long long)c->event.time_ms);
-	int rc = 0;
-	PGresult *r = NULL;
+	/* With a view wanted, the write answers with it (one row, or the flush fails). */
+	ExecStatusType want = t->view || c->expedient_id ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
+	PGresult **keep = t->view ? &t->view_result : NULL;
+	int rc;
 	if (!c->expedient_id) {
 		const char *p[] = {t->out->expedient_id, c->entity_id, t->out->number, t->def->code,
 		                   t->def->hash, st->to_state, version, t->exp.applicant_id,
 		                   t->applicant_name, c->lang ? c->lang : "ca", data_text, at, t->last_hash,
 		                   vars_text};
-		r = eng_store__run(t->s, "exp_insert", 14, p, PGRES_COMMAND_OK, err);
+		rc = eng_store__send(t->s, t->view ? "exp_insert_view" : "exp_insert", 14, p, want, true,
+		                     ENG_EINTERNAL, keep, err);
 	} else {
 		char old[24];
 		snprintf(old, sizeof(old), "%lld", (long long)t->exp.version);
 		const char *p[] = {c->expedient_id, old, st->to_state, version, data_text, at, t->last_hash,
 		                   vars_text};
-		r = eng_store__run(t->s, "exp_update", 8, p, PGRES_COMMAND_OK, err);
 		/* The row is locked since load, so the version cannot have moved. */
-		if (r && strcmp(PQcmdTuples(r), "1") != 0)
-			rc = eng_error_set(err, ENG_EINTERNAL, "expedient %s changed under its row lock",
-			                   c->expedient_id);
+		rc = eng_store__send(t->s, t->view ? "exp_update_view" : "exp_update", 8, p, want, true,
+		                     ENG_EINTERNAL, keep, err);
 	}
-	if (!r)
-		rc = err->code;
-	PQclear(r);
 	free(data_text);
 	free(vars_text);
 	return rc;
@@ -543,31 +712,25 @@ static int number_expedient(struct eng__tx *t, struct eng_error *err)
 
 /* Marks the timer fired or the outbox row done in the same transaction as the event it
  * caused, so each fires or is reported exactly once. */
-static int settle_source(struct eng__tx *t, struct eng_error *err)
+int eng_store__settle_source(struct eng__tx *t, struct eng_error *err)
 {
 	const struct eng_command *c = t->cmd;
-	char id[24];
-	PGresult *r = NULL;
+	char id[24], attempts[16];
 	if (c->timer_id > 0) {
 		snprintf(id, sizeof(id), "%lld", (long long)c->timer_id);
 		const char *p[] = {id};
-		r = eng_store__run(t->s, "timer_fired", 1, p, PGRES_COMMAND_OK, err);
-	} else if (c->outbox_id > 0) {
-		snprintf(id, sizeof(id), "%lld", (long long)c->outbox_id);
-		char attempts[16];
-		snprintf(attempts, sizeof(attempts), "%d", c->outbox_attempts);
-		const char *p[] = {id, c->result_json ? c->result_json : "null",
-		                   c->outbox_dead ? "dead" : "done", c->outbox_error, attempts};
-		r = eng_store__run(t->s, "outbox_settle", 5, p, PGRES_COMMAND_OK, err);
-	} else {
-		return 0;
+		return eng_store__send(t->s, "timer_fired", 1, p, PGRES_TUPLES_OK, true, ENG_ECONFLICT,
+		                       NULL, err);
 	}
-	if (!r)
-		return err->code;
-	bool one = strcmp(PQcmdTuples(r), "1") == 0;
-	PQclear(r);
-	return one ? 0 : eng_error_set(err, ENG_ECONFLICT, "%s %s is no longer claimed by us",
-	                               c->timer_id > 0 ? "timer" : "outbox row", id);
+	if (c->outbox_id <= 0)
+		return 0;
+	snprintf(id, sizeof(id), "%lld", (long long)c->outbox_id);
+	snprintf(attempts, sizeof(attempts), "%d", c->outbox_attempts);
+	const char *p[] = {id, c->result_json ? c->result_json : "null",
+	                   c->outbox_dead ? "dead" : "done", c->outbox_error, attempts};
+	/* A row no longer claimed by us (its lease expired) fails with ENG_ECONFLICT. */
+	return eng_store__send(t->s, "outbox_settle", 5, p, PGRES_TUPLES_OK, true, ENG_ECONFLICT,
+	                       NULL, err);
 }
 
 static void record_event_payload(struct eng__tx *t)
@@ -617,10 +780,56 @@ static void record_event_payload(struct eng__tx *t)
 }
 
 /* One attempt in one transaction. Returns 0 or a negative code (everything rolled back). */
+/* Steps the loaded expedient: an engine refusal is returned here, before anything is sent. */
+int eng_store__step(struct eng__tx *t, struct eng_error *err)
+{
+	/* Deadlines are counted under the store's calendar unless the command brings its own
+	 * (the union with the party's, art. 30.6). */
+	struct eng_event ev = t->cmd->event;
+	if (!ev.calendar)
+		ev.calendar = t->s->calendar;
+	int rc = eng_expedient_step(&t->out->step, t->arena, t->def, &t->exp, &ev);
+	if (rc)
+		return eng_error_set(err, rc, "%s", t->out->step.msg);
+	record_event_payload(t);
+	return 0;
+}
+
+/* Sends every write of a stepped transition (pipeline mode: none is waited for, except
+ * numbers a later write needs). A failure here is the database's, never the engine's. */
+static int write_all(struct eng__tx *t, struct eng_error *err)
+{
+	/* The timer or outbox row that caused this event is settled first, so that effects
+	 * disarming timers of the same name leave the one firing now alone. */
+	int rc = eng_store__settle_source(t, err);
+	if (!rc && !t->cmd->expedient_id)
+		rc = number_expedient(t, err);
+	if (!rc)
+		rc = eng_store__effects_write(t, err);
+	if (!rc)
+		rc = append_event(t, err);
+	if (!rc)
+		rc = write_expedient(t, err);
+	if (rc)
+		return rc;
+	snprintf(t->out->to_state, sizeof(t->out->to_state), "%s", t->out->step.to_state);
+	t->out->version = t->out->step.version;
+	return t->cmd->idempotency_key ? idempotency_finish(t, err) : 0;
+}
+
+void eng_store__tx_end(struct eng__tx *t)
+{
+	json_decref(t->payload);
+	t->payload = NULL;
+}
+
+/* One attempt in one transaction, pipelined: BEGIN travels with the load, and every write
+ * after the step travels with the COMMIT, so a transition takes two round trips (three with
+ * an idempotency key). Returns 0 or a negative code (everything rolled back). */
 static int attempt(struct eng__tx *t, eng_definition_lookup lookup, void *lookup_payload,
                    struct eng_error *err)
 {
-	int rc = eng_store__exec(t->s, "BEGIN", err);
+	int rc = eng_store__send_sql(t->s, "BEGIN", err);
 	if (rc)
 		return rc;
 	if (t->cmd->idempotency_key) {
@@ -633,49 +842,23 @@ static int attempt(struct eng__tx *t, eng_definition_lookup lookup, void *lookup
 			goto done;
 	}
 	rc = load(t, err, lookup, lookup_payload);
-	if (rc)
-		goto done;
-	/* Deadlines are counted under the store's calendar unless the command brings its own
-	 * (the union with the party's, art. 30.6). */
-	struct eng_event ev = t->cmd->event;
-	if (!ev.calendar)
-		ev.calendar = t->s->calendar;
-	rc = eng_expedient_step(&t->out->step, t->arena, t->def, &t->exp, &ev);
-	if (rc) {
-		eng_error_set(err, rc, "%s", t->out->step.msg);
-		goto done;
-	}
-	record_event_payload(t);
-	/* The timer or outbox row that caused this event is settled first, so that effects
-	 * disarming timers of the same name leave the one firing now alone. */
-	rc = settle_source(t, err);
-	if (!rc && !t->cmd->expedient_id)
-		rc = number_expedient(t, err);
 	if (!rc)
-		rc = eng_store__effects_write(t, err);
+		rc = eng_store__step(t, err);
 	if (!rc)
-		rc = append_event(t, err);
-	if (!rc)
-		rc = write_expedient(t, err);
-	if (rc)
-		goto done;
-	snprintf(t->out->to_state, sizeof(t->out->to_state), "%s", t->out->step.to_state);
-	t->out->version = t->out->step.version;
-	if (t->cmd->idempotency_key)
-		rc = idempotency_finish(t, err);
+		rc = write_all(t, err);
 	if (!rc)
 		rc = eng_store__exec(t->s, "COMMIT", err);
 done:
 	if (rc != 0)
-		PQclear(PQexec(t->s->conn, "ROLLBACK"));
-	json_decref(t->payload);
-	t->payload = NULL;
+		eng_store__exec(t->s, "ROLLBACK", &(struct eng_error){0});
+	eng_store__tx_end(t);
 	return rc;
 }
 
-int eng_store_apply(struct eng_store *s, struct eng_arena *arena, const struct eng_command *cmd,
-                    eng_definition_lookup lookup, void *lookup_payload,
-                    struct eng_outcome *outcome, struct eng_error *err)
+int eng_store__apply_one(struct eng_store *s, struct eng_arena *arena, const struct eng_command *cmd,
+                         eng_definition_lookup lookup, void *lookup_payload,
+                         struct eng_outcome *outcome, struct eng_expedient_view *view,
+                         struct eng_error *err)
 {
 	struct eng_error local;
 	if (!err)
@@ -684,8 +867,33 @@ int eng_store_apply(struct eng_store *s, struct eng_arena *arena, const struct e
 	int rc = eng_store__ensure(s, err);
 	if (rc)
 		return rc;
-	struct eng__tx t = {.s = s, .arena = arena, .cmd = cmd, .out = outcome};
-	return attempt(&t, lookup, lookup_payload, err);
+	struct eng__tx t = {.s = s, .arena = arena, .cmd = cmd, .out = outcome, .view = view};
+	eng_store__pipeline_enter(s);
+	rc = attempt(&t, lookup, lookup_payload, err);
+	eng_store__pipeline_leave(s);
+	if (rc == 0 && view) {
+		/* A replayed command read nothing in its transaction: read the view now. */
+		rc = t.view_result ? eng_store__view_take(t.view_result, 0, arena, view, err)
+		                   : eng_store_expedient_get(s, arena, cmd->entity_id, outcome->expedient_id,
+		                                             view, err);
+	}
+	PQclear(t.view_result);
+	return rc;
+}
+
+int eng_store_apply(struct eng_store *s, struct eng_arena *arena, const struct eng_command *cmd,
+                    eng_definition_lookup lookup, void *lookup_payload,
+                    struct eng_outcome *outcome, struct eng_error *err)
+{
+	return eng_store__apply_one(s, arena, cmd, lookup, lookup_payload, outcome, NULL, err);
+}
+
+int eng_store_apply_view(struct eng_store *s, struct eng_arena *arena, const struct eng_command *cmd,
+                         eng_definition_lookup lookup, void *lookup_payload,
+                         struct eng_outcome *outcome, struct eng_expedient_view *view,
+                         struct eng_error *err)
+{
+	return eng_store__apply_one(s, arena, cmd, lookup, lookup_payload, outcome, view, err);
 }
 
 int eng_store_pinned(struct eng_store *s, struct eng_arena *a, const char *entity_id, const char *hash,

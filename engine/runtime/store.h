@@ -42,6 +42,9 @@ struct eng_command {
 	const char *applicant_name;      /* when creating */
 	const char *lang;                /* "ca" or "es", the applicant's language, when creating */
 	int64_t expected_version;        /* refuse with ENG_ECONFLICT if different; -1 for any */
+	/* Not NULL: the expedient must be this applicant's (a citizen acting on their own
+	 * expedient); anyone else's is ENG_ENOTFOUND, as if it did not exist. */
+	const char *applicant_only;
 	/* A client's name for this command (8-200 characters). A second command with the same
 	 * key from the same principal gets the first one's outcome (outcome->replayed) and
 	 * changes nothing. NULL: no deduplication. */
@@ -76,6 +79,26 @@ struct eng_outcome {
 int eng_store_apply(struct eng_store *s, struct eng_arena *arena, const struct eng_command *cmd,
                     eng_definition_lookup lookup, void *lookup_payload,
                     struct eng_outcome *outcome, struct eng_error *err);
+
+/* Group commit: several commands applied in one transaction, one round trip for all their
+ * loads and one for all their writes and the commit. Each command succeeds or fails on its
+ * own, with the code eng_store_apply would return (item->rc, item->err); a refused command
+ * changes nothing. Creations, commands with an idempotency key and a second command on the
+ * same expedient are applied on their own after the shared transaction, and so is every
+ * command if the database refuses the shared one. view (may be NULL) receives the expedient
+ * as pages show it (struct eng_expedient_view, queries.h). Returns 0, or ENG_EUNAVAILABLE
+ * when the database cannot be reached (every item->rc says so). */
+struct eng_expedient_view;
+struct eng_batch_item {
+	const struct eng_command *cmd;   /* in */
+	struct eng_expedient_view *view; /* in: where to put the view, or NULL */
+	struct eng_outcome out;          /* out */
+	int rc;                          /* out */
+	struct eng_error err;            /* out */
+};
+int eng_store_apply_batch(struct eng_store *s, struct eng_arena *arena, struct eng_batch_item *items,
+                          size_t n, eng_definition_lookup lookup, void *payload);
+
 
 /* Moves one running expedient from definition `from` to `to` (a new version of the same
  * tràmit), in one transaction: the expedient must still be pinned to `from`; it takes

@@ -43,14 +43,10 @@ int eng_store__effects_prepare(struct eng_store *s, struct eng_error *err)
 	return eng_store__prepare(s, statements, sizeof(statements) / sizeof(statements[0]), err);
 }
 
-static int run_cmd(struct eng__tx *t, const char *name, int n, const char *const *p,
+static int send_cmd(struct eng__tx *t, const char *name, int n, const char *const *p,
                    struct eng_error *err)
 {
-	PGresult *r = eng_store__run(t->s, name, n, p, PGRES_COMMAND_OK, err);
-	if (!r)
-		return err->code;
-	PQclear(r);
-	return 0;
+	return eng_store__send(t->s, name, n, p, PGRES_COMMAND_OK, false, 0, NULL, err);
 }
 
 /* Takes the next entry number and writes the entry; fills the outcome's number and time. */
@@ -76,7 +72,7 @@ static int registry_in(struct eng__tx *t, struct eng_error *err)
 	const char *p2[] = {c->entity_id, "E", year, seq, t->out->registry_number, at,
 	                    t->out->expedient_id, t->exp.applicant_id, t->applicant_name,
 	                    t->def->unit ? t->def->unit : "", summary};
-	int rc = run_cmd(t, "registry_insert", 11, p2, err);
+	int rc = send_cmd(t, "registry_insert", 11, p2, err);
 	if (rc)
 		return rc;
 	json_object_set_new(t->payload, "registry_number", json_string(t->out->registry_number));
@@ -120,7 +116,7 @@ static int receipt(struct eng__tx *t, const char *csv, struct eng_error *err)
 	snprintf(when, sizeof(when), "%lld", (long long)c->event.time_ms);
 	const char *pd[] = {c->entity_id, t->out->expedient_id, "receipt", csv, sha,
 	                    "application/json", text, when};
-	int rc = run_cmd(t, "document_insert", 8, pd, err);
+	int rc = send_cmd(t, "document_insert", 8, pd, err);
 	free(text);
 	if (rc)
 		return rc;
@@ -135,13 +131,13 @@ static int timer_write(struct eng__tx *t, const struct eng_effect *e, struct eng
 	if (!e->target || !*e->target)
 		return eng_error_set(err, ENG_EINVALID, "a timer effect needs a name");
 	const char *pc[] = {t->out->expedient_id, e->target};
-	int rc = run_cmd(t, "timer_cancel", 2, pc, err);
+	int rc = send_cmd(t, "timer_cancel", 2, pc, err);
 	if (rc || e->kind == ENG_EFFECT_TIMER_CANCEL)
 		goto done;
 	char due[24];
 	snprintf(due, sizeof(due), "%lld", (long long)e->due_ms);
 	const char *pi[] = {t->cmd->entity_id, t->out->expedient_id, e->target, due};
-	rc = run_cmd(t, "timer_insert", 4, pi, err);
+	rc = send_cmd(t, "timer_insert", 4, pi, err);
 done:
 	if (!rc)
 		t->out->n_timers++;
@@ -161,7 +157,7 @@ static int outbox_write(struct eng__tx *t, const struct eng_effect *e, size_t in
 	json_decref(args);
 	const char *p[] = {t->cmd->entity_id, t->out->expedient_id, seq, eng_effect_kind_name(e->kind),
 	                   e->target, text, key, e->id};
-	int rc = run_cmd(t, "outbox_insert", 8, p, err);
+	int rc = send_cmd(t, "outbox_insert", 8, p, err);
 	free(text);
 	if (!rc)
 		t->out->n_outbox++;
@@ -191,8 +187,8 @@ int eng_store__effects_write(struct eng__tx *t, struct eng_error *err)
 	}
 	/* Idle dispatchers and schedulers wake at commit instead of polling. */
 	if (!rc && t->out->n_outbox)
-		rc = eng_store__exec(t->s, "NOTIFY tramit_outbox", err);
+		rc = eng_store__send_sql(t->s, "NOTIFY tramit_outbox", err);
 	if (!rc && t->out->n_timers)
-		rc = eng_store__exec(t->s, "NOTIFY tramit_timer", err);
+		rc = eng_store__send_sql(t->s, "NOTIFY tramit_timer", err);
 	return rc;
 }

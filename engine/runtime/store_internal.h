@@ -6,11 +6,30 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "audit.h"
+#include "queries.h"
 #include "store.h"
+
+/* A statement sent in pipeline mode whose result is checked when the pipeline is flushed. */
+struct eng__pending {
+	const char *name;     /* for error messages; static storage */
+	ExecStatusType want;
+	bool one_row;         /* it must affect exactly one row... */
+	int code;             /* ...or the flush fails with this code */
+	PGresult **keep;      /* where to leave the result, or NULL to discard it */
+};
+
+enum { ENG__MAX_PENDING = 64 };
 
 struct eng_store {
 	PGconn *conn;
 	const struct eng_calendar *calendar; /* borrowed */
+	/* In pipeline mode (a transition), statements whose results nobody waits for are sent
+	 * and checked at the next flush, so a transition costs two round trips, not ten. */
+	bool pipelined;
+	bool stale; /* left mid-pipeline by a failure: reconnect before the next use */
+	size_t n_pending;
+	struct eng__pending pending[ENG__MAX_PENDING];
 };
 
 /* One transition in progress (store.c drives it; store_effects.c writes its effects). */
@@ -25,21 +44,79 @@ struct eng__tx {
 	struct eng_outcome *out;
 	json_t *payload; /* what the event records besides its columns */
 	const char *kind_override; /* "migration" for eng_store_repin's event */
+	struct eng_expedient_view *view; /* read back before COMMIT when not NULL */
+	PGresult *view_result;
 };
 
 int eng_store__prepare_all(struct eng_store *s, struct eng_error *err);
 int eng_store__prepare(struct eng_store *s, const char *const (*stmts)[2], size_t n,
                        struct eng_error *err);
 int eng_store__effects_prepare(struct eng_store *s, struct eng_error *err);
+int eng_store__batch_prepare(struct eng_store *s, struct eng_error *err);
 int eng_store__queries_prepare(struct eng_store *s, struct eng_error *err);
 PGresult *eng_store__run(struct eng_store *s, const char *name, int n, const char *const *params,
                          ExecStatusType want, struct eng_error *err);
 int eng_store__exec(struct eng_store *s, const char *sql, struct eng_error *err);
+/* Sends a prepared statement without waiting for it: in pipeline mode its result is checked
+ * (status want; exactly one row affected when one_row, else error `code`) at the next flush
+ * (any eng_store__run or eng_store__exec); out of pipeline mode it runs now. keep, if not
+ * NULL, receives the result after the flush (the caller clears it). */
+int eng_store__send(struct eng_store *s, const char *name, int n, const char *const *params,
+                    ExecStatusType want, bool one_row, int code, PGresult **keep,
+                    struct eng_error *err);
+/* Waits for everything sent so far (pipeline mode) and checks it; 0 out of pipeline mode. */
+int eng_store__flush(struct eng_store *s, struct eng_error *err);
+/* SQL text without parameters, sent like eng_store__send (NOTIFY, COMMIT's companions). */
+int eng_store__send_sql(struct eng_store *s, const char *sql, struct eng_error *err);
 int eng_store__ensure(struct eng_store *s, struct eng_error *err);
 void eng_store__sha256_hex(char out[65], const void *data, size_t len);
 /* Canonical JSON text (sorted keys, compact, ASCII); malloc'd. */
 char *eng_store__json_text(json_t *j);
 json_t *eng_store__values_json(const struct eng_value *v, size_t n);
+
+/* An expedient as pages show it, over a row source aliased x that has the expedient table's
+ * columns: its row, its first entry-registry record and its receipt. A transition reads it
+ * from its own UPDATE ... RETURNING, a page from the table. eng_store__view_take (queries.c)
+ * parses row `row` of a result of these columns (ENG_ENOTFOUND past the end). */
+#define ENG__ISO(col) "to_char(" col ", 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM')"
+#define ENG__VIEW_COLUMNS \
+	"x.id, x.number, x.tramit_code, x.definition_hash, x.state, x.version, " \
+	"x.applicant_nif, x.applicant_name, x.lang, x.data::text, " ENG__ISO("x.created_at") ", " \
+	ENG__ISO("x.updated_at") ", r.number, " ENG__ISO("r.presented_at") ", d.csv "
+#define ENG__VIEW_JOINS \
+	"LEFT JOIN LATERAL (SELECT number, presented_at FROM registry_entry " \
+	"WHERE expedient_id = x.id ORDER BY id LIMIT 1) r ON true LEFT JOIN LATERAL (SELECT csv " \
+	"FROM document WHERE expedient_id = x.id AND kind = 'receipt' ORDER BY created_at LIMIT 1) " \
+	"d ON true "
+int eng_store__view_take(PGresult *r, int row, struct eng_arena *a, struct eng_expedient_view *out,
+                         struct eng_error *err);
+
+/* The pieces of a transition that store_batch.c shares with store.c. */
+void eng_store__pipeline_enter(struct eng_store *s);
+void eng_store__pipeline_leave(struct eng_store *s);
+/* Reads the expedient in row `row` of an exp_load-shaped result into t (ENG_ENOTFOUND past
+ * the end or when t->cmd->applicant_only does not match; ENG_ECONFLICT on a stale version). */
+int eng_store__load_take(struct eng__tx *t, PGresult *r, int row, struct eng_error *err,
+                         eng_definition_lookup lookup, void *payload, const char **pinned_to);
+/* Steps the loaded expedient; an engine refusal comes back here, before anything is sent. */
+int eng_store__step(struct eng__tx *t, struct eng_error *err);
+/* Marks the timer fired or the outbox row settled that caused the event (sent, checked at
+ * the flush: ENG_ECONFLICT when it is no longer ours). */
+int eng_store__settle_source(struct eng__tx *t, struct eng_error *err);
+void eng_store__tx_end(struct eng__tx *t);
+/* A transition on its own, in its own transaction (store.c's eng_store_apply). */
+int eng_store__apply_one(struct eng_store *s, struct eng_arena *arena, const struct eng_command *cmd,
+                         eng_definition_lookup lookup, void *lookup_payload,
+                         struct eng_outcome *outcome, struct eng_expedient_view *view,
+                         struct eng_error *err);
+/* The event of a stepped transition with its hash chained onto t->last_hash, which then
+ * becomes the new event's hash; payload is malloc'd (the caller frees it). */
+struct eng__event_row {
+	struct eng_event_record rec;
+	char *payload;
+	char prev[65], hash[65];
+};
+void eng_store__event_prepare(struct eng__tx *t, struct eng__event_row *e);
 
 /* Writes every effect of the step: registry entries and receipts in place, timers as timer
  * rows, the rest as outbox rows. */

@@ -175,66 +175,67 @@ static void reap(struct eng_workers *w, struct eng_store *s, const char *stmt)
 	PQclear(r);
 }
 
-/* Feeds a delivered effect's result back to its expedient; the row is marked done in the
- * same transaction. If the engine has no use for the result the row is still settled. */
-/* Feeds the effect's fate back to its expedient as a result event, in the transaction that
- * settles the row (done, or dead with outcome "failed"), so the procedure can react. If the
- * engine has no use for the result the row is settled alone. */
-static void report(struct eng_workers *w, struct eng_store *s, const struct eng_outbox_item *it,
-                   const struct eng_delivery *d, bool dead)
+/* The result event of a delivered effect (or of a dead one, with outcome "failed"): applied
+ * in the transaction that settles the row, so the procedure can react. */
+static struct eng_command report_command(struct eng_workers *w, const struct eng_outbox_item *it,
+                                         const struct eng_delivery *d, bool dead)
 {
-	char id[24];
-	snprintf(id, sizeof(id), "%lld", (long long)it->id);
-	struct eng_arena arena = {0};
-	struct eng_outcome out;
-	struct eng_error err = {0};
-	const char *outcome = dead ? "failed" : d->outcome[0] ? d->outcome : "done";
-	struct eng_command cmd = {
+	return (struct eng_command){
 		.entity_id = it->entity_id, .expedient_id = it->expedient_id, .expected_version = -1,
 		.outbox_id = it->id, .outbox_attempts = it->attempts,
 		.result_json = d->result_json[0] ? d->result_json : "null",
 		.outbox_dead = dead, .outbox_error = dead ? d->error : NULL,
 		.event = {.kind = ENG_EVENT_RESULT,
 		          .effect_id = it->effect_id[0] ? it->effect_id : it->idempotency_key,
-		          .outcome = outcome, .calendar = w->cfg.calendar,
+		          .outcome = dead ? "failed" : d->outcome[0] ? d->outcome : "done",
+		          .calendar = w->cfg.calendar,
 		          .actor = {.kind = ENG_PRINCIPAL_SYSTEM, .id = "outbox"}, .time_ms = now_ms()},
 	};
-	int rc = eng_store_apply(s, &arena, &cmd, w->cfg.lookup, w->cfg.lookup_payload, &out, &err);
-	eng_arena_free(&arena);
+}
+
+/* After the result event was applied (rc): if the engine had no use for it the row is
+ * settled alone; if the database was unavailable the claim stays, and the reaper hands the
+ * row out again after the lease. */
+static void report_settled(struct eng_workers *w, struct eng_store *s, const struct eng_command *cmd,
+                           int rc, const struct eng_error *err)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%lld", (long long)cmd->outbox_id);
 	if (rc == ENG_EUNAVAILABLE) {
-		/* The claim stays; the reaper hands the row out again after the lease. */
-		log_line(w, "outbox %s finished but not recorded: %s", id, err.msg);
+		log_line(w, "outbox %s finished but not recorded: %s", id, err->msg);
 		return;
 	}
 	if (rc != 0) {
 		char attempts[16];
-		snprintf(attempts, sizeof(attempts), "%d", it->attempts);
-		const char *p[] = {id, cmd.result_json, dead ? "dead" : "done", dead ? d->error : err.msg, attempts};
+		snprintf(attempts, sizeof(attempts), "%d", cmd->outbox_attempts);
+		const char *p[] = {id, cmd->result_json, cmd->outbox_dead ? "dead" : "done",
+		                   cmd->outbox_dead ? cmd->outbox_error : err->msg, attempts};
 		PQclear(run(w, s, "outbox_settle_alone", 5, p, PGRES_COMMAND_OK));
 	}
-	count(w, dead ? &w->stats.dead : &w->stats.delivered, 1);
-	if (dead)
-		log_line(w, "outbox %s is dead: %s", id, d->error);
+	count(w, cmd->outbox_dead ? &w->stats.dead : &w->stats.delivered, 1);
+	if (cmd->outbox_dead)
+		log_line(w, "outbox %s is dead: %s", id, cmd->outbox_error);
 }
 
-static void settle_delivery(struct eng_workers *w, struct eng_store *s, const struct eng_outbox_item *it,
-                            const struct eng_delivery *d)
+/* A passing failure with attempts left is retried later; returns false for a final answer. */
+static bool retry_later(struct eng_workers *w, struct eng_store *s, const struct eng_outbox_item *it,
+                        const struct eng_delivery *d)
 {
-	if (d->status == ENG_DELIVERY_RETRY && it->attempts < w->cfg.max_attempts) {
-		char id[24], delay[24];
-		snprintf(id, sizeof(id), "%lld", (long long)it->id);
-		snprintf(delay, sizeof(delay), "%lld", (long long)eng_backoff_ms(it->attempts,
-		         w->cfg.backoff_base_ms, w->cfg.backoff_max_ms, random_unit()));
-		char attempts[16];
-		snprintf(attempts, sizeof(attempts), "%d", it->attempts);
-		const char *p[] = {id, delay, d->error, attempts};
-		PQclear(run(w, s, "outbox_retry", 4, p, PGRES_COMMAND_OK));
-		count(w, &w->stats.retried, 1);
-		return;
-	}
-	report(w, s, it, d, d->status != ENG_DELIVERY_DONE);
+	if (d->status != ENG_DELIVERY_RETRY || it->attempts >= w->cfg.max_attempts)
+		return false;
+	char id[24], delay[24], attempts[16];
+	snprintf(id, sizeof(id), "%lld", (long long)it->id);
+	snprintf(delay, sizeof(delay), "%lld", (long long)eng_backoff_ms(it->attempts,
+	         w->cfg.backoff_base_ms, w->cfg.backoff_max_ms, random_unit()));
+	snprintf(attempts, sizeof(attempts), "%d", it->attempts);
+	const char *p[] = {id, delay, d->error, attempts};
+	PQclear(run(w, s, "outbox_retry", 4, p, PGRES_COMMAND_OK));
+	count(w, &w->stats.retried, 1);
+	return true;
 }
 
+/* Claims a batch, delivers each row, then records every final answer in one transaction
+ * (group commit); retries are rescheduled one by one. */
 static int dispatch_batch(struct eng_workers *w, struct eng_store *s)
 {
 	char batch[16];
@@ -244,27 +245,42 @@ static int dispatch_batch(struct eng_workers *w, struct eng_store *s)
 	if (!r)
 		return -1;
 	int n = PQntuples(r);
+	struct eng_arena arena = {0};
+	struct eng_outbox_item *its = eng_arena_alloc(&arena, sizeof(*its) * ((size_t)n + 1));
+	struct eng_delivery *ds = eng_arena_alloc(&arena, sizeof(*ds) * ((size_t)n + 1));
+	struct eng_command *cmds = eng_arena_alloc(&arena, sizeof(*cmds) * ((size_t)n + 1));
+	struct eng_batch_item *items = eng_arena_alloc(&arena, sizeof(*items) * ((size_t)n + 1));
+	size_t m = 0;
 	for (int i = 0; i < n && !atomic_load(&w->stop); i++) {
-		struct eng_outbox_item it = {
+		its[i] = (struct eng_outbox_item){
 			.id = atoll(PQgetvalue(r, i, 0)), .entity_id = PQgetvalue(r, i, 1),
 			.expedient_id = PQgetvalue(r, i, 2), .kind = PQgetvalue(r, i, 3),
 			.target = PQgetvalue(r, i, 4), .args_json = PQgetvalue(r, i, 5),
 			.idempotency_key = PQgetvalue(r, i, 6), .attempts = atoi(PQgetvalue(r, i, 7)),
 			.effect_id = PQgetvalue(r, i, 8),
 		};
-		struct eng_delivery d = {.status = ENG_DELIVERY_FAILED};
+		ds[i] = (struct eng_delivery){.status = ENG_DELIVERY_FAILED};
 		if (w->cfg.deliver)
-			w->cfg.deliver(&it, &d, w->cfg.deliver_payload);
+			w->cfg.deliver(&its[i], &ds[i], w->cfg.deliver_payload);
 		else
-			snprintf(d.error, sizeof(d.error), "no connector is configured");
-		settle_delivery(w, s, &it, &d);
+			snprintf(ds[i].error, sizeof(ds[i].error), "no connector is configured");
+		if (retry_later(w, s, &its[i], &ds[i]))
+			continue;
+		cmds[m] = report_command(w, &its[i], &ds[i], ds[i].status != ENG_DELIVERY_DONE);
+		items[m] = (struct eng_batch_item){.cmd = &cmds[m]};
+		m++;
 	}
+	if (m > 0)
+		eng_store_apply_batch(s, &arena, items, m, w->cfg.lookup, w->cfg.lookup_payload);
+	for (size_t k = 0; k < m; k++)
+		report_settled(w, s, items[k].cmd, items[k].rc, &items[k].err);
+	eng_arena_free(&arena);
 	PQclear(r);
 	return n;
 }
 
-/* Fires a due timer as an event carrying its due time, so a late firing still computes the
- * right legal dates. */
+/* Fires due timers as events carrying their due time, so a late firing still computes the
+ * right legal dates; the whole claim is committed together (group commit). */
 static int fire_batch(struct eng_workers *w, struct eng_store *s)
 {
 	char batch[16];
@@ -274,29 +290,33 @@ static int fire_batch(struct eng_workers *w, struct eng_store *s)
 	if (!r)
 		return -1;
 	int n = PQntuples(r);
-	for (int i = 0; i < n && !atomic_load(&w->stop); i++) {
-		struct eng_arena arena = {0};
-		struct eng_outcome out;
-		struct eng_error err = {0};
-		struct eng_command cmd = {
+	struct eng_arena arena = {0};
+	struct eng_command *cmds = eng_arena_alloc(&arena, sizeof(*cmds) * ((size_t)n + 1));
+	struct eng_batch_item *items = eng_arena_alloc(&arena, sizeof(*items) * ((size_t)n + 1));
+	for (int i = 0; i < n; i++) {
+		cmds[i] = (struct eng_command){
 			.entity_id = PQgetvalue(r, i, 1), .expedient_id = PQgetvalue(r, i, 2),
 			.expected_version = -1, .timer_id = atoll(PQgetvalue(r, i, 0)),
 			.event = {.kind = ENG_EVENT_TIMER, .timer = PQgetvalue(r, i, 3), .calendar = w->cfg.calendar,
 			          .actor = {.kind = ENG_PRINCIPAL_SYSTEM, .id = "timer"},
 			          .time_ms = atoll(PQgetvalue(r, i, 4))},
 		};
-		int rc = eng_store_apply(s, &arena, &cmd, w->cfg.lookup, w->cfg.lookup_payload, &out, &err);
-		eng_arena_free(&arena);
-		if (rc == 0) {
+		items[i] = (struct eng_batch_item){.cmd = &cmds[i]};
+	}
+	if (n > 0)
+		eng_store_apply_batch(s, &arena, items, (size_t)n, w->cfg.lookup, w->cfg.lookup_payload);
+	for (int i = 0; i < n; i++) {
+		if (items[i].rc == 0) {
 			count(w, &w->stats.timers_fired, 1);
-		} else if (rc != ENG_EUNAVAILABLE) {
+		} else if (items[i].rc != ENG_EUNAVAILABLE) {
 			/* The expedient moved on (or the engine refuses the timer): settle it anyway. */
 			const char *pf[] = {PQgetvalue(r, i, 0)};
 			PQclear(run(w, s, "timer_fired_alone", 1, pf, PGRES_COMMAND_OK));
 			count(w, &w->stats.timers_refused, 1);
-			log_line(w, "timer refused by the engine: %s%s", err.msg, "");
+			log_line(w, "timer refused by the engine: %s%s", items[i].err.msg, "");
 		}
 	}
+	eng_arena_free(&arena);
 	PQclear(r);
 	return n;
 }

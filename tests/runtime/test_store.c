@@ -388,3 +388,102 @@ Test(store, a_thousand_events_replay_to_the_stored_expedients)
 	free(text);
 	eng_store_close(s);
 }
+
+/* Group commit: each command of a batch succeeds or fails on its own, as if applied alone. */
+Test(store, a_batch_commits_together_and_refuses_alone)
+{
+	struct eng_store *s;
+	struct eng_error err = {0};
+	struct eng_outcome out;
+	cr_assert_eq(eng_store_open(&s, cluster.conninfo, &err), 0, "%s", err.msg);
+	char ids[3][40];
+	for (int i = 0; i < 3; i++) {
+		const char *csv = i == 0 ? "BATCH0" : i == 1 ? "BATCH1" : "BATCH2";
+		cr_assert_eq(submit(s, "12345678Z", "Lot", csv, &out, &err), 0, "%s", err.msg);
+		snprintf(ids[i], sizeof(ids[i]), "%s", out.expedient_id);
+	}
+	const char *const roles[] = {"tramitador"};
+	struct eng_actor clerk = {.kind = ENG_PRINCIPAL_EMPLOYEE, .id = "e1", .roles = roles, .n_roles = 1};
+	struct eng_command cmds[] = {
+		{.entity_id = "demo", .expedient_id = ids[0], .expected_version = -1,
+		 .event = {.action = "resolve", .time_ms = now_ms(), .actor = clerk}},
+		{.entity_id = "demo", .expedient_id = ids[1], .expected_version = 1,
+		 .event = {.action = "reject", .time_ms = now_ms(), .actor = clerk}},
+		/* Refused by the engine: no such action. */
+		{.entity_id = "demo", .expedient_id = ids[2], .expected_version = -1,
+		 .event = {.action = "archive", .time_ms = now_ms(), .actor = clerk}},
+		/* A stale version. */
+		{.entity_id = "demo", .expedient_id = ids[2], .expected_version = 9,
+		 .event = {.action = "resolve", .time_ms = now_ms(), .actor = clerk}},
+		{.entity_id = "demo", .expedient_id = "00000000-0000-4000-8000-000000000000",
+		 .expected_version = -1, .event = {.action = "resolve", .time_ms = now_ms(), .actor = clerk}},
+		{.entity_id = "demo", .expedient_id = "not-a-uuid", .expected_version = -1,
+		 .event = {.action = "resolve", .time_ms = now_ms(), .actor = clerk}},
+		/* The same expedient again: applied after the first, so it sees 'resolved'. */
+		{.entity_id = "demo", .expedient_id = ids[0], .expected_version = -1,
+		 .event = {.action = "resolve", .time_ms = now_ms(), .actor = clerk}},
+	};
+	enum { N = sizeof(cmds) / sizeof(cmds[0]) };
+	struct eng_batch_item items[N];
+	struct eng_expedient_view views[N];
+	for (int i = 0; i < N; i++)
+		items[i] = (struct eng_batch_item){.cmd = &cmds[i], .view = &views[i]};
+	struct eng_arena arena = {0};
+	cr_assert_eq(eng_store_apply_batch(s, &arena, items, N, lookup, NULL), 0);
+	cr_expect_eq(items[0].rc, 0, "%s", items[0].err.msg);
+	cr_expect_str_eq(views[0].state, "resolved");
+	cr_expect_eq(views[0].version, 2);
+	cr_expect_eq(items[1].rc, 0, "%s", items[1].err.msg);
+	cr_expect_str_eq(items[1].out.to_state, "rejected");
+	cr_expect_str_eq(views[1].id, ids[1]);
+	cr_expect_eq(items[2].rc, ENG_ECONFLICT);
+	cr_expect_str_eq(items[2].err.msg, "action 'archive' is not available in state 'submitted'");
+	cr_expect_eq(items[3].rc, ENG_ECONFLICT);
+	cr_expect_str_eq(items[3].err.msg, eng_arena_printf(&arena, "expedient %s is at version 1, not 9", ids[2]));
+	cr_expect_eq(items[4].rc, ENG_ENOTFOUND);
+	cr_expect_eq(items[5].rc, ENG_ENOTFOUND);
+	cr_expect_eq(items[6].rc, ENG_ECONFLICT);
+	cr_expect_str_eq(items[6].err.msg, "action 'resolve' is not available in state 'resolved'");
+	cr_expect_eq(count("SELECT count(*) FROM expedient WHERE version = 2"), 2);
+	cr_expect_eq(count("SELECT count(*) FROM expedient WHERE version = 1 AND state = 'submitted'"), 1);
+	cr_expect_eq(count("SELECT count(*) FROM event WHERE seq = 2"), 2);
+	/* Both committed transitions chain onto their expedient's first event. */
+	cr_expect_eq(count("SELECT count(*) FROM event e1 JOIN event e2 ON e2.expedient_id = "
+	                   "e1.expedient_id AND e2.seq = 2 AND e1.seq = 1 AND e2.prev_hash = e1.hash"), 2);
+	eng_arena_free(&arena);
+	eng_store_close(s);
+}
+
+/* A batch the database refuses (a timer no longer claimed) is applied again item by item:
+ * only the bad item fails. */
+Test(store, a_refused_batch_falls_back_to_one_by_one)
+{
+	struct eng_store *s;
+	struct eng_error err = {0};
+	struct eng_outcome out;
+	cr_assert_eq(eng_store_open(&s, cluster.conninfo, &err), 0, "%s", err.msg);
+	char ids[2][40];
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(submit(s, "12345678Z", "Lot", i ? "FALLBACK1" : "FALLBACK0", &out, &err), 0, "%s", err.msg);
+		snprintf(ids[i], sizeof(ids[i]), "%s", out.expedient_id);
+	}
+	const char *const roles[] = {"tramitador"};
+	struct eng_actor clerk = {.kind = ENG_PRINCIPAL_EMPLOYEE, .id = "e1", .roles = roles, .n_roles = 1};
+	struct eng_command cmds[] = {
+		{.entity_id = "demo", .expedient_id = ids[0], .expected_version = -1,
+		 .event = {.action = "resolve", .time_ms = now_ms(), .actor = clerk}},
+		/* Claims to fire timer 424242, which nobody claimed: settling it fails at commit. */
+		{.entity_id = "demo", .expedient_id = ids[1], .expected_version = -1, .timer_id = 424242,
+		 .event = {.action = "resolve", .time_ms = now_ms(), .actor = clerk}},
+	};
+	struct eng_batch_item items[2] = {{.cmd = &cmds[0]}, {.cmd = &cmds[1]}};
+	struct eng_arena arena = {0};
+	cr_assert_eq(eng_store_apply_batch(s, &arena, items, 2, lookup, NULL), 0);
+	cr_expect_eq(items[0].rc, 0, "%s", items[0].err.msg);
+	cr_expect_eq(items[1].rc, ENG_ECONFLICT, "%s", items[1].err.msg);
+	cr_expect_str_eq(items[1].err.msg, "database: timer_fired changed 0 rows, not 1");
+	cr_expect_eq(count("SELECT count(*) FROM expedient WHERE state = 'resolved'"), 1);
+	cr_expect_eq(count("SELECT count(*) FROM event"), 3);
+	eng_arena_free(&arena);
+	eng_store_close(s);
+}
