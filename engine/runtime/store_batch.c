@@ -69,7 +69,9 @@ static int send_rows(struct eng_store *s, const char *name, struct rows *r, Exec
 	char n[24];
 	snprintf(n, sizeof(n), "%zu", r->n);
 	const char *p[] = {text, n};
-	int rc = text ? eng_store__send(s, name, 2, p, want, false, 0, keep, err)
+	/* The statements that check their row count take it as $2. */
+	int np = want == PGRES_TUPLES_OK ? 2 : 1;
+	int rc = text ? eng_store__send(s, name, np, p, want, false, 0, keep, err)
 	              : eng_error_set(err, ENG_EINTERNAL, "out of memory");
 	free(text);
 	return rc;

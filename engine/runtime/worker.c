@@ -56,8 +56,9 @@ static const char *const statements[][2] = {
 	{"outbox_reap",
 	 "UPDATE outbox SET state = 'pending', claimed_by = NULL, claimed_at = NULL "
 	 "WHERE state = 'claimed' AND claimed_at < now() - make_interval(secs => $1::bigint / 1000.0)"},
+	/* NULL when nothing is pending (greatest(0, NULL) would be 0: a busy loop). */
 	{"outbox_next",
-	 "SELECT greatest(0, extract(epoch FROM min(run_at) - now()) * 1000)::bigint FROM outbox "
+	 "SELECT (extract(epoch FROM min(run_at) - now()) * 1000)::bigint FROM outbox "
 	 "WHERE state = 'pending'"},
 	{"timer_claim",
 	 "UPDATE timer SET state = 'claimed', claimed_by = $1, claimed_at = now() "
@@ -70,7 +71,7 @@ static const char *const statements[][2] = {
 	 "UPDATE timer SET state = 'armed', claimed_by = NULL, claimed_at = NULL "
 	 "WHERE state = 'claimed' AND claimed_at < now() - make_interval(secs => $1::bigint / 1000.0)"},
 	{"timer_next",
-	 "SELECT greatest(0, extract(epoch FROM min(due_at) - now()) * 1000)::bigint FROM timer "
+	 "SELECT (extract(epoch FROM min(due_at) - now()) * 1000)::bigint FROM timer "
 	 "WHERE state = 'armed'"},
 };
 

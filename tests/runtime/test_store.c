@@ -447,6 +447,8 @@ Test(store, a_batch_commits_together_and_refuses_alone)
 	cr_expect_eq(count("SELECT count(*) FROM expedient WHERE version = 2"), 2);
 	cr_expect_eq(count("SELECT count(*) FROM expedient WHERE version = 1 AND state = 'submitted'"), 1);
 	cr_expect_eq(count("SELECT count(*) FROM event WHERE seq = 2"), 2);
+	/* One transaction for the batch, not one per command. */
+	cr_expect_eq(count("SELECT count(DISTINCT xmin::text) FROM event WHERE seq = 2"), 1);
 	/* Both committed transitions chain onto their expedient's first event. */
 	cr_expect_eq(count("SELECT count(*) FROM event e1 JOIN event e2 ON e2.expedient_id = "
 	                   "e1.expedient_id AND e2.seq = 2 AND e1.seq = 1 AND e2.prev_hash = e1.hash"), 2);

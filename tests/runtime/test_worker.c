@@ -165,6 +165,22 @@ Test(worker, a_new_row_wakes_an_idle_dispatcher_through_notify)
 	eng_workers_stop(a);
 }
 
+/* Idle workers wait for a NOTIFY or the next due time; they once polled in a busy loop
+ * because greatest(0, NULL) is 0, not NULL. Counted as transactions the database saw. */
+Test(worker, idle_workers_sleep_instead_of_polling)
+{
+	struct counter c = {.lock = PTHREAD_MUTEX_INITIALIZER, .answer = ENG_DELIVERY_DONE};
+	exec_ok("DELETE FROM timer");
+	struct eng_workers *a = start("server-a", 2, 1, &c, 10);
+	const char *sql = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()";
+	nanosleep(&(struct timespec){1, 0}, NULL);
+	long long before = count(sql);
+	nanosleep(&(struct timespec){3, 0}, NULL);
+	long long after = count(sql);
+	eng_workers_stop(a);
+	cr_expect_lt(after - before, 100, "%lld transactions in 3 s of idleness", after - before);
+}
+
 Test(worker, passing_failures_retry_with_backoff_then_dead_letter)
 {
 	struct counter c = {.lock = PTHREAD_MUTEX_INITIALIZER, .answer = ENG_DELIVERY_RETRY};
