@@ -9,14 +9,19 @@
 #include <string.h>
 
 #include "antivirus/antivirus.h"
+#include "backoffice/backoffice.h"
 #include "config.h"
+#include "redsys/redsys.h"
 #include "smtp/smtp.h"
 
-/* Notifications by e-mail and the upload scanner; payments, documents, signatures and the back
- * office follow. An effect kind no connector performs is dead-lettered with a clear reason. */
+/* Notifications by e-mail, the upload scanner, card payments and the back-office integration
+ * bus; documents and signatures follow. An effect kind no connector performs is dead-lettered
+ * with a clear reason. */
 const struct conn_type *const conn_builtin[] = {
 	&conn_smtp_type,
 	&conn_antivirus_type,
+	&conn_backoffice_type,
+	&conn_redsys_type,
 	NULL,
 };
 

@@ -28,7 +28,9 @@ Test(connectors_config, builtin_table_keeps_its_invariants)
 	cr_assert_not_null(conn_table_named("smtp"));
 	cr_assert_not_null(conn_table_named("antivirus"));
 	cr_assert_eq(conn_table_find("notify"), conn_table_named("smtp"));
-	cr_assert_null(conn_table_find("payment"));
+	cr_assert_eq(conn_table_find("payment"), conn_table_named("redsys"));
+	cr_assert_eq(conn_table_find("backoffice"), conn_table_named("backoffice"));
+	cr_assert_null(conn_table_find("document"));
 	char caps[64];
 	conn_capabilities_format(CONN_CAP_EFFECTS | CONN_CAP_HEALTH, caps, sizeof(caps));
 	cr_assert_str_eq(caps, "effects,health");
@@ -114,7 +116,14 @@ Test(connectors_config, unconfigured_connector_dead_letters_its_effects)
 	memset(&d, 0, sizeof(d));
 	conn_deliver(&item, &d, set);
 	cr_assert_eq(d.status, ENG_DELIVERY_FAILED);
-	cr_assert_str_eq(d.error, "no connector performs 'payment' effects in this build");
+	cr_assert_str_eq(d.error, "connector 'redsys' performs 'payment' effects but is not configured: "
+	                          "add a \"redsys\" section to the connectors configuration "
+	                          "(TRAMIT_CONNECTORS_CONFIG)");
+	item.kind = "document";
+	memset(&d, 0, sizeof(d));
+	conn_deliver(&item, &d, set);
+	cr_assert_eq(d.status, ENG_DELIVERY_FAILED);
+	cr_assert_str_eq(d.error, "no connector performs 'document' effects in this build");
 	conn_set_close(set);
 }
 
