@@ -33,19 +33,20 @@ static const struct {
 	 "INSERT INTO web_session (token_hash, entity_id, principal_kind, principal_id, csrf, "
 	 "expires_at) VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int))"},
 	/* Refreshing last_seen on every request would make every read a write and a commit;
-	 * once a minute is precise enough for an idle limit counted in minutes. */
+	 * once a minute is precise enough for an idle limit counted in minutes. The last column
+	 * says a refresh is due (session_touch). Who the principal is comes in the same round
+	 * trip: every signed-in request needs it. */
 	{"session_get",
-	 "WITH s AS (SELECT entity_id, principal_kind, principal_id, csrf FROM web_session "
-	 "WHERE token_hash = $1 AND expires_at > now() AND last_seen > now() - make_interval(secs => $2::int)), "
-	 "touch AS (UPDATE web_session SET last_seen = now() WHERE token_hash = $1 "
-	 "AND last_seen < now() - interval '60 seconds' AND EXISTS (SELECT 1 FROM s)) "
-	 /* Who the principal is comes in the same round trip: every signed-in request needs it. */
-	 "SELECT s.*, CASE s.principal_kind WHEN 'citizen' THEN (SELECT name FROM person p WHERE "
-	 "p.entity_id = s.entity_id AND p.nif = s.principal_id) ELSE (SELECT name FROM employee e "
-	 "WHERE e.entity_id = s.entity_id AND e.username = s.principal_id) END, "
+	 "SELECT s.entity_id, s.principal_kind, s.principal_id, s.csrf, CASE s.principal_kind "
+	 "WHEN 'citizen' THEN (SELECT name FROM person p WHERE p.entity_id = s.entity_id AND "
+	 "p.nif = s.principal_id) ELSE (SELECT name FROM employee e WHERE e.entity_id = s.entity_id "
+	 "AND e.username = s.principal_id) END, "
 	 "(SELECT coalesce(array_to_json(array_agg(g.role || '@' || g.unit ORDER BY g.role, g.unit))::text, '[]') "
 	 "FROM role_grant g WHERE s.principal_kind = 'employee' AND g.entity_id = s.entity_id "
-	 "AND g.username = s.principal_id) FROM s"},
+	 "AND g.username = s.principal_id), s.last_seen < now() - interval '60 seconds' "
+	 "FROM web_session s WHERE s.token_hash = $1 AND s.expires_at > now() "
+	 "AND s.last_seen > now() - make_interval(secs => $2::int)"},
+	{"session_touch", "UPDATE web_session SET last_seen = now() WHERE token_hash = $1"},
 	{"session_delete", "DELETE FROM web_session WHERE token_hash = $1"},
 	{"expedient_get",
 	 EXPEDIENT_VIEW "x.id = $2::uuid"},
@@ -261,9 +262,14 @@ int eng_store_session_get(struct eng_store *s, struct eng_arena *a, const char *
 	else
 		*out = (struct eng_session){col(a, r, 0, 0), col(a, r, 0, 1), col(a, r, 0, 2),
 		                            col(a, r, 0, 3), col(a, r, 0, 4), NULL, 0};
+	bool touch = rc == 0 && strcmp(PQgetvalue(r, 0, 6), "t") == 0;
 	if (rc == 0)
 		out->roles = roles_parse(a, PQgetvalue(r, 0, 5), &out->n_roles);
 	PQclear(r);
+	/* A refresh that fails only shortens the session: the request goes on. */
+	const char *pt[] = {hash};
+	if (touch)
+		run_cmd(s, "session_touch", 1, pt, NULL);
 	return rc;
 }
 

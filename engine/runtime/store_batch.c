@@ -25,8 +25,7 @@
 static const char *const statements[][2] = {
 	{"batch_load",
 	 "SELECT state, version, applicant_nif, data::text, definition_hash, number, applicant_name, "
-	 "coalesce(last_hash, (SELECT hash FROM event v WHERE v.expedient_id = x.id ORDER BY seq "
-	 "DESC LIMIT 1), repeat('0', 64)), vars::text, id::text, entity_id FROM expedient x "
+	 "last_hash, vars::text, id::text, entity_id FROM expedient x "
 	 "WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE"},
 	{"batch_events",
 	 "INSERT INTO event (expedient_id, seq, kind, action, actor_kind, actor_id, from_state, "
