@@ -163,7 +163,8 @@ static int result_write(struct eng_delivery *out, const struct conn_redsys *r,
 static void fail(struct eng_delivery *out, const struct eng_outbox_item *item, const char *why)
 {
 	out->status = ENG_DELIVERY_FAILED;
-	snprintf(out->error, sizeof(out->error), "payment %s: %s", item->idempotency_key, why);
+	/* Bounded so the reason always fits after the key. */
+	snprintf(out->error, sizeof(out->error), "payment %.60s: %.180s", item->idempotency_key, why);
 }
 
 static void redsys_perform(void *state, const struct eng_outbox_item *item,
