@@ -80,7 +80,10 @@ static int batch_order(const void *a, const void *b)
 {
 	const struct eng_batch_item *x = *(struct eng_batch_item *const *)a;
 	const struct eng_batch_item *y = *(struct eng_batch_item *const *)b;
-	return strcasecmp(x->cmd->expedient_id, y->cmd->expedient_id);
+	int by_id = strcasecmp(x->cmd->expedient_id, y->cmd->expedient_id);
+	/* Commands on one expedient keep the order they came in (a deadline's alert before its
+	 * expiry): the first goes in the batch, the rest after it. */
+	return by_id ? by_id : (x > y) - (x < y);
 }
 
 /* The row of r (batch_load) holding this command's expedient, or -1. */

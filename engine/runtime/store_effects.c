@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/core/validate.h"
 #include "store_internal.h"
 
 static const char *const statements[][2] = {
@@ -27,6 +28,7 @@ static const char *const statements[][2] = {
 	 "created_at) VALUES ($1, $2, $3, $4, $5, $6, convert_to($7, 'UTF8'), "
 	 "to_timestamp($8::bigint / 1000.0))"},
 	{"entity_names", "SELECT name_ca, name_es FROM entity WHERE id = $1"},
+	{"notify_party", "SELECT coalesce(email, ''), lang FROM person WHERE entity_id = $1 AND nif = $2"},
 	{"outbox_insert",
 	 "INSERT INTO outbox (entity_id, expedient_id, event_seq, kind, target, args, idempotency_key, "
 	 "effect_id) VALUES ($1, $2, $3, $4, $5, $6::json, $7, $8)"},
@@ -144,6 +146,28 @@ done:
 	return rc;
 }
 
+/* A notice to the applicant carries where and in which language to send it, as the person's
+ * record says when the effect is written: the address in force at the time of the act. A
+ * person without an e-mail address gets no "email" and the connector says so. */
+static int notify_address(struct eng__tx *t, const struct eng_effect *e, json_t *args,
+                          struct eng_error *err)
+{
+	const char *audience = eng_values_get(e->args, e->n_args, "audience");
+	if (e->kind != ENG_EFFECT_NOTIFY || !audience || strcmp(audience, "applicant") != 0)
+		return 0;
+	const char *p[] = {t->cmd->entity_id, t->exp.applicant_id ? t->exp.applicant_id : ""};
+	PGresult *r = eng_store__run(t->s, "notify_party", 2, p, PGRES_TUPLES_OK, err);
+	if (!r)
+		return err->code;
+	if (PQntuples(r) == 1 && *PQgetvalue(r, 0, 0))
+		json_object_set_new(args, "email", json_string(PQgetvalue(r, 0, 0)));
+	const char *lang = PQntuples(r) == 1 ? PQgetvalue(r, 0, 1) : t->cmd->lang;
+	if (lang && (strcmp(lang, "ca") == 0 || strcmp(lang, "es") == 0))
+		json_object_set_new(args, "language", json_string(lang));
+	PQclear(r);
+	return 0;
+}
+
 /* The idempotency key names the effect forever: expedient, event and position in it. */
 static int outbox_write(struct eng__tx *t, const struct eng_effect *e, size_t index,
                         struct eng_error *err)
@@ -153,11 +177,13 @@ static int outbox_write(struct eng__tx *t, const struct eng_effect *e, size_t in
 	snprintf(key, sizeof(key), "%s/%lld/%zu", t->out->expedient_id,
 	         (long long)t->out->step.version, index);
 	json_t *args = eng_store__values_json(e->args, e->n_args);
+	int rc = notify_address(t, e, args, err);
 	char *text = eng_store__json_text(args);
 	json_decref(args);
 	const char *p[] = {t->cmd->entity_id, t->out->expedient_id, seq, eng_effect_kind_name(e->kind),
 	                   e->target, text, key, e->id};
-	int rc = send_cmd(t, "outbox_insert", 8, p, err);
+	if (!rc)
+		rc = send_cmd(t, "outbox_insert", 8, p, err);
 	free(text);
 	if (!rc)
 		t->out->n_outbox++;

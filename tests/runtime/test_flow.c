@@ -157,9 +157,18 @@ Test(flow, fee_payment_deadline_and_withdrawal_through_store_and_workers)
 	wait_for(sql, "paid");
 	eng_workers_stop(w);
 
-	/* Now the technician asks for a fix instead: a 10 business-day deadline is armed. */
+	/* Now the technician asks for a fix instead: a 10 business-day deadline is armed, and
+	 * the binding notice carries the applicant's address and language as their record says
+	 * at the time of the act. */
+	PQclear(PQexec(conn, "INSERT INTO person (entity_id, nif, name, email, lang, demo) VALUES "
+	                     "('demo', '12345678Z', 'Maria', 'maria@example.org', 'es', true)"));
 	cr_assert_eq(act(s, id, "request_fix", tech, filed + 7200000, NULL, 0, &out, &err), 0, "%s", err.msg);
 	cr_expect_str_eq(out.to_state, "fixing");
+	snprintf(sql, sizeof(sql), "SELECT args::text FROM outbox WHERE expedient_id = '%s' AND kind = 'notify'", id);
+	char *notice = query1(sql);
+	cr_expect_str_eq(notice, "{\"audience\":\"applicant\",\"channel\":\"binding\","
+	                         "\"email\":\"maria@example.org\",\"language\":\"es\"}");
+	free(notice);
 	snprintf(sql, sizeof(sql), "SELECT to_char(due_at AT TIME ZONE 'Europe/Madrid', 'YYYY-MM-DD') FROM timer "
 	         "WHERE expedient_id = '%s' AND name = 'deadline.fixing' AND state = 'armed'", id);
 	char *due = query1(sql);
