@@ -142,6 +142,7 @@ int cli_serve(int argc, char **argv)
 		.loops = atoi(cli_env("TRAMIT_WEB_LOOPS", "0")),
 		.group_commit = strcmp(cli_env("TRAMIT_GROUP_COMMIT", "1"), "0") != 0,
 		.calendar = calendar,
+		.connectors = connectors,
 	};
 	if (web_server_new(&server, &cfg, catalog, &err) != 0) {
 		fprintf(stderr, "tramit: %s\n", err.msg);

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "connectors/connector.h"
 #include "internal.h"
 
 struct embedded_file {
@@ -71,13 +72,20 @@ static void negotiate_lang(struct web_ctx *c)
 	}
 }
 
+/* For load balancers and operators: 503 only when the database is down; a connector that
+ * is unwell makes the status "degraded" but the server still serves (its work waits in the
+ * outbox). */
 static void route_health(struct web_ctx *c)
 {
 	bool db = eng_store_ping(c->store, NULL) == 0;
-	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:b}", "status", db ? "ok" : "degraded",
+	char conn[4096];
+	bool conn_ok = conn_set_health(c->srv->cfg.connectors, conn, sizeof(conn)) == 0;
+	json_t *cj = json_loads(conn, 0, NULL);
+	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:b, s:O?}", "status", db && conn_ok ? "ok" : "degraded",
 	                      "database", db ? "ok" : "unavailable", "tramits",
 	                      (int)cat_catalog_count(c->srv->catalog), "entity", c->srv->cfg.entity_id,
-	                      "demo", c->srv->cfg.demo);
+	                      "demo", c->srv->cfg.demo, "connectors", json_object_get(cj, "connectors"));
+	json_decref(cj);
 	char *text = json_dumps(j, JSON_COMPACT);
 	evbuffer_add(c->out, text, strlen(text));
 	free(text);

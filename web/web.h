@@ -11,6 +11,8 @@
 #include "catalog/catalog.h"
 #include "engine/runtime/queries.h"
 
+struct conn_set;
+
 struct web_config {
 	const char *bind;      /* address to listen on; default 127.0.0.1 */
 	int port;              /* default 8080 */
@@ -22,6 +24,7 @@ struct web_config {
 	/* Actions from the API that arrive together share one commit (each client is answered
 	 * after it); false: every transition commits on its own. */
 	bool group_commit;
+	const struct conn_set *connectors; /* their health for /healthz; borrowed, may be NULL */
 };
 
 struct web_server;

@@ -112,7 +112,9 @@ Test(journey, catalogue_health_and_languages)
 	struct http_response r;
 	http_get(ca, "/healthz", &r);
 	cr_expect_eq(r.status, 200);
-	cr_expect_str_eq(r.body, "{\"status\":\"ok\",\"database\":\"ok\",\"tramits\":4,\"entity\":\"demo\",\"demo\":true}");
+	cr_expect_str_eq(r.body, "{\"status\":\"ok\",\"database\":\"ok\",\"tramits\":4,\"entity\":\"demo\",\"demo\":true,"
+	                 "\"connectors\":{\"smtp\":{\"status\":\"not configured\"},\"antivirus\":{\"status\":\"not configured\"},"
+	                 "\"backoffice\":{\"status\":\"not configured\"},\"redsys\":{\"status\":\"not configured\"}}}");
 	http_response_free(&r);
 
 	http_get(ca, "/", &r);
