@@ -142,9 +142,19 @@ int eng_store__prepare_all(struct eng_store *s, struct eng_error *err)
 		rc = eng_store__effects_prepare(s, err);
 	if (!rc)
 		rc = eng_store__batch_prepare(s, err);
+	if (!rc && s->extra)
+		rc = eng_store__prepare(s, s->extra, s->n_extra, err);
 	if (!rc)
 		rc = eng_store__queries_prepare(s, err);
 	return rc;
+}
+
+int eng_store__adopt(struct eng_store *s, const char *const (*stmts)[2], size_t n,
+                     struct eng_error *err)
+{
+	s->extra = stmts;
+	s->n_extra = n;
+	return eng_store__prepare(s, stmts, n, err);
 }
 
 void eng_store_close(struct eng_store *s)
@@ -161,13 +171,18 @@ PGconn *eng_store_conn(struct eng_store *s)
 }
 
 /* Sends one statement in pipeline mode: SQL text (no parameters) or a prepared statement. */
+static int pipe_flush(struct eng_store *s, struct eng_error *err);
+
 static int pipe_send(struct eng_store *s, const char *name, const char *sql, int n,
                      const char *const *params, const struct eng__pending *want,
                      struct eng_error *err)
 {
-	if (s->n_pending == ENG__MAX_PENDING)
-		return eng_error_set(err, ENG_EINTERNAL, "database: more than %d statements in a pipeline",
-		                     ENG__MAX_PENDING);
+	/* A full pipeline is flushed (a sync inside the transaction commits nothing). */
+	if (s->n_pending == ENG__MAX_PENDING) {
+		int rc = pipe_flush(s, err);
+		if (rc)
+			return rc;
+	}
 	int ok = sql ? PQsendQueryParams(s->conn, sql, 0, NULL, NULL, NULL, NULL, 0)
 	             : PQsendQueryPrepared(s->conn, name, n, params, NULL, NULL, 0);
 	if (!ok)

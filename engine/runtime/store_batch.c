@@ -203,9 +203,17 @@ static int write_and_commit(struct eng_store *s, struct eng_batch_item **b, size
                             struct eng__tx *tx, PGresult **views, struct eng_error *err)
 {
 	int rc = settle_sources(s, b, m, err);
-	for (size_t k = 0; k < m && !rc; k++)
-		if (b[k]->rc == 0 && tx[k].out->step.n_effects > 0)
-			rc = eng_store__effects_write(&tx[k], err);
+	bool outbox = false, timers = false;
+	for (size_t k = 0; k < m && !rc; k++) {
+		if (b[k]->rc || tx[k].out->step.n_effects == 0)
+			continue;
+		tx[k].quiet = true;
+		rc = eng_store__effects_write(&tx[k], err);
+		outbox |= tx[k].out->n_outbox > 0;
+		timers |= tx[k].out->n_timers > 0;
+	}
+	if (!rc)
+		rc = eng_store__wake(s, outbox, timers, err);
 	struct rows events = {json_array(), 0}, exps = {json_array(), 0};
 	bool want_view = false;
 	for (size_t k = 0; k < m; k++) {

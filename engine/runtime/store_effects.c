@@ -190,6 +190,12 @@ static int outbox_write(struct eng__tx *t, const struct eng_effect *e, size_t in
 	return rc;
 }
 
+int eng_store__wake(struct eng_store *s, bool outbox, bool timers, struct eng_error *err)
+{
+	int rc = outbox ? eng_store__send_sql(s, "NOTIFY tramit_outbox", err) : 0;
+	return !rc && timers ? eng_store__send_sql(s, "NOTIFY tramit_timer", err) : rc;
+}
+
 int eng_store__effects_write(struct eng__tx *t, struct eng_error *err)
 {
 	int rc = 0;
@@ -212,9 +218,7 @@ int eng_store__effects_write(struct eng__tx *t, struct eng_error *err)
 		}
 	}
 	/* Idle dispatchers and schedulers wake at commit instead of polling. */
-	if (!rc && t->out->n_outbox)
-		rc = eng_store__send_sql(t->s, "NOTIFY tramit_outbox", err);
-	if (!rc && t->out->n_timers)
-		rc = eng_store__send_sql(t->s, "NOTIFY tramit_timer", err);
+	if (!rc && !t->quiet)
+		rc = eng_store__wake(t->s, t->out->n_outbox > 0, t->out->n_timers > 0, err);
 	return rc;
 }

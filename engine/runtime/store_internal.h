@@ -28,6 +28,9 @@ struct eng_store {
 	 * and checked at the next flush, so a transition costs two round trips, not ten. */
 	bool pipelined;
 	bool stale; /* left mid-pipeline by a failure: reconnect before the next use */
+	/* A caller's own statements (the workers'), prepared again after a reconnection. */
+	const char *const (*extra)[2];
+	size_t n_extra;
 	size_t n_pending;
 	struct eng__pending pending[ENG__MAX_PENDING];
 };
@@ -45,10 +48,14 @@ struct eng__tx {
 	json_t *payload; /* what the event records besides its columns */
 	const char *kind_override; /* "migration" for eng_store_repin's event */
 	struct eng_expedient_view *view; /* read back before COMMIT when not NULL */
+	bool quiet; /* in a batch: the batch wakes the workers once (NOTIFY) for all */
 	PGresult *view_result;
 };
 
 int eng_store__prepare_all(struct eng_store *s, struct eng_error *err);
+/* Prepares the caller's statements now and after every reconnection; stmts must outlive s. */
+int eng_store__adopt(struct eng_store *s, const char *const (*stmts)[2], size_t n,
+                     struct eng_error *err);
 int eng_store__prepare(struct eng_store *s, const char *const (*stmts)[2], size_t n,
                        struct eng_error *err);
 int eng_store__effects_prepare(struct eng_store *s, struct eng_error *err);
@@ -121,5 +128,7 @@ void eng_store__event_prepare(struct eng__tx *t, struct eng__event_row *e);
 /* Writes every effect of the step: registry entries and receipts in place, timers as timer
  * rows, the rest as outbox rows. */
 int eng_store__effects_write(struct eng__tx *t, struct eng_error *err);
+/* Sends the NOTIFYs that wake idle dispatchers (outbox) and schedulers (timers) at commit. */
+int eng_store__wake(struct eng_store *s, bool outbox, bool timers, struct eng_error *err);
 
 #endif

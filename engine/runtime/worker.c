@@ -333,7 +333,7 @@ static void *thread_main(void *payload)
 	while (!atomic_load(&w->stop)) {
 		if (!s) {
 			if (eng_store_open(&s, w->cfg.conninfo, &err) != 0 ||
-			    eng_store__prepare(s, statements, sizeof(statements) / sizeof(statements[0]), &err) != 0 ||
+			    eng_store__adopt(s, statements, sizeof(statements) / sizeof(statements[0]), &err) != 0 ||
 			    eng_store__exec(s, dispatcher ? "LISTEN tramit_outbox" : "LISTEN tramit_timer", &err) != 0) {
 				log_line(w, "cannot reach PostgreSQL, retrying: %s%s", err.msg, "");
 				eng_store_close(s);
@@ -349,8 +349,8 @@ static void *thread_main(void *payload)
 		}
 		int n = dispatcher ? dispatch_batch(w, s) : fire_batch(w, s);
 		if (n < 0) {
-			/* A failed claim may mean a connection the store reset under us (its reset
-			 * re-prepares only its own statements and forgets our LISTEN): start afresh. */
+			/* A failed claim may mean a connection that broke (a reset would also forget
+			 * our LISTEN): start afresh. */
 			eng_store_close(s);
 			s = NULL;
 			continue;
