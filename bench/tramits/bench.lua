@@ -1,5 +1,6 @@
 -- A procedure for benchmarks only: after submission, employees "touch" an expedient as often
--- as they like, so every request is one transition (update expedient, append event).
+-- as they like, so every request is one transition (update expedient, append event); an open
+-- expedient left alone for 30 days closes by itself (the timer bench/timers fires).
 tramit "BENCH-001" {
 	version = "1",
 	title = { ca = "Tràmit de prova de rendiment", es = "Trámite de prueba de rendimiento" },
@@ -26,6 +27,9 @@ tramit "BENCH-001" {
 		},
 		state "open" {
 			label = { ca = "Oberta", es = "Abierta" },
+			-- bench/timers arms this deadline on expedients it creates in bulk; touching an
+			-- open expedient stays in the state and leaves the deadline as it was.
+			deadline = { natural_days(30), on_expiry = "closed", clock = "administration" },
 			action "touch" { label = { ca = "Tocar", es = "Tocar" }, by = role "tramitador", to = "open" },
 			action "close" { label = { ca = "Tancar", es = "Cerrar" }, by = role "tramitador", to = "closed" },
 		},
