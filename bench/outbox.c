@@ -232,7 +232,7 @@ int main(int argc, char **argv)
 	bench_env_start(&env, o.dir, o.tramit, "pgbench");
 	double version = bench_sql_number(&env, "SELECT current_setting('server_version_num')::int");
 	printf("bench/outbox: %ld cores, PostgreSQL %.0f, synchronous_commit on, claims of %d rows\n",
-	       sysconf(_SC_NPROCESSORS_ONLN), version, o.batch > 0 ? o.batch : 32);
+	       sysconf(_SC_NPROCESSORS_ONLN), version, o.batch > 0 ? o.batch : 128 /* the workers' default */);
 	bench_print_command(argc, argv);
 	printf("drain: %d no-op effects pending (graphile-worker unbatched: %d jobs); medians of %d "
 	       "rounds\n", o.effects, o.unbatched, o.rounds);

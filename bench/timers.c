@@ -254,7 +254,7 @@ int main(int argc, char **argv)
 	bench_env_start(&env, o.dir, o.tramit, o.pgbench);
 	double version = bench_sql_number(&env, "SELECT current_setting('server_version_num')::int");
 	printf("bench/timers: %ld cores, PostgreSQL %.0f, synchronous_commit on, claims of %d rows\n",
-	       sysconf(_SC_NPROCESSORS_ONLN), version, o.batch > 0 ? o.batch : 32);
+	       sysconf(_SC_NPROCESSORS_ONLN), version, o.batch > 0 ? o.batch : 128 /* the workers' default */);
 	bench_print_command(argc, argv);
 	printf("memory: one scheduler, this process's VmRSS\n");
 	memory_phase(&env, &o);

@@ -154,7 +154,7 @@ int cli_serve(int argc, char **argv)
 	gethostname(host, sizeof(host) - 1);
 	snprintf(worker_name, sizeof(worker_name), "%s:%d", host, (int)getpid());
 	struct eng_worker_config wcfg = {
-		.conninfo = conninfo, .name = worker_name, .dispatchers = 2, .schedulers = 1,
+		.conninfo = conninfo, .name = worker_name, .dispatchers = 2, .schedulers = 2,
 		.deliver = conn_deliver, .deliver_payload = connectors,
 		.lookup = cat_catalog_lookup, .lookup_payload = catalog,
 		.calendar = calendar,

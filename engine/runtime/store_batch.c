@@ -38,6 +38,16 @@ static const char *const statements[][2] = {
 	{"batch_expedients_view",
 	 "WITH x AS (" EXP_SET "RETURNING e.*) SELECT " ENG__VIEW_COLUMNS "FROM x " ENG__VIEW_JOINS
 	 "WHERE (SELECT 1 / (count(*) = $2::int)::int FROM x) = 1"},
+	/* Every timer a batch's transitions disarm or re-arm is cancelled first, then the ones
+	 * armed are inserted: the same end state as writing them one by one. */
+	{"batch_timer_cancel",
+	 "UPDATE timer t SET state = 'cancelled' FROM jsonb_to_recordset($1::jsonb) AS "
+	 "r(expedient_id uuid, name text) WHERE t.expedient_id = r.expedient_id AND t.name = r.name "
+	 "AND t.state IN ('armed', 'claimed')"},
+	{"batch_timer_insert",
+	 "INSERT INTO timer (entity_id, expedient_id, name, due_ms, due_at) SELECT entity_id, "
+	 "expedient_id, name, due_ms, to_timestamp(due_ms / 1000.0) FROM jsonb_to_recordset($1::jsonb) "
+	 "AS r(entity_id text, expedient_id uuid, name text, due_ms bigint)"},
 	{"batch_timers",
 	 "WITH u AS (UPDATE timer SET state = 'fired', fired_at = now() WHERE id = ANY($1::bigint[]) "
 	 "AND state = 'claimed' RETURNING 1) " ALL_ROWS},
@@ -68,7 +78,7 @@ static int send_rows(struct eng_store *s, const char *name, struct rows *r, Exec
 	char n[24];
 	snprintf(n, sizeof(n), "%zu", r->n);
 	const char *p[] = {text, n};
-	/* The statements that check their row count take it as $2. */
+	/* The statements that answer rows check their row count, given as $2. */
 	int np = want == PGRES_TUPLES_OK ? 2 : 1;
 	int rc = text ? eng_store__send(s, name, np, p, want, false, 0, keep, err)
 	              : eng_error_set(err, ENG_EINTERNAL, "out of memory");
@@ -198,22 +208,73 @@ static int settle_sources(struct eng_store *s, struct eng_batch_item **b, size_t
 	return rc;
 }
 
-/* Sends every write of the stepped transitions and the COMMIT, and waits for them. */
-static int write_and_commit(struct eng_store *s, struct eng_batch_item **b, size_t m,
-                            struct eng__tx *tx, PGresult **views, struct eng_error *err)
+/* Adds a transition's timer effects to the set-based writes: each timer it names is
+ * cancelled, and armed again when the last effect naming it arms it. */
+static int add_timers(struct eng__tx *t, struct rows *cancel, struct rows *arm, struct eng_error *err)
 {
-	int rc = settle_sources(s, b, m, err);
-	bool outbox = false, timers = false;
+	const struct eng_step_result *st = &t->out->step;
+	for (size_t i = 0; i < st->n_effects; i++) {
+		const struct eng_effect *e = &st->effects[i];
+		if (e->kind != ENG_EFFECT_TIMER_SET && e->kind != ENG_EFFECT_TIMER_CANCEL)
+			continue;
+		if (!e->target || !*e->target)
+			return eng_error_set(err, ENG_EINVALID, "a timer effect needs a name");
+		t->out->n_timers++;
+		bool last = true;
+		for (size_t k = i + 1; k < st->n_effects && last; k++)
+			last = !((st->effects[k].kind == ENG_EFFECT_TIMER_SET ||
+			          st->effects[k].kind == ENG_EFFECT_TIMER_CANCEL) &&
+			         st->effects[k].target && strcmp(st->effects[k].target, e->target) == 0);
+		if (!last)
+			continue;
+		json_array_append_new(cancel->json, json_pack("{s:s, s:s}", "expedient_id",
+		                      t->out->expedient_id, "name", e->target));
+		cancel->n++;
+		if (e->kind == ENG_EFFECT_TIMER_SET) {
+			json_array_append_new(arm->json, json_pack("{s:s, s:s, s:s, s:I}", "entity_id",
+			                      t->cmd->entity_id, "expedient_id", t->out->expedient_id,
+			                      "name", e->target, "due_ms", (json_int_t)e->due_ms));
+			arm->n++;
+		}
+	}
+	return 0;
+}
+
+/* Sends the effects of the stepped transitions: timers set-based, the rest one by one, and
+ * one NOTIFY per channel. */
+static int write_effects(struct eng_store *s, struct eng_batch_item **b, size_t m,
+                         struct eng__tx *tx, struct eng_error *err)
+{
+	struct rows cancel = {json_array(), 0}, arm = {json_array(), 0};
+	bool outbox = false;
+	int rc = 0;
 	for (size_t k = 0; k < m && !rc; k++) {
 		if (b[k]->rc || tx[k].out->step.n_effects == 0)
 			continue;
 		tx[k].quiet = true;
 		rc = eng_store__effects_write(&tx[k], err);
+		if (!rc)
+			rc = add_timers(&tx[k], &cancel, &arm, err);
 		outbox |= tx[k].out->n_outbox > 0;
-		timers |= tx[k].out->n_timers > 0;
 	}
 	if (!rc)
-		rc = eng_store__wake(s, outbox, timers, err);
+		rc = send_rows(s, "batch_timer_cancel", &cancel, PGRES_COMMAND_OK, NULL, err);
+	if (!rc)
+		rc = send_rows(s, "batch_timer_insert", &arm, PGRES_COMMAND_OK, NULL, err);
+	if (!rc)
+		rc = eng_store__wake(s, outbox, arm.n > 0 || cancel.n > 0, err);
+	json_decref(cancel.json);
+	json_decref(arm.json);
+	return rc;
+}
+
+/* Sends every write of the stepped transitions and the COMMIT, and waits for them. */
+static int write_and_commit(struct eng_store *s, struct eng_batch_item **b, size_t m,
+                            struct eng__tx *tx, PGresult **views, struct eng_error *err)
+{
+	int rc = settle_sources(s, b, m, err);
+	if (!rc)
+		rc = write_effects(s, b, m, tx, err);
 	struct rows events = {json_array(), 0}, exps = {json_array(), 0};
 	bool want_view = false;
 	for (size_t k = 0; k < m; k++) {

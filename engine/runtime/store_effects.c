@@ -210,7 +210,9 @@ int eng_store__effects_write(struct eng__tx *t, struct eng_error *err)
 			break;
 		case ENG_EFFECT_TIMER_SET:
 		case ENG_EFFECT_TIMER_CANCEL:
-			rc = timer_write(t, e, err);
+			/* In a batch, timers are written set-based for all transitions at once. */
+			if (!t->quiet)
+				rc = timer_write(t, e, err);
 			break;
 		default:
 			rc = outbox_write(t, e, i, err);

@@ -48,7 +48,9 @@ struct eng__tx {
 	json_t *payload; /* what the event records besides its columns */
 	const char *kind_override; /* "migration" for eng_store_repin's event */
 	struct eng_expedient_view *view; /* read back before COMMIT when not NULL */
-	bool quiet; /* in a batch: the batch wakes the workers once (NOTIFY) for all */
+	/* In a batch: the batch writes the timers and wakes the workers (NOTIFY) once for all
+	 * its transitions. */
+	bool quiet;
 	PGresult *view_result;
 };
 

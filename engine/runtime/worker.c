@@ -371,7 +371,7 @@ int eng_workers_start(struct eng_workers **out, const struct eng_worker_config *
 	if (!w->cfg.name)
 		w->cfg.name = "tramit";
 	if (w->cfg.batch <= 0)
-		w->cfg.batch = 32;
+		w->cfg.batch = 128;
 	if (w->cfg.max_attempts <= 0)
 		w->cfg.max_attempts = 8;
 	if (w->cfg.lease_ms <= 0)

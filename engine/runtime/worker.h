@@ -21,8 +21,8 @@ struct eng_worker_config {
 	const char *conninfo;
 	const char *name;           /* recorded as claimed_by, e.g. host:pid */
 	int dispatchers;            /* outbox threads (0 for none; a server runs 2) */
-	int schedulers;             /* timer threads (0 for none; a server runs 1) */
-	int batch;                  /* rows per claim (default 32) */
+	int schedulers;             /* timer threads (0 for none; a server runs 2) */
+	int batch;                  /* rows per claim, committed together (default 128) */
 	int max_attempts;           /* then the row is dead (default 8) */
 	int lease_ms;               /* a claim older than this is reaped (default 300000) */
 	int backoff_base_ms;        /* first retry delay, doubled per attempt, with jitter (default 1000) */
