@@ -354,7 +354,7 @@ static void send_message(struct smtp *s, const char *to, const char *text, size_
 	} else {
 		/* 4xx, refused connections, TLS and login problems: the message is fine, the way
 		 * there is not (yet). */
-		char reply[32] = "";
+		char reply[48] = "";
 		if (code)
 			snprintf(reply, sizeof(reply), " (last reply %ld)", code);
 		finish(s, out, ENG_DELIVERY_RETRY, "%s: %s%s", s->url, why, reply);

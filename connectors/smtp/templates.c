@@ -108,7 +108,7 @@ static int add_file(struct conn__smtp_templates *t, const char *dir, const char 
 		                    "templates_dir: %s: expected a name of a-z, 0-9, _ and -", file);
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	char *text = read_small(path, err, file), *subject, *body;
+	char *text = read_small(path, err, file), *subject = NULL, *body = NULL;
 	if (!text)
 		return CONN_EINVALID;
 	int rc = split(text, &subject, &body, err, file);
