@@ -16,6 +16,8 @@ int cli_validate(int argc, char **argv);
 int cli_signature(int argc, char **argv);
 int cli_timestamp(int argc, char **argv);
 int cli_connectors(int argc, char **argv);
+int cli_document(int argc, char **argv);
+int cli_csv(int argc, char **argv);
 
 /* The national + Comunitat Valenciana calendars: the folder ($TRAMIT_CALENDARS_DIR,
  * ./tramits/calendars or the source tree's; option wins when not NULL), loading every

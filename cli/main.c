@@ -33,6 +33,8 @@ static void usage(FILE *out)
 	        "  timestamp request|verify\n"
 	        "                       get an RFC 3161 timestamp token; verify one\n"
 	        "  connectors [--check FILE]  list connectors and settings, or check a config file\n"
+	        "  document render RECEIPT.json -o OUT.pdf  a receipt as PDF [--lang ca|es] [--url BASE]\n"
+	        "  csv verify CODE      print the metadata of the document a CSV names\n"
 	        "  version              print the version\n"
 	        "\n"
 	        "environment: TRAMIT_DATABASE_URL, TRAMIT_VAR_DIR, PORT, TRAMIT_BIND,\n"
@@ -89,6 +91,10 @@ int main(int argc, char **argv)
 		return cli_diff(argc - 1, argv + 1);
 	if (strcmp(cmd, "connectors") == 0)
 		return cli_connectors(argc - 1, argv + 1);
+	if (strcmp(cmd, "document") == 0)
+		return cli_document(argc - 1, argv + 1);
+	if (strcmp(cmd, "csv") == 0)
+		return cli_csv(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0) {
 		printf("tramit %s\n", TRAMIT_VERSION);
 		return 0;

@@ -1,0 +1,356 @@
+/* The receipt (justificant de registre, L39 art. 16.3) as a PDF: the JSON the store keeps
+ * under the receipt's CSV, laid out in Valencian and Spanish. Invariant: every text is checked
+ * and converted before the first page is drawn, so a refused receipt leaves nothing half done,
+ * and the refusal names the field. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "connectors/config.h"
+#include "docs.h"
+#include "docs_internal.h"
+
+/* The receipt's texts, in Windows-1252. */
+struct field {
+	char *label_ca, *label_es, *value;
+};
+
+struct receipt {
+	char *entity_ca, *entity_es, *registry, *expedient, *code, *title_ca, *title_es;
+	char *applicant, *nif, *csv;
+	struct conn__doc_time presented;
+	struct field *fields;
+	size_t n_fields;
+};
+
+static void receipt_clear(struct receipt *r)
+{
+	char **texts[] = {&r->entity_ca, &r->entity_es, &r->registry, &r->expedient, &r->code,
+	                  &r->title_ca, &r->title_es, &r->applicant, &r->nif, &r->csv};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		free(*texts[i]);
+	for (size_t i = 0; i < r->n_fields; i++) {
+		free(r->fields[i].label_ca);
+		free(r->fields[i].label_es);
+		free(r->fields[i].value);
+	}
+	free(r->fields);
+}
+
+static const char *json_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: case JSON_REAL: return "a number";
+	case JSON_TRUE: case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}
+
+/* A required string member of obj, converted; path names it in messages. */
+static int text_get(char **out, const json_t *obj, const char *key, const char *path,
+                    struct conn_error *err)
+{
+	const json_t *v = json_object_get(obj, key);
+	if (!json_is_string(v))
+		return conn__errorf(err, CONN_EINVALID, "receipt: %s: expected a string, found %s",
+		                    path, v ? json_kind(v) : "nothing");
+	char field[200];
+	snprintf(field, sizeof(field), "receipt: %s", path);
+	return conn__doc_cp1252(out, json_string_value(v), field, err);
+}
+
+static int object_get(const json_t **out, const json_t *obj, const char *key,
+                      struct conn_error *err)
+{
+	*out = json_object_get(obj, key);
+	if (!json_is_object(*out))
+		return conn__errorf(err, CONN_EINVALID, "receipt: %s: expected an object, found %s",
+		                    key, *out ? json_kind(*out) : "nothing");
+	return 0;
+}
+
+static int csv_check(const char *csv, struct conn_error *err)
+{
+	size_t n = strlen(csv);
+	bool ok = n > 0 && n <= 64;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = csv[i] > 0x20 && csv[i] < 0x7F;
+	return ok ? 0 : conn__errorf(err, CONN_EINVALID, "receipt: csv: expected 1 to 64 printable "
+	                             "ASCII characters without spaces, found '%.64s'", csv);
+}
+
+static int form_read(struct receipt *r, const json_t *form, struct conn_error *err)
+{
+	if (!json_is_array(form))
+		return conn__errorf(err, CONN_EINVALID, "receipt: form: expected an array, found %s",
+		                    form ? json_kind(form) : "nothing");
+	r->fields = calloc(json_array_size(form) + 1, sizeof(*r->fields));
+	if (!r->fields)
+		return conn__errorf(err, CONN_ENOMEM, "receipt: form: out of memory");
+	size_t i;
+	const json_t *f;
+	json_array_foreach(form, i, f) {
+		struct field *out = &r->fields[r->n_fields++];
+		const char *name = json_string_value(json_object_get(f, "name"));
+		char path[3][160];
+		const char *keys[] = {"label_ca", "label_es", "value"};
+		char **dst[] = {&out->label_ca, &out->label_es, &out->value};
+		for (int k = 0; k < 3; k++) {
+			snprintf(path[k], sizeof(path[k]), "form[%zu] (%.64s) %s", i, name ? name : "?",
+			         keys[k]);
+			if (!json_is_object(f))
+				return conn__errorf(err, CONN_EINVALID, "receipt: form[%zu]: expected an "
+				                    "object, found %s", i, json_kind(f));
+			int rc = text_get(dst[k], f, keys[k], path[k], err);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int receipt_read(struct receipt *r, const json_t *doc, struct conn_error *err)
+{
+	const json_t *entity, *tramit, *applicant;
+	const char *type = json_string_value(json_object_get(doc, "type"));
+	if (!type || strcmp(type, "receipt") != 0)
+		return conn__errorf(err, CONN_EINVALID, "receipt: type: expected \"receipt\", found %s",
+		                    type ? type : "nothing");
+	int rc;
+	if ((rc = object_get(&entity, doc, "entity", err)) ||
+	    (rc = object_get(&tramit, doc, "tramit", err)) ||
+	    (rc = object_get(&applicant, doc, "applicant", err)) ||
+	    (rc = text_get(&r->entity_ca, entity, "name_ca", "entity.name_ca", err)) ||
+	    (rc = text_get(&r->entity_es, entity, "name_es", "entity.name_es", err)) ||
+	    (rc = text_get(&r->registry, doc, "registry_number", "registry_number", err)) ||
+	    (rc = text_get(&r->expedient, doc, "expedient_number", "expedient_number", err)) ||
+	    (rc = text_get(&r->code, tramit, "code", "tramit.code", err)) ||
+	    (rc = text_get(&r->title_ca, tramit, "title_ca", "tramit.title_ca", err)) ||
+	    (rc = text_get(&r->title_es, tramit, "title_es", "tramit.title_es", err)) ||
+	    (rc = text_get(&r->applicant, applicant, "name", "applicant.name", err)) ||
+	    (rc = text_get(&r->nif, applicant, "nif", "applicant.nif", err)) ||
+	    (rc = text_get(&r->csv, doc, "csv", "csv", err)) || (rc = csv_check(r->csv, err)))
+		return rc;
+	const char *presented = json_string_value(json_object_get(doc, "presented_at"));
+	if ((rc = conn__doc_time_parse(&r->presented, presented ? presented : "",
+	                               "receipt: presented_at", err)))
+		return rc;
+	return form_read(r, json_object_get(doc, "form"), err);
+}
+
+/* ---- Layout ---------------------------------------------------------------------------- */
+
+/* Writes text for lang: Valencian then Spanish on their own lines, or one of them. */
+static void both_lines(struct conn__doc_pdf *w, enum conn__doc_lang lang,
+                       enum conn__doc_style style, const char *ca, const char *es)
+{
+	if (lang != CONN__DOC_ES)
+		conn__doc_pdf_text(w, style, ca);
+	if (lang == CONN__DOC_ES || (lang == CONN__DOC_BOTH && strcmp(ca, es) != 0))
+		conn__doc_pdf_text(w, style, es);
+}
+
+/* A label (Windows-1252 or our UTF-8 literal) and its value, kept on one page. */
+static int row(struct conn__doc_pdf *w, enum conn__doc_lang lang, const char *ca, const char *es,
+               bool literal, const char *value, struct conn_error *err)
+{
+	char *a = NULL, *b = NULL;
+	if (literal) {
+		conn__doc_cp1252(&a, ca, "label", err);
+		conn__doc_cp1252(&b, es, "label", err);
+	}
+	char *label = !literal ? conn__doc_pick(lang, ca, es)
+	            : a && b ? conn__doc_pick(lang, a, b) : NULL;
+	free(a);
+	free(b);
+	if (!label)
+		return conn__errorf(err, CONN_ENOMEM, "out of memory for a label");
+	conn__doc_pdf_gap(w, 3);
+	conn__doc_pdf_keep(w, conn__doc_pdf_line_height(CONN__DOC_LABEL) +
+	                   conn__doc_pdf_line_height(CONN__DOC_VALUE));
+	conn__doc_pdf_text(w, CONN__DOC_LABEL, label);
+	conn__doc_pdf_text(w, CONN__DOC_VALUE, value);
+	free(label);
+	return 0;
+}
+
+/* Our own literal lines in UTF-8, converted here: they always convert. */
+static void literal_lines(struct conn__doc_pdf *w, enum conn__doc_lang lang,
+                          enum conn__doc_style style, const char *ca, const char *es)
+{
+	char *a = NULL, *b = NULL;
+	struct conn_error ignored;
+	if (conn__doc_cp1252(&a, ca, "literal", &ignored) == 0 &&
+	    conn__doc_cp1252(&b, es, "literal", &ignored) == 0)
+		both_lines(w, lang, style, a, b);
+	free(a);
+	free(b);
+}
+
+static int layout(struct conn__doc_pdf *w, enum conn__doc_lang lang, const struct receipt *r,
+                  struct conn_error *err)
+{
+	char when[48];
+	conn__doc_time_format(when, &r->presented);
+	char *title = conn__doc_pick(lang, r->title_ca, r->title_es);
+	size_t n = (title ? strlen(title) : 0) + strlen(r->code) + strlen(r->applicant) +
+	           strlen(r->nif) + 8;
+	char *tramit = malloc(n), *applicant = malloc(n);
+	int rc = 0;
+	if (!title || !tramit || !applicant) {
+		rc = conn__errorf(err, CONN_ENOMEM, "out of memory for the receipt's texts");
+		goto done;
+	}
+	snprintf(tramit, n, "%s (%s)", title, r->code);
+	snprintf(applicant, n, "%s (%s)", r->applicant, r->nif);
+	both_lines(w, lang, CONN__DOC_ENTITY, r->entity_ca, r->entity_es);
+	conn__doc_pdf_gap(w, 8);
+	literal_lines(w, lang, CONN__DOC_TITLE, "Justificant de registre d'entrada",
+	              "Justificante de registro de entrada");
+	conn__doc_pdf_gap(w, 6);
+	if ((rc = row(w, lang, "Número de registre", "Número de registro", true, r->registry, err)) ||
+	    (rc = row(w, lang, "Data i hora de presentació", "Fecha y hora de presentación", true,
+	              when, err)) ||
+	    (rc = row(w, lang, "Número d'expedient", "Número de expediente", true, r->expedient,
+	              err)) ||
+	    (rc = row(w, lang, "Tràmit", "Trámite", true, tramit, err)) ||
+	    (rc = row(w, lang, "Persona interessada", "Persona interesada", true, applicant, err)))
+		goto done;
+	conn__doc_pdf_gap(w, 10);
+	conn__doc_pdf_keep(w, 3 * conn__doc_pdf_line_height(CONN__DOC_HEADING));
+	literal_lines(w, lang, CONN__DOC_HEADING, "Dades presentades", "Datos presentados");
+	for (size_t i = 0; !rc && i < r->n_fields; i++)
+		rc = row(w, lang, r->fields[i].label_ca, r->fields[i].label_es, false,
+		         r->fields[i].value, err);
+	if (rc)
+		goto done;
+	conn__doc_pdf_gap(w, 12);
+	literal_lines(w, lang, CONN__DOC_NOTE,
+	              "Este justificant acredita la presentació en el registre electrònic en la data "
+	              "i hora indicades (articles 16 i 31 de la Llei 39/2015).",
+	              "Este justificante acredita la presentación en el registro electrónico en la "
+	              "fecha y hora indicadas (artículos 16 y 31 de la Ley 39/2015).");
+done:
+	free(title);
+	free(tramit);
+	free(applicant);
+	return rc;
+}
+
+static int lang_parse(enum conn__doc_lang *out, const char *lang, struct conn_error *err)
+{
+	if (!lang)
+		*out = CONN__DOC_BOTH;
+	else if (strcmp(lang, "ca") == 0)
+		*out = CONN__DOC_CA;
+	else if (strcmp(lang, "es") == 0)
+		*out = CONN__DOC_ES;
+	else
+		return conn__errorf(err, CONN_EINVALID, "lang: expected ca, es or none (both), "
+		                    "found '%.16s'", lang);
+	return 0;
+}
+
+static int render(unsigned char **out, size_t *len, const struct receipt *r,
+                  enum conn__doc_lang lang, const char *url, struct conn_error *err)
+{
+	char *running = malloc(strlen(r->registry) + 128);
+	char *title = conn__doc_pick(lang, "Justificant de registre", "Justificante de registro");
+	if (!running || !title) {
+		free(running);
+		free(title);
+		return conn__errorf(err, CONN_ENOMEM, "out of memory for the receipt's header");
+	}
+	sprintf(running, "%s %s", title, r->registry);
+	struct conn__doc_setup setup = {.lang = lang, .csv = r->csv, .url = url,
+	                                .running = running, .title = running,
+	                                .created = r->presented};
+	struct conn__doc_pdf *w = NULL;
+	int rc = conn__doc_pdf_new(&w, &setup, err);
+	if (!rc)
+		rc = layout(w, lang, r, err);
+	if (!rc)
+		rc = conn__doc_pdf_finish(w, out, len, err);
+	conn__doc_pdf_free(w);
+	free(running);
+	free(title);
+	return rc;
+}
+
+int conn_doc_receipt_pdf(unsigned char **out, size_t *len, const char *receipt_json,
+                         const char *lang, const char *verify_base_url, struct conn_error *err)
+{
+	*out = NULL;
+	*len = 0;
+	enum conn__doc_lang l = CONN__DOC_BOTH;
+	int rc = lang_parse(&l, lang, err);
+	if (rc)
+		return rc;
+	json_error_t jerr;
+	json_t *doc = json_loads(receipt_json, JSON_REJECT_DUPLICATES, &jerr);
+	if (!doc)
+		return conn__errorf(err, CONN_EINVALID, "receipt: line %d: %s", jerr.line, jerr.text);
+	struct receipt r = {0};
+	char url[1024];
+	rc = receipt_read(&r, doc, err);
+	json_decref(doc);
+	if (!rc)
+		rc = conn_doc_verify_url(url, sizeof(url), verify_base_url, r.csv, err);
+	if (!rc)
+		rc = render(out, len, &r, l, url, err);
+	receipt_clear(&r);
+	return rc;
+}
+
+int conn_doc_receipt_expedient(char *out, size_t cap, const char *receipt_json, size_t len,
+                               struct conn_error *err)
+{
+	json_t *doc = json_loadb(receipt_json, len, 0, NULL);
+	const char *type = json_string_value(json_object_get(doc, "type"));
+	const char *number = json_string_value(json_object_get(doc, "expedient_number"));
+	int rc = 0;
+	if (!type || strcmp(type, "receipt") != 0 || !number)
+		rc = conn__errorf(err, CONN_EINVALID, "expected a receipt with an expedient_number");
+	else if ((size_t)snprintf(out, cap, "%s", number) >= cap)
+		rc = conn__errorf(err, CONN_EINVALID, "expedient_number: longer than %zu bytes", cap - 1);
+	json_decref(doc);
+	return rc;
+}
+
+void conn_doc_free(unsigned char *pdf)
+{
+	free(pdf);
+}
+
+int conn_doc_verify_url(char *out, size_t cap, const char *base, const char *csv,
+                        struct conn_error *err)
+{
+	size_t n = base ? strlen(base) : 0;
+	bool ok = n > 0 && (strncmp(base, "http://", 7) == 0 || strncmp(base, "https://", 8) == 0);
+	for (size_t i = 0; ok && i < n; i++)
+		ok = base[i] > 0x20 && base[i] < 0x7F && base[i] != '"' && base[i] != '<' &&
+		     base[i] != '>';
+	if (!ok)
+		return conn__errorf(err, CONN_EINVALID, "verification URL: expected an http:// or "
+		                    "https:// address without spaces, found '%.128s'", base ? base : "");
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	/* Every CSV byte takes at most three: the worst case must fit. */
+	if (n + strlen("/verify?csv=") + 3 * strlen(csv) >= cap)
+		return conn__errorf(err, CONN_EINVALID, "verification URL: expected at most %zu bytes "
+		                    "with the CSV, found a %zu-byte address", cap - 1, n);
+	size_t o = (size_t)snprintf(out, cap, "%.*s/verify?csv=", (int)n, base);
+	for (const unsigned char *p = (const unsigned char *)csv; *p; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-_.~", *p))
+			out[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(out + o, cap - o, "%%%02X", *p);
+	}
+	out[o] = '\0';
+	return 0;
+}
