@@ -158,6 +158,9 @@ int cli_serve(int argc, char **argv)
 		.deliver = conn_deliver, .deliver_payload = connectors,
 		.lookup = cat_catalog_lookup, .lookup_payload = catalog,
 		.calendar = calendar,
+		/* How long a claimed effect may stay unanswered before another worker takes it
+		 * (its server died): longer than the slowest connector's timeout. */
+		.lease_ms = atoi(cli_env("TRAMIT_LEASE_SECONDS", "300")) * 1000,
 	};
 	if (eng_workers_start(&workers, &wcfg, &err) != 0) {
 		fprintf(stderr, "tramit: %s\n", err.msg);

@@ -40,6 +40,14 @@ def write_atomically(path, data):
     os.rename(path + ".tmp", path)
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A client killed mid-request (the fault test kills servers) is not an error here."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a production subscriber would
     lock = threading.Lock()
@@ -114,7 +122,7 @@ def main():
             print(signature(sys.argv[2], sys.argv[3], f.read()))
         return
     folder, ready, secret = sys.argv[1], sys.argv[2], sys.argv[3]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = QuietServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     server.folder, server.secret = folder, secret
     write_atomically(ready, str(server.socket.getsockname()[1]).encode())

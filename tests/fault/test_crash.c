@@ -1,23 +1,33 @@
 /* Nothing lost, nothing repeated: 8 clients file applications through the API without pause
  * while the test kills the server with SIGKILL at random moments (restarting it each time)
  * and once crashes PostgreSQL itself (immediate shutdown). Each client retries with the same
- * Idempotency-Key until it gets an answer. Afterwards every acknowledged submission exists
- * exactly once, registry numbers have no gap and no repeat and follow time, and every hash
- * chain verifies. The test prints its counts. */
+ * Idempotency-Key until it gets an answer. Every filing also tells the back office (an
+ * effect delivered through the outbox to a real HTTP subscriber, backoffice_peer.py).
+ * Afterwards every acknowledged submission exists exactly once, registry numbers have no gap
+ * and no repeat and follow time, every effect was delivered at least once and its result
+ * applied once, and every hash chain verifies. The test prints its counts. */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tests/support/http.h"
 #include "tests/support/pgtmp.h"
 
 enum { CLIENTS = 8, MAX_ACKS = 20000 };
+
+#define PYTHON "/usr/bin/python3"
+#define PEER TRAMIT_SOURCE_DIR "/tests/connectors/backoffice_peer.py"
+#define SECRET "fault-test-secret-0123456789"
 
 static struct eng_pgcluster cluster;
 static atomic_int port;
@@ -113,6 +123,87 @@ static void *client(void *payload)
 
 static PGconn *conn;
 
+/* GEN-001 as the catalogue has it, plus a back-office call on filing, in dir/tramits. */
+static void write_tramit(const char *dir)
+{
+	char path[700], *src = NULL;
+	size_t len = 0;
+	FILE *in = fopen(TRAMIT_SOURCE_DIR "/tramits/general/instancia-general.lua", "r");
+	cr_assert_not_null(in);
+	FILE *mem = open_memstream(&src, &len);
+	for (int ch; (ch = fgetc(in)) != EOF;)
+		fputc(ch, mem);
+	fclose(mem);
+	fclose(in);
+	const char *anchor = "register = \"in\", receipt = true,";
+	char *at = strstr(src, anchor);
+	cr_assert_not_null(at, "GEN-001 no longer files with a receipt: update this test");
+	snprintf(path, sizeof(path), "%s/tramits", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/tramits/instancia-general.lua", dir);
+	FILE *out = fopen(path, "w");
+	fprintf(out, "%.*s%s backoffice = \"expedient_created\",%s", (int)(at - src), src, anchor,
+	        at + strlen(anchor));
+	fclose(out);
+	free(src);
+}
+
+/* Starts the subscriber (it records every request in dir/inbox) and returns its port. */
+static int peer_start(const char *dir, pid_t *pid)
+{
+	char inbox[700], ready[700];
+	snprintf(inbox, sizeof(inbox), "%s/inbox", dir);
+	snprintf(ready, sizeof(ready), "%s/ready", dir);
+	mkdir(inbox, 0755);
+	*pid = fork();
+	cr_assert_geq(*pid, 0);
+	if (*pid == 0) {
+		execl(PYTHON, PYTHON, PEER, inbox, ready, SECRET, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200; i++) {
+		FILE *f = fopen(ready, "r");
+		int p = 0;
+		bool ok = f && fscanf(f, "%d", &p) == 1;
+		if (f)
+			fclose(f);
+		if (ok)
+			return p;
+		sleep_ms(50);
+	}
+	cr_assert_fail("the HTTP subscriber did not start within 10 s");
+	return 0;
+}
+
+/* What the subscriber received: deliveries in all, distinct delivery ids, bad signatures. */
+static void peer_count(const char *dir, int *all, int *distinct, int *forged)
+{
+	char inbox[700];
+	snprintf(inbox, sizeof(inbox), "%s/inbox", dir);
+	DIR *d = opendir(inbox);
+	cr_assert_not_null(d);
+	json_t *seen = json_object();
+	*all = *forged = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!strstr(e->d_name, ".json") || strstr(e->d_name, ".tmp"))
+			continue;
+		char path[1000];
+		snprintf(path, sizeof(path), "%s/%s", inbox, e->d_name);
+		json_t *doc = json_load_file(path, 0, NULL);
+		cr_assert_not_null(doc, "%s", path);
+		const char *id = json_string_value(json_object_get(json_object_get(doc, "headers"),
+		                                                   "X-Tramit-Delivery"));
+		cr_assert_not_null(id, "%s has no X-Tramit-Delivery", path);
+		json_object_set_new(seen, id, json_true());
+		(*all)++;
+		*forged += !json_is_true(json_object_get(doc, "signature_valid"));
+		json_decref(doc);
+	}
+	closedir(d);
+	*distinct = (int)json_object_size(seen);
+	json_decref(seen);
+}
+
 static long long count(const char *sql)
 {
 	PGresult *r = PQexec(conn, sql);
@@ -128,13 +219,25 @@ Test(fault, acknowledged_submissions_survive_kill_9_of_server_and_database, .tim
 	cr_assert_eq(pgtmp_start(&cluster, &err), 0, "%s", err.msg);
 	acked_keys = calloc(MAX_ACKS, 40);
 	acked_ids = calloc(MAX_ACKS, 40);
-	static char env_db[1200], env_dir[600], env_port[32], log[700];
+	static char env_db[1200], env_dir[800], env_port[32], log[700], env_conn[800], config[700];
+	pid_t peer;
+	int peer_port = peer_start(cluster.dir, &peer);
+	write_tramit(cluster.dir);
+	snprintf(config, sizeof(config), "%s/connectors.json", cluster.dir);
+	FILE *cf = fopen(config, "w");
+	fprintf(cf, "{\"backoffice\": {\"subscribers\": [{\"name\": \"registre\", \"url\": "
+	        "\"http://127.0.0.1:%d/hook\", \"secret\": \"%s\", \"events\": [\"expedient_created\"], "
+	        "\"timeout_ms\": 2000}]}}", peer_port, SECRET);
+	fclose(cf);
+	snprintf(env_conn, sizeof(env_conn), "TRAMIT_CONNECTORS_CONFIG=%s", config);
 	snprintf(env_db, sizeof(env_db), "TRAMIT_DATABASE_URL=%s", cluster.conninfo);
-	snprintf(env_dir, sizeof(env_dir), "TRAMIT_TRAMITS_DIR=%s/tramits", TRAMIT_SOURCE_DIR);
+	snprintf(env_dir, sizeof(env_dir), "TRAMIT_TRAMITS_DIR=%s/tramits", cluster.dir);
 	atomic_store(&port, http_free_port());
 	snprintf(env_port, sizeof(env_port), "PORT=%d", atomic_load(&port));
 	snprintf(log, sizeof(log), "%s/server.log", cluster.dir);
-	const char *env[] = {env_db, env_port, env_dir, NULL};
+	/* A delivery claimed by a killed server is taken over after 3 s. */
+	const char *env[] = {env_db, env_port, env_dir, env_conn, "TRAMIT_LEASE_SECONDS=3",
+	                     "TRAMIT_CALENDARS_DIR=" TRAMIT_SOURCE_DIR "/tramits/calendars", NULL};
 	const char *args[] = {"serve", "--demo", NULL};
 	pid_t server = tramit_start(args, env, atomic_load(&port), log);
 
@@ -170,9 +273,15 @@ Test(fault, acknowledged_submissions_survive_kill_9_of_server_and_database, .tim
 	atomic_store(&stop, true);
 	for (int i = 0; i < CLIENTS; i++)
 		pthread_join(th[i], NULL);
-	cr_expect_eq(tramit_stop(server, SIGTERM), 0);
-
+	/* The last server delivers what is still in the outbox (claims of killed servers after
+	 * their lease). */
 	conn = pgtmp_connect(&cluster);
+	for (int i = 0; i < 600 && count("SELECT count(*) FROM outbox WHERE state <> 'done'") > 0; i++)
+		sleep_ms(100);
+	cr_expect_eq(tramit_stop(server, SIGTERM), 0);
+	kill(peer, SIGTERM);
+	waitpid(peer, NULL, 0);
+
 	int n = atomic_load(&acks);
 	cr_assert(n > 0 && n < MAX_ACKS, "%d acknowledged", n);
 	long long stored = count("SELECT count(*) FROM expedient");
@@ -194,6 +303,19 @@ Test(fault, acknowledged_submissions_survive_kill_9_of_server_and_database, .tim
 	cr_expect_eq(count("SELECT count(DISTINCT seq) FROM registry_entry"), stored, "no repeat");
 	cr_expect_eq(count("SELECT count(*) FROM (SELECT presented_at < lag(presented_at) OVER (ORDER BY seq) "
 	                   "AS back FROM registry_entry) t WHERE back"), 0, "numbers follow time");
+	/* Effects: one per filing, each delivered at least once (a kill between the subscriber's
+	 * answer and our commit delivers it again, with the same X-Tramit-Delivery), and each
+	 * result applied once: one result event per outbox row. */
+	int all, distinct, forged;
+	peer_count(cluster.dir, &all, &distinct, &forged);
+	printf("fault: %lld effects, %d deliveries received (%d distinct, %d repeated)\n",
+	       count("SELECT count(*) FROM outbox"), all, distinct, all - distinct);
+	cr_expect_eq(count("SELECT count(*) FROM outbox"), stored, "one back-office effect per filing");
+	cr_expect_eq(count("SELECT count(*) FROM outbox WHERE state = 'done'"), stored, "every effect done");
+	cr_expect_eq(distinct, stored, "every effect delivered");
+	cr_expect_eq(forged, 0, "every delivery signed");
+	cr_expect_eq(count("SELECT count(*) FROM event WHERE kind = 'result'"), stored, "each result applied once");
+	cr_expect_eq(count("SELECT count(DISTINCT payload->>'result') FROM event WHERE kind = 'result'"), 1);
 	PQfinish(conn);
 
 	char cmd[1600], out[512];
