@@ -31,6 +31,7 @@ tramit "BENCH-001" {
 			-- open expedient stays in the state and leaves the deadline as it was.
 			deadline = { natural_days(30), on_expiry = "closed", clock = "administration" },
 			action "touch" { label = { ca = "Tocar", es = "Tocar" }, by = role "tramitador", to = "open" },
+			action "ping" { label = { ca = "Avisar", es = "Avisar" }, by = role "tramitador", to = "open", backoffice = "soak" },
 			action "close" { label = { ca = "Tancar", es = "Cerrar" }, by = role "tramitador", to = "closed" },
 		},
 		state "closed" { final = true, label = { ca = "Tancada", es = "Cerrada" } },
