@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "connectors/backoffice/backoffice.h"
+#include "connectors/connector.h"
 #include "internal.h"
 
 static void send_json(struct web_ctx *c, int status, json_t *j)
@@ -266,6 +268,75 @@ static void api_action(struct web_ctx *c, const char *id, const char *action)
 	action_answer(c, job);
 }
 
+static int callback_seen(const char *subscriber, const char *delivery, void *payload)
+{
+	struct web_ctx *c = payload;
+	return eng_store_callback_seen(c->store, c->srv->cfg.entity_id, subscriber, delivery, NULL);
+}
+
+/* The callback's "data" as the action's form values: strings only. */
+static int callback_form(struct web_ctx *c, const char *data_json, struct eng_value **v, size_t *n)
+{
+	json_t *data = json_loads(data_json, 0, NULL);
+	*n = 0;
+	*v = eng_arena_alloc(&c->arena, sizeof(**v) * (json_object_size(data) + 1));
+	const char *key;
+	json_t *val;
+	int rc = 0;
+	json_object_foreach(data, key, val) {
+		if (!json_is_string(val)) {
+			rc = -1;
+			break;
+		}
+		(*v)[(*n)++] = (struct eng_value){eng_arena_strdup(&c->arena, key),
+		                                  eng_arena_strdup(&c->arena, json_string_value(val))};
+	}
+	json_decref(data);
+	return rc;
+}
+
+/* POST /api/v1/callbacks/{subscriber}: a back-office system moves an expedient, signed with
+ * its secret (connectors/backoffice/backoffice.h, docs/integration.md). The action is taken
+ * by the system on the subscriber's behalf: only `by = system` actions admit it. */
+static void api_callback(struct web_ctx *c, const char *subscriber)
+{
+	size_t len;
+	char *body = web_body(c, 64 * 1024, &len);
+	if (!body)
+		return api_error(c, 413, "the body is larger than 64 KiB");
+	const struct conn_backoffice_request req = {
+		.subscriber = subscriber, .timestamp = web_header(c, "X-Tramit-Timestamp"),
+		.delivery = web_header(c, "X-Tramit-Delivery"), .signature = web_header(c, "X-Tramit-Signature"),
+		.body = body, .body_len = len, .now = web_now_ms() / 1000,
+	};
+	struct conn_backoffice_callback cb = {0};
+	struct conn_error cerr = {0};
+	int rc = conn_backoffice_callback_verify(&cb, conn_set_state(c->srv->cfg.connectors, "backoffice"),
+	                                         &req, callback_seen, &cerr, c);
+	if (rc)
+		return api_error(c, rc == CONN_BO_EUNKNOWN ? 404 : rc == CONN_BO_EDENIED ? 401
+		                    : rc == CONN_BO_EREPLAY ? 409 : rc == CONN_EINVALID ? 400 : 503, cerr.msg);
+	struct eng_value *form;
+	size_t n_form;
+	if (callback_form(c, cb.data_json, &form, &n_form) != 0) {
+		conn_backoffice_callback_clear(&cb);
+		return api_error(c, 400, "body.data: expected an object of strings");
+	}
+	struct web_job *job = eng_arena_alloc(&c->arena, sizeof(*job));
+	*job = (struct web_job){
+		.cmd = {.entity_id = c->srv->cfg.entity_id,
+		        .expedient_id = eng_arena_strdup(&c->arena, cb.expedient), .expected_version = -1,
+		        .event = {.kind = ENG_EVENT_ACTION, .action = eng_arena_strdup(&c->arena, cb.action),
+		                  .actor = {.kind = ENG_PRINCIPAL_SYSTEM,
+		                            .id = eng_arena_printf(&c->arena, "backoffice:%s", cb.subscriber)},
+		                  .time_ms = web_now_ms(), .form = form, .n_form = n_form}},
+	};
+	conn_backoffice_callback_clear(&cb);
+	job->rc = eng_store_apply_view(c->store, &c->arena, &job->cmd, cat_catalog_lookup,
+	                               (void *)c->srv->catalog, &job->out, &job->view, &job->err);
+	action_answer(c, job);
+}
+
 void web_route_api(struct web_ctx *c, const char *rest)
 {
 	enum evhttp_cmd_type m = evhttp_request_get_command(c->req);
@@ -290,6 +361,8 @@ void web_route_api(struct web_ctx *c, const char *rest)
 		if (strcmp(slash, "/expedients") == 0)
 			return m == EVHTTP_REQ_POST ? api_submit(c, d) : api_error(c, 405, "use POST");
 	}
+	if (strncmp(rest, "/v1/callbacks/", 14) == 0 && rest[14] && !strchr(rest + 14, '/'))
+		return m == EVHTTP_REQ_POST ? api_callback(c, rest + 14) : api_error(c, 405, "use POST");
 	if (strncmp(rest, "/v1/expedients/", 15) == 0 && rest[15]) {
 		const char *id = rest + 15, *slash = strchr(id, '/');
 		if (!slash)

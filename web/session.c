@@ -77,7 +77,9 @@ static const char *safe_next(const char *next, const char *fallback)
 
 const char *web_applicant_only(struct web_ctx *c)
 {
-	return strcmp(c->session.principal_kind, "citizen") == 0 ? c->session.principal_id : NULL;
+	/* Not signed in (a signed back-office callback): the system acts on any expedient. */
+	const char *kind = c->session.principal_kind;
+	return kind && strcmp(kind, "citizen") == 0 ? c->session.principal_id : NULL;
 }
 
 int web_expedient_visible(struct web_ctx *c, const char *id, struct eng_expedient_view *x)

@@ -60,6 +60,11 @@ static const struct {
 	 "SELECT id, kind, csv, sha256, media_type, " ISO("created_at") ", content, "
 	 "withdrawn_at IS NOT NULL FROM document WHERE csv = $1"},
 	{"csv_lookup_log", "INSERT INTO csv_lookup (client, found) VALUES ($1, $2)"},
+	/* Old ids are pruned as new ones arrive; the window is far shorter than ten minutes. */
+	{"callback_seen",
+	 "WITH gone AS (DELETE FROM callback_seen WHERE received_at < now() - interval '10 minutes') "
+	 "INSERT INTO callback_seen (entity_id, subscriber, delivery) VALUES ($1, $2, $3) "
+	 "ON CONFLICT DO NOTHING"},
 };
 
 int eng_store__queries_prepare(struct eng_store *s, struct eng_error *err)
@@ -398,4 +403,17 @@ int eng_store_document_by_csv(struct eng_store *s, struct eng_arena *a, const ch
 	const char *pl[] = {client ? client : "", found ? "true" : "false"};
 	run_cmd(s, "csv_lookup_log", 2, pl, NULL);
 	return rc;
+}
+
+int eng_store_callback_seen(struct eng_store *s, const char *entity_id, const char *subscriber,
+                            const char *delivery, struct eng_error *err)
+{
+	const char *p[] = {entity_id, subscriber, delivery};
+	PGresult *r = eng_store__ensure(s, err) ? NULL
+	              : eng_store__run(s, "callback_seen", 3, p, PGRES_COMMAND_OK, err);
+	if (!r)
+		return err ? err->code : ENG_EUNAVAILABLE;
+	int seen = strcmp(PQcmdTuples(r), "1") != 0;
+	PQclear(r);
+	return seen;
 }

@@ -100,4 +100,10 @@ int eng_store_document_by_csv(struct eng_store *s, struct eng_arena *a, const ch
                               const char *client, struct eng_document_view *out,
                               struct eng_error *err);
 
+/* Records a back-office callback's delivery id: 0 when it is new, 1 when it was already
+ * received (a replay), or a negative code when the database fails. Ids older than ten
+ * minutes are forgotten. */
+int eng_store_callback_seen(struct eng_store *s, const char *entity_id, const char *subscriber,
+                            const char *delivery, struct eng_error *err);
+
 #endif
