@@ -361,6 +361,8 @@ void web_route_api(struct web_ctx *c, const char *rest)
 		if (strcmp(slash, "/expedients") == 0)
 			return m == EVHTTP_REQ_POST ? api_submit(c, d) : api_error(c, 405, "use POST");
 	}
+	if (strcmp(rest, "/v1/payments/redsys/notification") == 0)
+		return m == EVHTTP_REQ_POST ? web_route_redsys_notification(c) : api_error(c, 405, "use POST");
 	if (strncmp(rest, "/v1/callbacks/", 14) == 0 && rest[14] && !strchr(rest + 14, '/'))
 		return m == EVHTTP_REQ_POST ? api_callback(c, rest + 14) : api_error(c, 405, "use POST");
 	if (strncmp(rest, "/v1/expedients/", 15) == 0 && rest[15]) {

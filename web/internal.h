@@ -136,6 +136,8 @@ void web_route_backoffice_action(struct web_ctx *c, const char *id, const char *
 void web_route_verify(struct web_ctx *c);
 void web_route_verify_document(struct web_ctx *c, const char *csv);
 void web_route_api(struct web_ctx *c, const char *rest);
+/* POST /api/v1/payments/redsys/notification: the card gateway's signed notification. */
+void web_route_redsys_notification(struct web_ctx *c);
 
 /* Shared rendering (render.c). */
 const char *web_state_label(struct web_ctx *c, const struct eng_definition *def, const char *state);

@@ -61,6 +61,11 @@ static const struct {
 	 "withdrawn_at IS NOT NULL FROM document WHERE csv = $1"},
 	{"csv_lookup_log", "INSERT INTO csv_lookup (client, found) VALUES ($1, $2)"},
 	/* Old ids are pruned as new ones arrive; the window is far shorter than ten minutes. */
+	{"payment_order",
+	 "SELECT o.expedient_id::text, o.effect_id, (o.result->>'amount_cents')::bigint, "
+	 "coalesce(x.vars->>('paid.' || split_part(o.effect_id, ':', 2)), '') = 'yes' "
+	 "FROM outbox o JOIN expedient x ON x.id = o.expedient_id WHERE o.kind = 'payment' "
+	 "AND o.result->>'order' = $1 AND o.entity_id = $2"},
 	{"callback_seen",
 	 "WITH gone AS (DELETE FROM callback_seen WHERE received_at < now() - interval '10 minutes') "
 	 "INSERT INTO callback_seen (entity_id, subscriber, delivery) VALUES ($1, $2, $3) "
@@ -416,4 +421,22 @@ int eng_store_callback_seen(struct eng_store *s, const char *entity_id, const ch
 	int seen = strcmp(PQcmdTuples(r), "1") != 0;
 	PQclear(r);
 	return seen;
+}
+
+int eng_store_payment_order(struct eng_store *s, struct eng_arena *a, const char *entity_id,
+                            const char *order, struct eng_payment_order *out, struct eng_error *err)
+{
+	const char *p[] = {order, entity_id};
+	PGresult *r = run_query(s, "payment_order", 2, p, err);
+	if (!r)
+		return err->code;
+	int rc = 0;
+	if (PQntuples(r) != 1)
+		rc = eng_error_set(err, ENG_ENOTFOUND, "no payment order %.20s", order);
+	else
+		*out = (struct eng_payment_order){col(a, r, 0, 0), col(a, r, 0, 1),
+		                                  atoll(PQgetvalue(r, 0, 2)),
+		                                  strcmp(PQgetvalue(r, 0, 3), "t") == 0};
+	PQclear(r);
+	return rc;
 }

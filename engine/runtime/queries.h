@@ -106,4 +106,15 @@ int eng_store_document_by_csv(struct eng_store *s, struct eng_arena *a, const ch
 int eng_store_callback_seen(struct eng_store *s, const char *entity_id, const char *subscriber,
                             const char *delivery, struct eng_error *err);
 
+/* A payment order a card gateway knows, by the order number the payment connector gave it
+ * (in its effect's result): which expedient and effect ("payment:FEE"), the amount, and
+ * whether that fee is already paid. ENG_ENOTFOUND for an order we never issued. */
+struct eng_payment_order {
+	const char *expedient_id, *effect_id;
+	int64_t amount_cents;
+	bool paid;
+};
+int eng_store_payment_order(struct eng_store *s, struct eng_arena *a, const char *entity_id,
+                            const char *order, struct eng_payment_order *out, struct eng_error *err);
+
 #endif
