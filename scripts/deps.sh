@@ -8,6 +8,12 @@ pkgs=$(grep -v '^[[:space:]]*#' "$here/debian-packages.txt" | tr -s ' \n' ' ')
 missing=""
 for p in $pkgs; do
   st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  # A package counts as installed when an installed one provides it (NodeSource's nodejs
+  # provides npm and conflicts with Debian's npm package).
+  if [ "$st" != "installed" ] && dpkg-query -W -f='${db:Status-Status} ${Provides}\n' 2>/dev/null |
+      sed -n 's/^installed //p' | tr ',' '\n' | sed 's/(.*//; s/[[:space:]]//g' | grep -qx "$p"; then
+    st=installed
+  fi
   [ "$st" = "installed" ] || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0

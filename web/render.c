@@ -16,11 +16,12 @@ void web_page_begin(struct web_ctx *c, const char *title)
 	web_printf(c, " · ");
 	web_html(c, entity);
 	web_printf(c, "</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head><body>"
-	              "<a class=\"skip\" href=\"#main\">%s</a>", web_t(c, "nav.skip"));
+	              "<a class=\"skip\" href=\"#main\">%s</a><header>", web_t(c, "nav.skip"));
+	/* Inside the banner landmark, so that no content lies outside a landmark. */
 	if (c->srv->cfg.demo)
 		web_printf(c, "<div class=\"demo\" role=\"note\" id=\"demo-banner\">%s</div>",
 		           web_t(c, "demo.banner"));
-	web_printf(c, "<header><div class=\"top\"><a class=\"entity\" href=\"/\">");
+	web_printf(c, "<div class=\"top\"><a class=\"entity\" href=\"/\">");
 	web_html(c, entity);
 	web_printf(c, " · %s</a><span>", web_t(c, "site.name"));
 	const char *here = eng_arena_printf(&c->arena, "%s%s%s", c->path, c->query ? "?" : "",
@@ -28,8 +29,8 @@ void web_page_begin(struct web_ctx *c, const char *title)
 	web_printf(c, "<a href=\"/lang?to=%s&amp;next=", web_t(c, "lang.other.code"));
 	web_attr(c, web_url_encode(c, here));
 	web_printf(c, "\" lang=\"%s\">%s</a>", web_t(c, "lang.other.code"), web_t(c, "lang.other"));
-	web_printf(c, "</span></div><nav aria-label=\"menu\"><ul>"
-	              "<li><a href=\"/\">%s</a></li>", web_t(c, "nav.catalogue"));
+	web_printf(c, "</span></div><nav aria-label=\"%s\"><ul>"
+	              "<li><a href=\"/\">%s</a></li>", web_t(c, "nav.label"), web_t(c, "nav.catalogue"));
 	if (!c->signed_in || strcmp(c->session.principal_kind, "citizen") == 0)
 		web_printf(c, "<li><a href=\"/carpeta\">%s</a></li>", web_t(c, "nav.carpeta"));
 	if (c->signed_in && strcmp(c->session.principal_kind, "employee") == 0)

@@ -188,10 +188,16 @@ static void render_form(struct web_ctx *c, const struct eng_definition *d,
                         const struct eng_value *values, size_t n, const struct eng_step_result *r,
                         int status)
 {
-	web_page_begin(c, eng_text_get(&d->title, c->lang));
-	if (r && r->n_errors > 0) {
-		web_printf(c, "<div class=\"error-summary\" role=\"alert\" tabindex=\"-1\" id=\"error-summary\">"
-		              "<h2>%s</h2><ul>", web_t(c, "form.errors"));
+	bool errors = r && r->n_errors > 0;
+	/* The title says there are errors: it is the first thing a screen reader reads. */
+	web_page_begin(c, errors ? eng_arena_printf(&c->arena, "%s: %s", web_t(c, "form.error_title"),
+	                                            eng_text_get(&d->title, c->lang))
+	                         : eng_text_get(&d->title, c->lang));
+	if (errors) {
+		/* autofocus, not a script: keyboard and screen reader users start at the summary with
+		 * JavaScript off too. */
+		web_printf(c, "<div class=\"error-summary\" role=\"alert\" tabindex=\"-1\" autofocus "
+		              "id=\"error-summary\"><h2>%s</h2><ul>", web_t(c, "form.errors"));
 		for (size_t i = 0; i < r->n_errors && i < ENG_STEP_MAX_ERRORS; i++) {
 			const struct eng_field_error *e = &r->errors[i];
 			if (e->field)
