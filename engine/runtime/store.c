@@ -29,22 +29,25 @@ static const char *const statements[][2] = {
 	 "RETURNING year, last"},
 #define EXP_INSERT \
 	"INSERT INTO expedient (id, entity_id, number, tramit_code, definition_hash, state, version, " \
-	"applicant_nif, applicant_name, lang, data, created_at, updated_at, last_hash, vars) " \
+	"applicant_nif, applicant_name, lang, data, created_at, updated_at, last_hash, vars, " \
+	"registry_number, presented_at, receipt_csv) " \
 	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, to_timestamp($12::bigint / 1000.0), " \
-	"to_timestamp($12::bigint / 1000.0), $13, $14::jsonb)"
+	"to_timestamp($12::bigint / 1000.0), $13, $14::jsonb, $15, $16::timestamptz, $17)"
+/* An expedient's filing and receipt are set once, by the transition that made them. */
 #define EXP_UPDATE \
 	"UPDATE expedient SET state = $3, version = $4, data = $5::jsonb, " \
-	"updated_at = to_timestamp($6::bigint / 1000.0), last_hash = $7, vars = $8::jsonb " \
+	"updated_at = to_timestamp($6::bigint / 1000.0), last_hash = $7, vars = $8::jsonb, " \
+	"registry_number = coalesce(registry_number, $9), " \
+	"presented_at = coalesce(presented_at, $10::timestamptz), receipt_csv = coalesce(receipt_csv, $11) " \
 	"WHERE id = $1 AND version = $2"
 /* Writes that must change exactly one row fail in the server when they change none (a
  * division by zero, reported as "changed 0 rows"), so a COMMIT already sent behind them in the
  * pipeline cannot commit the transition. */
 #define ONE_ROW(write) "WITH u AS (" write " RETURNING 1) SELECT 1 / count(*) FROM u"
 /* The same writes answering with the expedient as pages show it, for callers that need it:
- * the answer costs no statement of its own. The row check is a one-time filter, evaluated
- * before the join. */
+ * the answer costs no statement of its own. The row check is a one-time filter. */
 #define AS_VIEW(write) \
-	"WITH x AS (" write " RETURNING *) SELECT " ENG__VIEW_COLUMNS "FROM x " ENG__VIEW_JOINS \
+	"WITH x AS (" write " RETURNING *) SELECT " ENG__VIEW_COLUMNS "FROM x " \
 	"WHERE (SELECT 1 / count(*) FROM x) = 1"
 	{"exp_insert", EXP_INSERT},
 	{"exp_insert_view", AS_VIEW(EXP_INSERT)},
@@ -690,21 +693,25 @@ static int write_expedient(struct eng__tx *t, struct eng_error *err)
 	/* With a view wanted, the write answers with it (one row, or the flush fails). */
 	ExecStatusType want = t->view || c->expedient_id ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
 	PGresult **keep = t->view ? &t->view_result : NULL;
+	/* The filing and receipt this transition made, if any (NULL: none). */
+	const char *reg = t->out->registry_number[0] ? t->out->registry_number : NULL;
+	const char *presented = t->out->presented_at[0] ? t->out->presented_at : NULL;
+	const char *csv = t->out->csv[0] ? t->out->csv : NULL;
 	int rc;
 	if (!c->expedient_id) {
 		const char *p[] = {t->out->expedient_id, c->entity_id, t->out->number, t->def->code,
 		                   t->def->hash, st->to_state, version, t->exp.applicant_id,
 		                   t->applicant_name, c->lang ? c->lang : "ca", data_text, at, t->last_hash,
-		                   vars_text};
-		rc = eng_store__send(t->s, t->view ? "exp_insert_view" : "exp_insert", 14, p, want, true,
+		                   vars_text, reg, presented, csv};
+		rc = eng_store__send(t->s, t->view ? "exp_insert_view" : "exp_insert", 17, p, want, true,
 		                     ENG_EINTERNAL, keep, err);
 	} else {
 		char old[24];
 		snprintf(old, sizeof(old), "%lld", (long long)t->exp.version);
 		const char *p[] = {c->expedient_id, old, st->to_state, version, data_text, at, t->last_hash,
-		                   vars_text};
+		                   vars_text, reg, presented, csv};
 		/* The row is locked since load, so the version cannot have moved. */
-		rc = eng_store__send(t->s, t->view ? "exp_update_view" : "exp_update", 8, p, want, true,
+		rc = eng_store__send(t->s, t->view ? "exp_update_view" : "exp_update", 11, p, want, true,
 		                     ENG_EINTERNAL, keep, err);
 	}
 	free(data_text);

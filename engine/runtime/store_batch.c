@@ -17,10 +17,14 @@
 #define ALL_ROWS "SELECT 1 / (count(*) = $2::int)::int FROM u"
 #define EXP_SET_FROM \
 	"FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, old bigint, state text, version bigint, " \
-	"data jsonb, at bigint, last_hash text, vars jsonb) WHERE e.id = r.id AND e.version = r.old "
+	"data jsonb, at bigint, last_hash text, vars jsonb, registry_number text, " \
+	"presented_at timestamptz, receipt_csv text) WHERE e.id = r.id AND e.version = r.old "
 #define EXP_SET \
 	"UPDATE expedient e SET state = r.state, version = r.version, data = r.data, " \
-	"updated_at = to_timestamp(r.at / 1000.0), last_hash = r.last_hash, vars = r.vars " EXP_SET_FROM
+	"updated_at = to_timestamp(r.at / 1000.0), last_hash = r.last_hash, vars = r.vars, " \
+	"registry_number = coalesce(e.registry_number, r.registry_number), " \
+	"presented_at = coalesce(e.presented_at, r.presented_at), " \
+	"receipt_csv = coalesce(e.receipt_csv, r.receipt_csv) " EXP_SET_FROM
 
 static const char *const statements[][2] = {
 	{"batch_load",
@@ -36,7 +40,7 @@ static const char *const statements[][2] = {
 	 "prev_hash text, hash text)"},
 	{"batch_expedients", "WITH u AS (" EXP_SET "RETURNING 1) " ALL_ROWS},
 	{"batch_expedients_view",
-	 "WITH x AS (" EXP_SET "RETURNING e.*) SELECT " ENG__VIEW_COLUMNS "FROM x " ENG__VIEW_JOINS
+	 "WITH x AS (" EXP_SET "RETURNING e.*) SELECT " ENG__VIEW_COLUMNS "FROM x "
 	 "WHERE (SELECT 1 / (count(*) = $2::int)::int FROM x) = 1"},
 	/* Every timer a batch's transitions disarm or re-arm is cancelled first, then the ones
 	 * armed are inserted: the same end state as writing them one by one. */
@@ -158,11 +162,15 @@ static void add_rows(struct eng__tx *t, struct rows *events, struct rows *exps)
 	        "payload", e.payload, "prev_hash", e.prev, "hash", e.hash));
 	free(e.payload);
 	events->n++;
-	json_array_append_new(exps->json, json_pack("{s:s, s:I, s:s, s:I, s:o, s:I, s:s, s:o}",
-	        "id", t->out->expedient_id, "old", (json_int_t)old, "state", st->to_state,
+	const struct eng_outcome *o = t->out;
+	json_array_append_new(exps->json, json_pack("{s:s, s:I, s:s, s:I, s:o, s:I, s:s, s:o, s:s?, s:s?, s:s?}",
+	        "id", o->expedient_id, "old", (json_int_t)old, "state", st->to_state,
 	        "version", (json_int_t)st->version, "data", eng_store__values_json(st->data, st->n_data),
 	        "at", (json_int_t)t->cmd->event.time_ms, "last_hash", t->last_hash,
-	        "vars", eng_store__values_json(st->vars, st->n_vars)));
+	        "vars", eng_store__values_json(st->vars, st->n_vars),
+	        "registry_number", o->registry_number[0] ? o->registry_number : NULL,
+	        "presented_at", o->presented_at[0] ? o->presented_at : NULL,
+	        "receipt_csv", o->csv[0] ? o->csv : NULL));
 	exps->n++;
 	snprintf(t->out->to_state, sizeof(t->out->to_state), "%s", st->to_state);
 	t->out->version = st->version;

@@ -84,19 +84,14 @@ char *eng_store__json_text(json_t *j);
 json_t *eng_store__values_json(const struct eng_value *v, size_t n);
 
 /* An expedient as pages show it, over a row source aliased x that has the expedient table's
- * columns: its row, its first entry-registry record and its receipt. A transition reads it
+ * columns (its filing and receipt are columns too, migration 0010). A transition reads it
  * from its own UPDATE ... RETURNING, a page from the table. eng_store__view_take (queries.c)
  * parses row `row` of a result of these columns (ENG_ENOTFOUND past the end). */
 #define ENG__ISO(col) "to_char(" col ", 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM')"
 #define ENG__VIEW_COLUMNS \
 	"x.id, x.number, x.tramit_code, x.definition_hash, x.state, x.version, " \
 	"x.applicant_nif, x.applicant_name, x.lang, x.data::text, " ENG__ISO("x.created_at") ", " \
-	ENG__ISO("x.updated_at") ", r.number, " ENG__ISO("r.presented_at") ", d.csv "
-#define ENG__VIEW_JOINS \
-	"LEFT JOIN LATERAL (SELECT number, presented_at FROM registry_entry " \
-	"WHERE expedient_id = x.id ORDER BY id LIMIT 1) r ON true LEFT JOIN LATERAL (SELECT csv " \
-	"FROM document WHERE expedient_id = x.id AND kind = 'receipt' ORDER BY created_at LIMIT 1) " \
-	"d ON true "
+	ENG__ISO("x.updated_at") ", x.registry_number, " ENG__ISO("x.presented_at") ", x.receipt_csv "
 int eng_store__view_take(PGresult *r, int row, struct eng_arena *a, struct eng_expedient_view *out,
                          struct eng_error *err);
 
