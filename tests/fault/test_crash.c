@@ -22,6 +22,7 @@
 
 #include "tests/support/http.h"
 #include "tests/support/pgtmp.h"
+#include "tests/support/shell.h"
 
 enum { CLIENTS = 8, MAX_ACKS = 20000 };
 
@@ -123,58 +124,6 @@ static void *client(void *payload)
 
 static PGconn *conn;
 
-/* GEN-001 as the catalogue has it, plus a back-office call on filing, in dir/tramits. */
-static void write_tramit(const char *dir)
-{
-	char path[700], *src = NULL;
-	size_t len = 0;
-	FILE *in = fopen(TRAMIT_SOURCE_DIR "/tramits/general/instancia-general.lua", "r");
-	cr_assert_not_null(in);
-	FILE *mem = open_memstream(&src, &len);
-	for (int ch; (ch = fgetc(in)) != EOF;)
-		fputc(ch, mem);
-	fclose(mem);
-	fclose(in);
-	const char *anchor = "register = \"in\", receipt = true,";
-	char *at = strstr(src, anchor);
-	cr_assert_not_null(at, "GEN-001 no longer files with a receipt: update this test");
-	snprintf(path, sizeof(path), "%s/tramits", dir);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/tramits/instancia-general.lua", dir);
-	FILE *out = fopen(path, "w");
-	fprintf(out, "%.*s%s backoffice = \"expedient_created\",%s", (int)(at - src), src, anchor,
-	        at + strlen(anchor));
-	fclose(out);
-	free(src);
-}
-
-/* Starts the subscriber (it records every request in dir/inbox) and returns its port. */
-static int peer_start(const char *dir, pid_t *pid)
-{
-	char inbox[700], ready[700];
-	snprintf(inbox, sizeof(inbox), "%s/inbox", dir);
-	snprintf(ready, sizeof(ready), "%s/ready", dir);
-	mkdir(inbox, 0755);
-	*pid = fork();
-	cr_assert_geq(*pid, 0);
-	if (*pid == 0) {
-		execl(PYTHON, PYTHON, PEER, inbox, ready, SECRET, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200; i++) {
-		FILE *f = fopen(ready, "r");
-		int p = 0;
-		bool ok = f && fscanf(f, "%d", &p) == 1;
-		if (f)
-			fclose(f);
-		if (ok)
-			return p;
-		sleep_ms(50);
-	}
-	cr_assert_fail("the HTTP subscriber did not start within 10 s");
-	return 0;
-}
-
 /* What the subscriber received: deliveries in all, distinct delivery ids, bad signatures. */
 static void peer_count(const char *dir, int *all, int *distinct, int *forged)
 {
@@ -220,9 +169,17 @@ Test(fault, acknowledged_submissions_survive_kill_9_of_server_and_database, .tim
 	acked_keys = calloc(MAX_ACKS, 40);
 	acked_ids = calloc(MAX_ACKS, 40);
 	static char env_db[1200], env_dir[800], env_port[32], log[700], env_conn[800], config[700];
-	pid_t peer;
-	int peer_port = peer_start(cluster.dir, &peer);
-	write_tramit(cluster.dir);
+	/* The subscriber records every request in cluster.dir/inbox. */
+	char inbox[700], ready[700];
+	snprintf(inbox, sizeof(inbox), "%s/inbox", cluster.dir);
+	snprintf(ready, sizeof(ready), "%s/ready", cluster.dir);
+	mkdir(inbox, 0755);
+	int peer_port;
+	const char *peer_argv[] = {PYTHON, PEER, inbox, ready, SECRET, NULL};
+	pid_t peer = shell_peer_start(peer_argv, ready, &peer_port);
+	/* GEN-001 as the catalogue has it, plus a back-office call on filing. */
+	shell_tramit_variant(cluster.dir, "general/instancia-general.lua", "register = \"in\", receipt = true,",
+	                     "register = \"in\", receipt = true, backoffice = \"expedient_created\",");
 	snprintf(config, sizeof(config), "%s/connectors.json", cluster.dir);
 	FILE *cf = fopen(config, "w");
 	fprintf(cf, "{\"backoffice\": {\"subscribers\": [{\"name\": \"registre\", \"url\": "

@@ -246,3 +246,29 @@ int tramit_stop(pid_t pid, int sig)
 	waitpid(pid, &st, 0);
 	return -1;
 }
+
+char *http_citizen_files(int port, const char *code, const char *form_json)
+{
+	struct http_client *c = http_client_new(port, "ca");
+	struct http_response r;
+	http_get(c, "/login", &r);
+	char *tok = http_extract(r.body, "name=\"csrf\" value=\"", '"');
+	http_response_free(&r);
+	char body[256], path[128];
+	snprintf(body, sizeof(body), "csrf=%s&who=citizen&next=/tramits/%s/new", tok ? tok : "", code);
+	free(tok);
+	http_post_form(c, "/login", body, &r);
+	http_response_free(&r);
+	snprintf(path, sizeof(path), "/tramits/%s/new", code);
+	http_get(c, path, &r);
+	char *csrf = http_extract(r.body, "name=\"csrf\" value=\"", '"');
+	http_response_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/tramits/%s/expedients", code);
+	http_post_json(c, path, form_json, csrf, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	char *id = http_extract(r.body, "\"id\":\"", '"');
+	http_response_free(&r);
+	free(csrf);
+	http_client_free(c);
+	return id;
+}

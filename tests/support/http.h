@@ -47,4 +47,9 @@ pid_t tramit_start(const char *const *args, const char *const *env, int port, co
 /* Sends sig and waits; returns the exit status (or 128 + signal). */
 int tramit_stop(pid_t pid, int sig);
 
+/* A citizen signs in through the demo form and files tràmit `code` with form_json (the
+ * API's {"form": {...}}); returns the new expedient's id (malloc'd). Fails the test unless
+ * the answer is 201. */
+char *http_citizen_files(int port, const char *code, const char *form_json);
+
 #endif

@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "tests/support/http.h"
 #include "tests/support/pgtmp.h"
+#include "tests/support/shell.h"
 
 #define PEER "/usr/bin/python3 " TRAMIT_SOURCE_DIR "/tests/connectors/backoffice_peer.py"
 #define SECRET "callback-secret-0123456789"
@@ -21,36 +21,14 @@ static struct eng_pgcluster cluster;
 static int port;
 static pid_t server;
 
-/* GEN-001 as the catalogue has it, plus an action the system takes, in dir/tramits. */
-static void write_tramit(const char *dir)
-{
-	char path[700], *src = NULL;
-	size_t len = 0;
-	FILE *in = fopen(TRAMIT_SOURCE_DIR "/tramits/general/instancia-general.lua", "r");
-	cr_assert_not_null(in);
-	FILE *mem = open_memstream(&src, &len);
-	for (int ch; (ch = fgetc(in)) != EOF;)
-		fputc(ch, mem);
-	fclose(mem);
-	fclose(in);
-	const char *anchor = "action \"reject\" {";
-	char *at = strstr(src, anchor);
-	cr_assert_not_null(at, "GEN-001 has no 'reject' action any more: update this test");
-	snprintf(path, sizeof(path), "%s/tramits", dir);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/tramits/instancia-general.lua", dir);
-	FILE *out = fopen(path, "w");
-	fprintf(out, "%.*saction \"confirm\" { label = { ca = \"Confirmar\", es = \"Confirmar\" }, "
-	        "by = system, to = \"resolved\" },\n\t\t\t%s", (int)(at - src), src, at);
-	fclose(out);
-	free(src);
-}
-
 static void setup(void)
 {
 	struct eng_error err = {0};
 	cr_assert_eq(pgtmp_start(&cluster, &err), 0, "%s", err.msg);
-	write_tramit(cluster.dir);
+	/* GEN-001 as the catalogue has it, plus an action the system takes. */
+	shell_tramit_variant(cluster.dir, "general/instancia-general.lua", "action \"reject\" {",
+	                     "action \"confirm\" { label = { ca = \"Confirmar\", es = \"Confirmar\" }, "
+	                     "by = system, to = \"resolved\" },\n\t\t\taction \"reject\" {");
 	static char env_db[1200], env_dir[800], env_port[32], env_conn[800], config[700], log[700];
 	snprintf(config, sizeof(config), "%s/connectors.json", cluster.dir);
 	FILE *f = fopen(config, "w");
@@ -81,27 +59,8 @@ TestSuite(callbacks, .init = setup, .fini = teardown, .timeout = 120);
 /* A citizen files GEN-001; returns the expedient id (malloc'd). */
 static char *file_one(void)
 {
-	struct http_client *c = http_client_new(port, "ca");
-	struct http_response r;
-	http_get(c, "/login", &r);
-	char *tok = http_extract(r.body, "name=\"csrf\" value=\"", '"');
-	http_response_free(&r);
-	char body[256];
-	snprintf(body, sizeof(body), "csrf=%s&who=citizen&next=/tramits/GEN-001/new", tok);
-	free(tok);
-	http_post_form(c, "/login", body, &r);
-	http_response_free(&r);
-	http_get(c, "/tramits/GEN-001/new", &r);
-	char *csrf = http_extract(r.body, "name=\"csrf\" value=\"", '"');
-	http_response_free(&r);
-	http_post_json(c, "/api/v1/tramits/GEN-001/expedients", "{\"form\": {\"assumpte\": \"Deute\", "
-	               "\"exposa\": \"Fets\", \"solicita\": \"Petició\", \"idioma\": \"ca\"}}", csrf, &r);
-	cr_assert_eq(r.status, 201, "%s", r.body);
-	char *id = http_extract(r.body, "\"id\":\"", '"');
-	http_response_free(&r);
-	free(csrf);
-	http_client_free(c);
-	return id;
+	return http_citizen_files(port, "GEN-001", "{\"form\": {\"assumpte\": \"Deute\", "
+	                          "\"exposa\": \"Fets\", \"solicita\": \"Petició\", \"idioma\": \"ca\"}}");
 }
 
 /* The signature a back-office system would send, computed by the Python peer. */

@@ -16,6 +16,7 @@
 
 #include "tests/support/http.h"
 #include "tests/support/pgtmp.h"
+#include "tests/support/shell.h"
 
 #define PYTHON "/usr/bin/python3"
 #define GATEWAY TRAMIT_SOURCE_DIR "/tests/connectors/redsys_peer.py"
@@ -49,30 +50,6 @@ static char *wait_for(const char *sql)
 	}
 	cr_assert_fail("nothing came for %s", sql);
 	return NULL;
-}
-
-static int gateway_start(pid_t *pid)
-{
-	char ready[700];
-	snprintf(ready, sizeof(ready), "%s/gateway-ready", cluster.dir);
-	*pid = fork();
-	cr_assert_geq(*pid, 0);
-	if (*pid == 0) {
-		execl(PYTHON, PYTHON, GATEWAY, SECRET, ready, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200; i++) {
-		FILE *f = fopen(ready, "r");
-		int port = 0;
-		bool ok = f && fscanf(f, "%d", &port) == 1;
-		if (f)
-			fclose(f);
-		if (ok)
-			return port;
-		sleep_ms(50);
-	}
-	cr_assert_fail("the gateway peer did not start within 10 s");
-	return 0;
 }
 
 static size_t gather(char *data, size_t size, size_t n, void *payload)
@@ -120,39 +97,15 @@ static char *browser_form(const char *result_json)
 	return out;
 }
 
-/* A citizen files VIA-001 through the API; returns the expedient id. */
-static char *file_licence(int port)
-{
-	struct http_client *c = http_client_new(port, "ca");
-	struct http_response r;
-	http_get(c, "/login", &r);
-	char *tok = http_extract(r.body, "name=\"csrf\" value=\"", '"');
-	http_response_free(&r);
-	char body[256];
-	snprintf(body, sizeof(body), "csrf=%s&who=citizen&next=/tramits/VIA-001/new", tok);
-	free(tok);
-	http_post_form(c, "/login", body, &r);
-	http_response_free(&r);
-	http_get(c, "/tramits/VIA-001/new", &r);
-	char *csrf = http_extract(r.body, "name=\"csrf\" value=\"", '"');
-	http_response_free(&r);
-	http_post_json(c, "/api/v1/tramits/VIA-001/expedients", "{\"form\": {\"establiment\": \"Bar Demo\", "
-	               "\"adreca\": \"Plaça Major 3, 46001 València\", \"m2\": \"12\", \"temporada\": \"anual\"}}",
-	               csrf, &r);
-	cr_assert_eq(r.status, 201, "%s", r.body);
-	char *id = http_extract(r.body, "\"id\":\"", '"');
-	http_response_free(&r);
-	free(csrf);
-	http_client_free(c);
-	return id;
-}
-
 Test(payments, a_card_payment_is_recorded_from_the_gateways_signed_notification, .timeout = 120)
 {
 	struct eng_error err = {0};
 	cr_assert_eq(pgtmp_start(&cluster, &err), 0, "%s", err.msg);
-	pid_t gateway;
-	int gw = gateway_start(&gateway), port = http_free_port();
+	char ready[700];
+	snprintf(ready, sizeof(ready), "%s/gateway-ready", cluster.dir);
+	int gw, port = http_free_port();
+	const char *gateway_argv[] = {PYTHON, GATEWAY, SECRET, ready, NULL};
+	pid_t gateway = shell_peer_start(gateway_argv, ready, &gw);
 	static char env_db[1200], env_dir[600], env_port[32], env_conn[800], config[700], log[700];
 	snprintf(config, sizeof(config), "%s/connectors.json", cluster.dir);
 	FILE *f = fopen(config, "w");
@@ -173,7 +126,10 @@ Test(payments, a_card_payment_is_recorded_from_the_gateways_signed_notification,
 	pid_t server = tramit_start(args, env, port, log);
 	db = pgtmp_connect(&cluster);
 
-	char *id = file_licence(port), sql[400], url[200], *body;
+	char *id = http_citizen_files(port, "VIA-001", "{\"form\": {\"establiment\": \"Bar Demo\", "
+	                              "\"adreca\": \"Plaça Major 3, 46001 València\", \"m2\": \"12\", "
+	                              "\"temporada\": \"anual\"}}");
+	char sql[400], url[200], *body;
 	/* The fee became a payment order: the connector's answer holds the form to sign. */
 	snprintf(sql, sizeof(sql), "SELECT result::text FROM outbox WHERE expedient_id = '%s' AND "
 	         "kind = 'payment' AND state = 'done'", id);
