@@ -337,6 +337,17 @@ static void api_callback(struct web_ctx *c, const char *subscriber)
 	action_answer(c, job);
 }
 
+char *web_tramits_json(const struct cat_catalog *cat)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < cat_catalog_count(cat); i++)
+		json_array_append_new(list, tramit_json(cat_catalog_at(cat, i), false));
+	json_t *j = json_pack("{s:o}", "tramits", list);
+	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	return text;
+}
+
 void web_route_api(struct web_ctx *c, const char *rest)
 {
 	enum evhttp_cmd_type m = evhttp_request_get_command(c->req);
@@ -345,10 +356,9 @@ void web_route_api(struct web_ctx *c, const char *rest)
 	if (strcmp(rest, "/v1/tramits") == 0) {
 		if (!get)
 			return api_error(c, 405, "use GET");
-		json_t *list = json_array();
-		for (size_t i = 0; i < cat_catalog_count(cat); i++)
-			json_array_append_new(list, tramit_json(cat_catalog_at(cat, i), false));
-		return send_json(c, 200, json_pack("{s:o}", "tramits", list));
+		/* The catalogue does not change while the server runs: its list is built once. */
+		evbuffer_add_reference(c->out, c->srv->tramits_json, strlen(c->srv->tramits_json), NULL, NULL);
+		return web_send(c, 200, "application/json");
 	}
 	if (strncmp(rest, "/v1/tramits/", 12) == 0) {
 		const char *code = rest + 12, *slash = strchr(code, '/');

@@ -29,6 +29,7 @@ struct web_server {
 	int n_loops;
 	struct event *sigint, *sigterm; /* on loop 0 */
 	struct web_committer *committer; /* group commit of actions; NULL: each loop commits alone */
+	char *tramits_json;              /* GET /api/v1/tramits, built once (web_tramits_json) */
 	struct eng_entity_view entity;  /* read-only once started */
 	struct eng_arena arena;         /* long-lived: entity names */
 	int port;
@@ -136,6 +137,8 @@ void web_route_backoffice_action(struct web_ctx *c, const char *id, const char *
 void web_route_verify(struct web_ctx *c);
 void web_route_verify_document(struct web_ctx *c, const char *csv);
 void web_route_api(struct web_ctx *c, const char *rest);
+/* The catalogue's list as the API serves it (malloc'd, NULL when out of memory). */
+char *web_tramits_json(const struct cat_catalog *cat);
 /* POST /api/v1/payments/redsys/notification: the card gateway's signed notification. */
 void web_route_redsys_notification(struct web_ctx *c);
 

@@ -288,6 +288,8 @@ int web_server_new(struct web_server **out, const struct web_config *cfg,
 	s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	for (int i = 1; i < s->n_loops && rc == 0; i++)
 		rc = loop_init(&s->loops[i], s, fd, err);
+	if (rc == 0 && !(s->tramits_json = web_tramits_json(catalog)))
+		rc = eng_error_set(err, ENG_EINTERNAL, "out of memory");
 	if (rc == 0 && s->cfg.group_commit)
 		rc = web_committer_start(&s->committer, &s->cfg, catalog, err);
 	if (rc)
@@ -349,6 +351,7 @@ void web_server_free(struct web_server *s)
 		eng_store_close(l->store);
 	}
 	free(s->loops);
+	free(s->tramits_json);
 	eng_arena_free(&s->arena);
 	free(s);
 }
