@@ -18,6 +18,8 @@ int cli_timestamp(int argc, char **argv);
 int cli_connectors(int argc, char **argv);
 int cli_document(int argc, char **argv);
 int cli_csv(int argc, char **argv);
+int cli_eni(int argc, char **argv);
+int cli_employee(int argc, char **argv);
 
 /* The national + Comunitat Valenciana calendars: the folder ($TRAMIT_CALENDARS_DIR,
  * ./tramits/calendars or the source tree's; option wins when not NULL), loading every

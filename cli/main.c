@@ -35,6 +35,9 @@ static void usage(FILE *out)
 	        "  connectors [--check FILE]  list connectors and settings, or check a config file\n"
 	        "  document render RECEIPT.json -o OUT.pdf  a receipt as PDF [--lang ca|es] [--url BASE]\n"
 	        "  csv verify CODE      print the metadata of the document a CSV names\n"
+	        "  eni export|verify    write an expedient as ENI with a sealed index; check one\n"
+	        "  employee add|password USERNAME\n"
+	        "                       add a back-office employee; set their password (from stdin)\n"
 	        "  version              print the version\n"
 	        "\n"
 	        "environment: TRAMIT_DATABASE_URL, TRAMIT_VAR_DIR, PORT, TRAMIT_BIND,\n"
@@ -95,6 +98,10 @@ int main(int argc, char **argv)
 		return cli_document(argc - 1, argv + 1);
 	if (strcmp(cmd, "csv") == 0)
 		return cli_csv(argc - 1, argv + 1);
+	if (strcmp(cmd, "employee") == 0)
+		return cli_employee(argc - 1, argv + 1);
+	if (strcmp(cmd, "eni") == 0)
+		return cli_eni(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0) {
 		printf("tramit %s\n", TRAMIT_VERSION);
 		return 0;

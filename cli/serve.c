@@ -143,6 +143,8 @@ int cli_serve(int argc, char **argv)
 		.group_commit = strcmp(cli_env("TRAMIT_GROUP_COMMIT", "1"), "0") != 0,
 		.calendar = calendar,
 		.connectors = connectors,
+		.trusted_header = cli_env("TRAMIT_TRUSTED_HEADER", NULL),
+		.trusted_proxies = cli_env("TRAMIT_TRUSTED_PROXY", NULL),
 	};
 	if (web_server_new(&server, &cfg, catalog, &err) != 0) {
 		fprintf(stderr, "tramit: %s\n", err.msg);

@@ -1,20 +1,25 @@
 /* Sessions and sign-in. The session token lives in an HttpOnly, SameSite cookie; only its
  * hash is stored. Every state-changing form carries the session's CSRF token, compared in
- * constant time. Demo sign-in exists only when the server runs in demo mode. */
+ * constant time. Demo sign-in exists only when the server runs in demo mode; employees sign
+ * in with a password (rate-limited in the database), and a trusted reverse proxy may name the
+ * person in a header. Every sign-in gets a new token and ends the session it replaces. */
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/core/validate.h"
 #include "internal.h"
 
 enum { SESSION_IDLE = 30 * 60, SESSION_ABSOLUTE = 12 * 3600 };
 
-void web_session_load(struct web_ctx *c)
+/* After 5 failures for a username, or 20 from one address, within 15 minutes, sign-in is
+ * refused until the oldest of them is 15 minutes old. */
+static const struct eng_signin_limits signin_limits = {15 * 60, 5, 20};
+
+static void session_use(struct web_ctx *c, const char *token)
 {
-	const char *token = web_cookie(c, "sid");
-	if (!token || strlen(token) != 43)
-		return;
 	struct eng_error err;
 	if (eng_store_session_get(c->store, &c->arena, token, SESSION_IDLE, &c->session, &err))
 		return;
@@ -27,6 +32,100 @@ void web_session_load(struct web_ctx *c)
 	if (strcmp(c->session.principal_kind, "employee") == 0)
 		c->employee = (struct eng_employee_view){c->session.principal_id, c->session.name,
 		                                         c->session.roles, c->session.n_roles};
+}
+
+/* Rotation: a sign-in always gets a new token; the session whose cookie came with the
+ * request, if any, ends. Writes the token and sets the cookie; 0 or -1. */
+static int session_start(struct web_ctx *c, const char *kind, const char *principal,
+                         char token[64])
+{
+	const char *old = web_cookie(c, "sid");
+	if (old)
+		eng_store_session_delete(c->store, old, NULL);
+	char csrf[64];
+	struct eng_error err;
+	if (eng_store_session_create(c->store, token, csrf, c->srv->cfg.entity_id, kind, principal,
+	                             SESSION_ABSOLUTE, &err) != 0)
+		return -1;
+	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Set-Cookie",
+	                  eng_arena_printf(&c->arena, "sid=%s; Path=/; HttpOnly; SameSite=Lax", token));
+	return 0;
+}
+
+static bool proxy_trusted(const char *list, const char *client)
+{
+	size_t n = strlen(client);
+	for (const char *p = list; *p;) {
+		p += strspn(p, " ,");
+		size_t len = strcspn(p, ","), end = len;
+		while (end && p[end - 1] == ' ')
+			end--;
+		if (n && end == n && memcmp(p, client, n) == 0)
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/* Trusted-header mode: the reverse proxy authenticated the person and names them in a
+ * header on every request. Believed only from the proxy's own addresses; anyone else could
+ * send the same header. */
+static void trusted_sign_in(struct web_ctx *c)
+{
+	const struct web_config *cfg = &c->srv->cfg;
+	if (!cfg->trusted_header || !cfg->trusted_proxies)
+		return;
+	const char *who = web_header(c, cfg->trusted_header);
+	if (!who)
+		return;
+	if (!proxy_trusted(cfg->trusted_proxies, c->client)) {
+		/* Logged once: a client probing with the header must not flood the log. */
+		static atomic_flag logged = ATOMIC_FLAG_INIT;
+		if (!atomic_flag_test_and_set(&logged))
+			fprintf(stderr, "tramit: ignoring the %s header from %s, which is not in "
+			                "TRAMIT_TRUSTED_PROXY (further ones are ignored silently)\n",
+			        cfg->trusted_header, c->client);
+		return;
+	}
+	bool employee = strncmp(who, "employee:", 9) == 0;
+	const char *kind = employee ? "employee" : "citizen", *principal = employee ? who + 9 : who;
+	if (c->signed_in && strcmp(c->session.principal_kind, kind) == 0 &&
+	    strcmp(c->session.principal_id, principal) == 0)
+		return;
+	/* The proxy's word overrides the cookie: whatever session the cookie carried belongs to
+	 * someone else now, and if the person named cannot sign in, nobody is signed in. */
+	c->signed_in = false;
+	c->display_name = NULL;
+	c->session = (struct eng_session){0};
+	c->employee = (struct eng_employee_view){0};
+	struct eng_error err;
+	if (employee) {
+		struct eng_employee_view e;
+		int rc = eng_store_employee_get(c->store, &c->arena, cfg->entity_id, principal, &e, &err);
+		if (rc == ENG_ENOTFOUND)
+			fprintf(stderr, "tramit: the %s header from %s names an employee unknown in entity "
+			                "%s; add them with `tramit employee add`\n", cfg->trusted_header,
+			        c->client, cfg->entity_id);
+		if (rc)
+			return;
+	} else if (!eng_nif_valid(principal)) {
+		fprintf(stderr, "tramit: the %s header from %s holds neither a valid NIF nor "
+		                "employee:USERNAME\n", cfg->trusted_header, c->client);
+		return;
+	} else if (eng_store_person_ensure(c->store, cfg->entity_id, principal, &err) != 0) {
+		return;
+	}
+	char token[64];
+	if (session_start(c, kind, principal, token) == 0)
+		session_use(c, token);
+}
+
+void web_session_load(struct web_ctx *c)
+{
+	const char *token = web_cookie(c, "sid");
+	if (token && strlen(token) == 43)
+		session_use(c, token);
+	trusted_sign_in(c);
 }
 
 bool web_csrf_ok(struct web_ctx *c, const char *token)
@@ -107,79 +206,129 @@ bool web_require(struct web_ctx *c, const char *kind)
 	return true;
 }
 
-static void login_page(struct web_ctx *c, const char *next)
+/* The sign-in page: the demo buttons in demo mode, and the employees' password form always.
+ * error (may be NULL) is shown above the forms. */
+static void login_page(struct web_ctx *c, int status, const char *next, const char *username,
+                       const char *error)
 {
-	web_page_begin(c, web_t(c, "signin.title"));
-	web_printf(c, "<h1>%s</h1>", web_t(c, "signin.title"));
-	if (!c->srv->cfg.demo) {
-		web_printf(c, "<p>%s</p>", web_t(c, "signin.unavailable"));
-		web_page_end(c);
-		web_send(c, 200, "text/html; charset=utf-8");
-		return;
-	}
-	/* Double-submit token: the sign-in form has no session yet to carry a CSRF token. */
+	/* Double-submit token: the sign-in forms have no session yet to carry a CSRF token. */
 	unsigned char raw[16];
 	char tok[33];
-	RAND_bytes(raw, sizeof(raw));
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
 	for (int i = 0; i < 16; i++)
 		snprintf(tok + 2 * i, 3, "%02x", raw[i]);
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Set-Cookie",
 	                  eng_arena_printf(&c->arena, "lcsrf=%s; Path=/login; HttpOnly; SameSite=Strict", tok));
-	web_printf(c, "<p>%s</p>", web_t(c, "signin.demo"));
-	static const char *const who[] = {"citizen", "employee"};
-	for (int i = 0; i < 2; i++) {
-		web_printf(c, "<form method=\"post\" action=\"/login\" class=\"field\">"
-		              "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
-		              "<input type=\"hidden\" name=\"who\" value=\"%s\">"
-		              "<input type=\"hidden\" name=\"next\" value=\"", tok, who[i]);
-		web_attr(c, next ? next : "");
-		web_printf(c, "\"><button type=\"submit\" id=\"signin-%s\">%s</button></form>", who[i],
-		           web_t(c, i == 0 ? "signin.citizen" : "signin.employee"));
+	web_page_begin(c, web_t(c, "signin.title"));
+	web_printf(c, "<h1>%s</h1>", web_t(c, "signin.title"));
+	if (error) {
+		web_printf(c, "<p class=\"error\" role=\"alert\" id=\"signin-error\">");
+		web_html(c, error);
+		web_printf(c, "</p>");
 	}
+	if (c->srv->cfg.demo) {
+		web_printf(c, "<p>%s</p>", web_t(c, "signin.demo"));
+		static const char *const who[] = {"citizen", "employee"};
+		for (int i = 0; i < 2; i++) {
+			web_printf(c, "<form method=\"post\" action=\"/login\" class=\"field\">"
+			              "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+			              "<input type=\"hidden\" name=\"who\" value=\"%s\">"
+			              "<input type=\"hidden\" name=\"next\" value=\"", tok, who[i]);
+			web_attr(c, next ? next : "");
+			web_printf(c, "\"><button type=\"submit\" id=\"signin-%s\">%s</button></form>", who[i],
+			           web_t(c, i == 0 ? "signin.citizen" : "signin.employee"));
+		}
+	} else {
+		web_printf(c, "<p>%s</p>", web_t(c, "signin.unavailable"));
+	}
+	web_printf(c, "<h2>%s</h2><form method=\"post\" action=\"/login\">"
+	              "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+	              "<input type=\"hidden\" name=\"next\" value=\"", web_t(c, "signin.staff"), tok);
+	web_attr(c, next ? next : "");
+	web_printf(c, "\"><div class=\"field\"><label for=\"username\">%s</label>"
+	              "<input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"username\" "
+	              "autocapitalize=\"none\" required value=\"", web_t(c, "signin.username"));
+	web_attr(c, username ? username : "");
+	web_printf(c, "\"></div><div class=\"field\"><label for=\"password\">%s</label>"
+	              "<input type=\"password\" id=\"password\" name=\"password\" "
+	              "autocomplete=\"current-password\" required></div>"
+	              "<button type=\"submit\" id=\"signin-password\">%s</button></form>",
+	           web_t(c, "signin.password"), web_t(c, "signin.submit"));
 	web_page_end(c);
-	web_send(c, 200, "text/html; charset=utf-8");
+	web_send(c, status, "text/html; charset=utf-8");
+}
+
+static void signed_in(struct web_ctx *c, const char *kind, const char *principal, const char *next)
+{
+	char token[64];
+	if (session_start(c, kind, principal, token) != 0)
+		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Set-Cookie",
+	                  "lcsrf=; Path=/login; Max-Age=0");
+	web_redirect(c, safe_next(next, strcmp(kind, "citizen") == 0 ? "/carpeta" : "/backoffice"));
+}
+
+/* An employee's password sign-in. Unknown usernames, employees without a password and wrong
+ * passwords get the same answer after the same work. Neither the password nor its hash is
+ * ever logged. */
+static void password_sign_in(struct web_ctx *c, const char *username, const char *password,
+                             const char *next)
+{
+	const char *entity = c->srv->cfg.entity_id;
+	/* Failures are recorded under the name typed; an absurdly long one still counts
+	 * against the address. */
+	const char *key = strlen(username) <= 64 ? username : "";
+	const char *until = NULL, *hash = NULL;
+	struct eng_error err;
+	if (eng_store_signin_blocked(c->store, &c->arena, entity, key, c->client, &signin_limits,
+	                             &until, &err) != 0)
+		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+	if (until)
+		return login_page(c, 429, next, username,
+		                  eng_arena_printf(&c->arena, "%s %s.", web_t(c, "signin.limited"), until));
+	int rc = *key ? eng_store_employee_password_get(c->store, &c->arena, entity, key, &hash, &err)
+	              : ENG_ENOTFOUND;
+	if (rc != 0 && rc != ENG_ENOTFOUND)
+		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+	if (!eng_password_verify(rc == 0 ? hash : NULL, password)) {
+		/* Without the record the limit would not hold: refuse rather than go on. */
+		if (eng_store_signin_failed(c->store, entity, key, c->client, &err) != 0)
+			return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+		return login_page(c, 401, next, username, web_t(c, "signin.wrong"));
+	}
+	if (eng_store_signin_succeeded(c->store, entity, key, &err) != 0)
+		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+	signed_in(c, "employee", key, next);
 }
 
 void web_route_login(struct web_ctx *c)
 {
 	if (evhttp_request_get_command(c->req) != EVHTTP_REQ_POST)
-		return login_page(c, web_query_get(c, "next"));
+		return login_page(c, 200, web_query_get(c, "next"), NULL, NULL);
 	size_t len;
 	char *body = web_body(c, 4096, &len);
 	struct eng_value *v;
 	size_t n;
-	if (!c->srv->cfg.demo || !body || web_parse_form(c, body, len, &v, &n) != 0)
+	if (!body || web_parse_form(c, body, len, &v, &n) != 0)
 		return web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
 	const char *tok = eng_values_get(v, n, "csrf"), *cookie = web_cookie(c, "lcsrf");
 	if (!tok || !cookie || strlen(tok) != strlen(cookie) ||
 	    CRYPTO_memcmp(tok, cookie, strlen(tok)) != 0)
 		return web_error_page(c, 403, "err.csrf.title", "err.csrf");
-	const char *who = eng_values_get(v, n, "who");
-	const char *kind, *principal;
-	if (who && strcmp(who, "citizen") == 0) {
-		kind = "citizen";
-		principal = "12345678Z";
-	} else if (who && strcmp(who, "employee") == 0) {
-		kind = "employee";
-		principal = "demo.empleat";
-	} else {
-		return web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
+	const char *next = eng_values_get(v, n, "next"), *username = eng_values_get(v, n, "username");
+	if (username) {
+		const char *password = eng_values_get(v, n, "password");
+		return password_sign_in(c, username, password ? password : "", next);
 	}
-	/* Rotation: a sign-in always gets a new token; the old session, if any, ends. */
-	const char *old = web_cookie(c, "sid");
-	if (old)
-		eng_store_session_delete(c->store, old, NULL);
-	char token[64], csrf[64];
-	struct eng_error err;
-	if (eng_store_session_create(c->store, token, csrf, c->srv->cfg.entity_id, kind,
-	                             principal, SESSION_ABSOLUTE, &err) != 0)
-		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
-	struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
-	evhttp_add_header(h, "Set-Cookie",
-	                  eng_arena_printf(&c->arena, "sid=%s; Path=/; HttpOnly; SameSite=Lax", token));
-	evhttp_add_header(h, "Set-Cookie", "lcsrf=; Path=/login; Max-Age=0");
-	const char *fallback = strcmp(kind, "citizen") == 0 ? "/carpeta" : "/backoffice";
-	web_redirect(c, safe_next(eng_values_get(v, n, "next"), fallback));
+	const char *who = eng_values_get(v, n, "who");
+	if (!c->srv->cfg.demo || !who)
+		return web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
+	if (strcmp(who, "citizen") == 0)
+		return signed_in(c, "citizen", "12345678Z", next);
+	if (strcmp(who, "employee") == 0)
+		return signed_in(c, "employee", "demo.empleat", next);
+	web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
 }
 
 void web_route_logout(struct web_ctx *c)

@@ -25,6 +25,11 @@ struct web_config {
 	 * after it); false: every transition commits on its own. */
 	bool group_commit;
 	const struct conn_set *connectors; /* their health for /healthz; borrowed, may be NULL */
+	/* Behind a reverse proxy that authenticates people: the header naming the signed-in
+	 * person (a NIF, or "employee:USERNAME"), believed only from the addresses in the
+	 * comma-separated trusted_proxies. Both NULL: the mode is off. */
+	const char *trusted_header;
+	const char *trusted_proxies;
 };
 
 struct web_server;

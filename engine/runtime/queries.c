@@ -3,6 +3,8 @@
 #include "queries.h"
 
 #include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +72,40 @@ static const struct {
 	 "WITH gone AS (DELETE FROM callback_seen WHERE received_at < now() - interval '10 minutes') "
 	 "INSERT INTO callback_seen (entity_id, subscriber, delivery) VALUES ($1, $2, $3) "
 	 "ON CONFLICT DO NOTHING"},
+	/* Employees and password sign-in (the end of this file). */
+	{"employee_units_missing",
+	 "SELECT string_agg(r, ', ') FROM json_array_elements_text($2::json) g(r) WHERE NOT EXISTS "
+	 "(SELECT 1 FROM org_unit o WHERE o.entity_id = $1 AND o.code = split_part(r, '@', 2))"},
+	/* Row triggers checking foreign keys run at the end of the statement, so the entity,
+	 * the employee and their grants can be written by one statement. */
+	{"employee_add",
+	 "WITH ent AS (INSERT INTO entity (id, name_ca, name_es) VALUES ($1, $1, $1) "
+	 "ON CONFLICT (id) DO NOTHING), emp AS (INSERT INTO employee (entity_id, username, name) "
+	 "VALUES ($1, $2, $3) ON CONFLICT (entity_id, username) DO UPDATE SET name = EXCLUDED.name "
+	 "RETURNING username) INSERT INTO role_grant (entity_id, username, role, unit) "
+	 "SELECT $1, emp.username, split_part(r, '@', 1), split_part(r, '@', 2) FROM emp, "
+	 "json_array_elements_text($4::json) g(r) ON CONFLICT DO NOTHING"},
+	{"employee_password_set",
+	 "UPDATE employee SET password_hash = $3 WHERE entity_id = $1 AND username = $2"},
+	{"employee_password_get",
+	 "SELECT password_hash FROM employee WHERE entity_id = $1 AND username = $2"},
+	/* When the username's or the address's last max failures all fall inside the window,
+	 * sign-in opens again once the oldest of them leaves it: that minute, rounded up. */
+	{"signin_blocked",
+	 "SELECT to_char(date_trunc('minute', max(t) + make_interval(secs => $4::int)) + "
+	 "interval '1 minute', 'HH24:MI') FROM (SELECT min(at) AS t FROM (SELECT at FROM "
+	 "signin_failure WHERE entity_id = $1 AND username = $2 AND at > now() - make_interval(secs "
+	 "=> $4::int) ORDER BY at DESC LIMIT $5) u HAVING count(*) >= $5 UNION ALL SELECT min(at) "
+	 "FROM (SELECT at FROM signin_failure WHERE entity_id = $1 AND client = $3 AND at > now() - "
+	 "make_interval(secs => $4::int) ORDER BY at DESC LIMIT $6) c HAVING count(*) >= $6) w"},
+	{"signin_failed",
+	 "WITH gone AS (DELETE FROM signin_failure WHERE at < now() - interval '1 hour') "
+	 "INSERT INTO signin_failure (entity_id, username, client) VALUES ($1, $2, $3)"},
+	{"signin_succeeded",
+	 "WITH cleared AS (DELETE FROM signin_failure WHERE entity_id = $1 AND username = $2) "
+	 "UPDATE employee SET last_signin_at = now() WHERE entity_id = $1 AND username = $2"},
+	{"person_ensure",
+	 "INSERT INTO person (entity_id, nif, name) VALUES ($1, $2, $2) ON CONFLICT DO NOTHING"},
 };
 
 int eng_store__queries_prepare(struct eng_store *s, struct eng_error *err)
@@ -439,4 +475,177 @@ int eng_store_payment_order(struct eng_store *s, struct eng_arena *a, const char
 		                                  strcmp(PQgetvalue(r, 0, 3), "t") == 0};
 	PQclear(r);
 	return rc;
+}
+
+int eng_store_employee_add(struct eng_store *s, const char *entity_id, const char *username,
+                           const char *name, const char *const *roles, size_t n_roles,
+                           struct eng_error *err)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < n_roles; i++)
+		json_array_append_new(list, json_string(roles[i]));
+	char *roles_json = json_dumps(list, JSON_COMPACT);
+	json_decref(list);
+	int rc = 0;
+	const char *pc[] = {entity_id, roles_json};
+	PGresult *r = run_query(s, "employee_units_missing", 2, pc, err);
+	if (!r) {
+		rc = err->code;
+		goto done;
+	}
+	if (!PQgetisnull(r, 0, 0))
+		rc = eng_error_set(err, ENG_ENOTFOUND, "no such unit in entity %s for role %s",
+		                   entity_id, PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (rc)
+		goto done;
+	const char *p[] = {entity_id, username, name, roles_json};
+	rc = run_cmd(s, "employee_add", 4, p, err);
+done:
+	free(roles_json);
+	return rc;
+}
+
+int eng_store_employee_password_set(struct eng_store *s, const char *entity_id,
+                                    const char *username, const char *hash, struct eng_error *err)
+{
+	const char *p[] = {entity_id, username, hash};
+	PGresult *r = eng_store__ensure(s, err) ? NULL
+	              : eng_store__run(s, "employee_password_set", 3, p, PGRES_COMMAND_OK, err);
+	if (!r)
+		return err->code;
+	int rc = strcmp(PQcmdTuples(r), "1") == 0
+	         ? 0 : eng_error_set(err, ENG_ENOTFOUND, "no employee %s in entity %s", username, entity_id);
+	PQclear(r);
+	return rc;
+}
+
+int eng_store_employee_password_get(struct eng_store *s, struct eng_arena *a,
+                                    const char *entity_id, const char *username,
+                                    const char **out, struct eng_error *err)
+{
+	const char *p[] = {entity_id, username};
+	PGresult *r = run_query(s, "employee_password_get", 2, p, err);
+	if (!r)
+		return err->code;
+	int rc = 0;
+	if (PQntuples(r) == 0)
+		rc = eng_error_set(err, ENG_ENOTFOUND, "no employee %s", username);
+	else
+		*out = col(a, r, 0, 0);
+	PQclear(r);
+	return rc;
+}
+
+int eng_store_signin_blocked(struct eng_store *s, struct eng_arena *a, const char *entity_id,
+                             const char *username, const char *client,
+                             const struct eng_signin_limits *lim, const char **until,
+                             struct eng_error *err)
+{
+	char win[16], mu[16], mc[16];
+	snprintf(win, sizeof(win), "%d", lim->window_seconds);
+	snprintf(mu, sizeof(mu), "%d", lim->max_per_username);
+	snprintf(mc, sizeof(mc), "%d", lim->max_per_client);
+	const char *p[] = {entity_id, username, client, win, mu, mc};
+	PGresult *r = run_query(s, "signin_blocked", 6, p, err);
+	if (!r)
+		return err->code;
+	*until = PQntuples(r) ? col(a, r, 0, 0) : NULL;
+	PQclear(r);
+	return 0;
+}
+
+int eng_store_signin_failed(struct eng_store *s, const char *entity_id, const char *username,
+                            const char *client, struct eng_error *err)
+{
+	const char *p[] = {entity_id, username, client};
+	return run_cmd(s, "signin_failed", 3, p, err);
+}
+
+int eng_store_signin_succeeded(struct eng_store *s, const char *entity_id, const char *username,
+                               struct eng_error *err)
+{
+	const char *p[] = {entity_id, username};
+	return run_cmd(s, "signin_succeeded", 2, p, err);
+}
+
+int eng_store_person_ensure(struct eng_store *s, const char *entity_id, const char *nif,
+                            struct eng_error *err)
+{
+	const char *p[] = {entity_id, nif};
+	return run_cmd(s, "person_ensure", 2, p, err);
+}
+
+/* Password hashes: "scrypt$N=32768,r=8,p=1$<base64 salt>$<base64 key>". The parameters
+ * travel with the hash, so raising them later leaves existing hashes verifiable; they are
+ * bounded on reading so a tampered row cannot make a sign-in allocate gigabytes. */
+enum { PW_SALT = 16, PW_KEY = 32, PW_N = 32768, PW_R = 8, PW_P = 1 };
+#define PW_MAXMEM ((uint64_t)128 * 1024 * 1024)
+
+static int pw_derive(unsigned char *key, size_t key_len, const char *password,
+                     const unsigned char *salt, size_t salt_len, uint64_t n, uint64_t r, uint64_t p)
+{
+	return EVP_PBE_scrypt(password, strlen(password), salt, salt_len, n, r, p, PW_MAXMEM, key,
+	                      key_len) == 1 ? 0 : -1;
+}
+
+/* Decodes standard base64 of at most max bytes; returns the length or -1. */
+static int pw_unbase64(unsigned char *out, size_t max, const char *in, size_t len)
+{
+	if (len == 0 || len % 4 || len / 4 * 3 > max + 2)
+		return -1;
+	unsigned char buf[96];
+	if (len / 4 * 3 > sizeof(buf))
+		return -1;
+	int n = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)len);
+	if (n < 0)
+		return -1;
+	n -= (in[len - 1] == '=') + (in[len - 2] == '=');
+	if (n <= 0 || (size_t)n > max)
+		return -1;
+	memcpy(out, buf, (size_t)n);
+	return n;
+}
+
+int eng_password_hash(char out[ENG_PASSWORD_HASH_MAX], const char *password, struct eng_error *err)
+{
+	unsigned char salt[PW_SALT], key[PW_KEY];
+	if (RAND_bytes(salt, sizeof(salt)) != 1)
+		return eng_error_set(err, ENG_EINTERNAL, "no random bytes for a password salt");
+	if (pw_derive(key, sizeof(key), password, salt, sizeof(salt), PW_N, PW_R, PW_P) != 0)
+		return eng_error_set(err, ENG_EINTERNAL, "scrypt failed (N=%d, r=%d, p=%d)", PW_N, PW_R, PW_P);
+	unsigned char salt64[4 * ((PW_SALT + 2) / 3) + 1], key64[4 * ((PW_KEY + 2) / 3) + 1];
+	EVP_EncodeBlock(salt64, salt, sizeof(salt));
+	EVP_EncodeBlock(key64, key, sizeof(key));
+	OPENSSL_cleanse(key, sizeof(key));
+	snprintf(out, ENG_PASSWORD_HASH_MAX, "scrypt$N=%d,r=%d,p=%d$%s$%s", PW_N, PW_R, PW_P,
+	         (const char *)salt64, (const char *)key64);
+	return 0;
+}
+
+bool eng_password_verify(const char *stored, const char *password)
+{
+	unsigned long long n = PW_N, r = PW_R, p = PW_P;
+	unsigned char salt[64] = {0}, want[64] = {0}, got[64];
+	int salt_len = PW_SALT, key_len = PW_KEY, used = 0;
+	bool usable = false;
+	if (stored && sscanf(stored, "scrypt$N=%llu,r=%llu,p=%llu$%n", &n, &r, &p, &used) == 3 &&
+	    used > 0 && n >= 2 && n <= (1u << 20) && (n & (n - 1)) == 0 && r >= 1 && r <= 32 &&
+	    p >= 1 && p <= 4) {
+		const char *s64 = stored + used, *k64 = strchr(s64, '$');
+		if (k64) {
+			salt_len = pw_unbase64(salt, sizeof(salt), s64, (size_t)(k64 - s64));
+			key_len = pw_unbase64(want, sizeof(want), k64 + 1, strlen(k64 + 1));
+			usable = salt_len >= 8 && key_len >= 16;
+		}
+	}
+	if (!usable) {
+		/* No password or an unreadable hash: spend the same time as a real check, so
+		 * the answer's delay does not tell which usernames exist. */
+		n = PW_N, r = PW_R, p = PW_P, salt_len = PW_SALT, key_len = PW_KEY;
+	}
+	bool ok = pw_derive(got, (size_t)key_len, password, salt, (size_t)salt_len, n, r, p) == 0 &&
+	          CRYPTO_memcmp(got, want, (size_t)key_len) == 0;
+	OPENSSL_cleanse(got, sizeof(got));
+	return usable && ok;
 }

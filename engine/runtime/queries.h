@@ -117,4 +117,46 @@ struct eng_payment_order {
 int eng_store_payment_order(struct eng_store *s, struct eng_arena *a, const char *entity_id,
                             const char *order, struct eng_payment_order *out, struct eng_error *err);
 
+/* Employees. eng_store_employee_add creates the entity row if missing (named by its id until
+ * `tramit serve` names it), creates or renames the employee and adds the grants ("role@unit";
+ * the units must exist: ENG_ENOTFOUND naming them otherwise). */
+int eng_store_employee_add(struct eng_store *s, const char *entity_id, const char *username,
+                           const char *name, const char *const *roles, size_t n_roles,
+                           struct eng_error *err);
+/* Stores a hash from eng_password_hash; ENG_ENOTFOUND if there is no such employee. */
+int eng_store_employee_password_set(struct eng_store *s, const char *entity_id,
+                                    const char *username, const char *hash, struct eng_error *err);
+/* The stored hash (NULL: no password set); ENG_ENOTFOUND if there is no such employee. */
+int eng_store_employee_password_get(struct eng_store *s, struct eng_arena *a,
+                                    const char *entity_id, const char *username,
+                                    const char **out, struct eng_error *err);
+
+/* Sign-in rate limiting, shared by every server on the database: failures are counted per
+ * username and per client address within a sliding window. */
+struct eng_signin_limits {
+	int window_seconds, max_per_username, max_per_client;
+};
+/* *until is NULL when sign-in may be attempted, else the local time ("18:52") from which it
+ * may be attempted again. */
+int eng_store_signin_blocked(struct eng_store *s, struct eng_arena *a, const char *entity_id,
+                             const char *username, const char *client,
+                             const struct eng_signin_limits *lim, const char **until,
+                             struct eng_error *err);
+int eng_store_signin_failed(struct eng_store *s, const char *entity_id, const char *username,
+                            const char *client, struct eng_error *err);
+/* Clears the username's failures and records the sign-in time. */
+int eng_store_signin_succeeded(struct eng_store *s, const char *entity_id, const char *username,
+                               struct eng_error *err);
+/* Creates the person (named by their NIF) if missing: a citizen vouched for by a trusted
+ * proxy may not have filed anything yet. */
+int eng_store_person_ensure(struct eng_store *s, const char *entity_id, const char *nif,
+                            struct eng_error *err);
+
+/* Passwords (scrypt from OpenSSL, N=32768, r=8, p=1, 16-byte salt, 32-byte key). The hash
+ * string names its algorithm and parameters. eng_password_verify compares in constant time
+ * and takes as long for a NULL or unreadable hash as for a real one. Thread-safe. */
+enum { ENG_PASSWORD_HASH_MAX = 160 };
+int eng_password_hash(char out[ENG_PASSWORD_HASH_MAX], const char *password, struct eng_error *err);
+bool eng_password_verify(const char *stored, const char *password);
+
 #endif

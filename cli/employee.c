@@ -1,0 +1,204 @@
+/* `tramit employee add|password`: back-office accounts of the entity the server serves
+ * (TRAMIT_ENTITY). A password is read from standard input only, never from the command line
+ * (where `ps` and shell history would show it), and is never printed. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "engine/runtime/migrate.h"
+#include "engine/runtime/queries.h"
+
+enum { PASSWORD_MIN_CHARS = 12, PASSWORD_MAX_BYTES = 1024 };
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: tramit employee add USERNAME --name NAME [--role ROLE@UNIT ...]\n"
+	                "       tramit employee password USERNAME   (the password is read from stdin)\n");
+	return 2;
+}
+
+/* Usernames appear in logs and URLs: keep them to a plain, lower-case alphabet. */
+static bool username_ok(const char *u)
+{
+	size_t n = strlen(u);
+	if (n == 0 || n > 64)
+		return false;
+	for (const char *p = u; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' ||
+		      *p == '_'))
+			return false;
+	return true;
+}
+
+static const char *entity_id(void)
+{
+	const char *d = getenv("TRAMIT_DEMO");
+	return cli_env("TRAMIT_ENTITY", d && strcmp(d, "1") == 0 ? "demo" : "ajuntament");
+}
+
+/* Opens the database the server uses and brings its schema up to date. */
+static int store_open(struct eng_pgcluster *cluster, struct eng_store **store)
+{
+	char conninfo[1024];
+	*store = NULL;
+	if (cli_database_open(cluster, conninfo, sizeof(conninfo)) != 0)
+		return 1;
+	struct eng_error err = {0};
+	int applied = 0, status = 1;
+	PGconn *conn = PQconnectdb(conninfo);
+	if (PQstatus(conn) != CONNECTION_OK)
+		fprintf(stderr, "tramit: cannot connect to PostgreSQL: %s", PQerrorMessage(conn));
+	else if (eng_migrate(conn, &applied, NULL, &err) != 0)
+		fprintf(stderr, "tramit: migration failed: %s\n", err.msg);
+	else if (eng_store_open(store, conninfo, &err) != 0)
+		fprintf(stderr, "tramit: %s\n", err.msg);
+	else
+		status = 0;
+	PQfinish(conn);
+	if (status)
+		cli_database_close(cluster);
+	return status;
+}
+
+static int employee_add(int argc, char **argv)
+{
+	if (argc < 2 || !username_ok(argv[1])) {
+		if (argc >= 2)
+			fprintf(stderr, "tramit: username '%s' must be 1 to 64 characters from a-z, 0-9, '.', '-' and '_'\n",
+			        argv[1]);
+		return usage();
+	}
+	const char *name = NULL;
+	const char **roles = calloc((size_t)argc, sizeof(char *));
+	size_t n_roles = 0;
+	int status = 2;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--name") == 0 && i + 1 < argc && *argv[i + 1]) {
+			name = argv[++i];
+		} else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
+			const char *r = argv[++i], *at = strchr(r, '@');
+			if (!at || at == r || !at[1] || strchr(at + 1, '@')) {
+				fprintf(stderr, "tramit: --role expects ROLE@UNIT (tramitador@registre), not '%s'\n", r);
+				goto done;
+			}
+			roles[n_roles++] = r;
+		} else {
+			usage();
+			goto done;
+		}
+	}
+	if (!name) {
+		fprintf(stderr, "tramit: employee add needs --name NAME\n");
+		goto done;
+	}
+	struct eng_pgcluster cluster;
+	struct eng_store *store;
+	status = 1;
+	if (store_open(&cluster, &store) != 0)
+		goto done;
+	struct eng_error err = {0};
+	if (eng_store_employee_add(store, entity_id(), argv[1], name, roles, n_roles, &err) != 0)
+		fprintf(stderr, "tramit: adding employee %s: %s\n", argv[1], err.msg);
+	else {
+		printf("employee %s (%s) in entity %s with %zu role%s; set a password with "
+		       "`tramit employee password %s`\n", argv[1], name, entity_id(), n_roles,
+		       n_roles == 1 ? "" : "s", argv[1]);
+		status = 0;
+	}
+	eng_store_close(store);
+	cli_database_close(&cluster);
+done:
+	free(roles);
+	return status;
+}
+
+/* Reads one line from stdin without echo when it is a terminal. Returns 0, or prints why
+ * and returns 1. */
+static int read_password(char *buf, size_t size, const char *username)
+{
+	bool tty = isatty(STDIN_FILENO);
+	struct termios old, quiet;
+	if (tty) {
+		fprintf(stderr, "New password for %s (at least %d characters): ", username, PASSWORD_MIN_CHARS);
+		tcgetattr(STDIN_FILENO, &old);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	bool got = fgets(buf, (int)size, stdin) != NULL;
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (!got) {
+		fprintf(stderr, "tramit: no password on standard input\n");
+		return 1;
+	}
+	size_t len = strcspn(buf, "\r\n");
+	if (buf[len] == '\0' && len == size - 1) {
+		fprintf(stderr, "tramit: the password is longer than %d bytes\n", PASSWORD_MAX_BYTES);
+		return 1;
+	}
+	buf[len] = '\0';
+	return 0;
+}
+
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		n += (*p & 0xC0) != 0x80;
+	return n;
+}
+
+static int employee_password(int argc, char **argv)
+{
+	if (argc != 2)
+		return usage();
+	char password[PASSWORD_MAX_BYTES + 2];
+	char hash[ENG_PASSWORD_HASH_MAX];
+	struct eng_error err = {0};
+	int status = 1;
+	if (read_password(password, sizeof(password), argv[1]) != 0)
+		goto done;
+	size_t chars = utf8_chars(password);
+	if (chars < PASSWORD_MIN_CHARS) {
+		fprintf(stderr, "tramit: the password must have at least %d characters; it has %zu. "
+		                "Nothing was changed.\n", PASSWORD_MIN_CHARS, chars);
+		goto done;
+	}
+	if (eng_password_hash(hash, password, &err) != 0) {
+		fprintf(stderr, "tramit: %s\n", err.msg);
+		goto done;
+	}
+	struct eng_pgcluster cluster;
+	struct eng_store *store;
+	if (store_open(&cluster, &store) != 0)
+		goto done;
+	if (eng_store_employee_password_set(store, entity_id(), argv[1], hash, &err) != 0)
+		fprintf(stderr, "tramit: setting the password: %s; add the employee first with "
+		                "`tramit employee add`\n", err.msg);
+	else {
+		printf("password set for employee %s in entity %s\n", argv[1], entity_id());
+		status = 0;
+	}
+	eng_store_close(store);
+	cli_database_close(&cluster);
+done:
+	explicit_bzero(password, sizeof(password));
+	explicit_bzero(hash, sizeof(hash));
+	return status;
+}
+
+int cli_employee(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "add") == 0)
+		return employee_add(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "password") == 0)
+		return employee_password(argc - 1, argv + 1);
+	return usage();
+}
