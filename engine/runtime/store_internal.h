@@ -55,6 +55,9 @@ struct eng__tx {
 };
 
 int eng_store__prepare_all(struct eng_store *s, struct eng_error *err);
+/* Sets err from a failed result (or the connection's message when r is NULL): the first line,
+ * ENG_EUNAVAILABLE when the connection is gone, else ENG_EINTERNAL. Returns the code. */
+int eng_store__fail(struct eng_store *s, struct eng_error *err, const char *what, PGresult *r);
 /* Prepares the caller's statements now and after every reconnection; stmts must outlive s. */
 int eng_store__adopt(struct eng_store *s, const char *const (*stmts)[2], size_t n,
                      struct eng_error *err);
