@@ -178,6 +178,11 @@ Test(c60, pdf_shows_the_payment_in_both_languages)
 	struct conn_c60_document doc = document();
 	char path[64], cmd[200];
 	pdf_write(path, &doc);
+	/* qpdf checks the file's structure (xref, streams, page tree) on its own terms. */
+	snprintf(cmd, sizeof(cmd), "qpdf --check %s 2>&1", path);
+	char *check = run(cmd);
+	cr_expect(strstr(check, "No syntax or stream encoding errors found") != NULL, "%s", check);
+	free(check);
 	snprintf(cmd, sizeof(cmd), "pdftotext -layout -enc UTF-8 %s -", path);
 	char *text = run(cmd);
 	const char *want[] = {

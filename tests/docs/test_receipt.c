@@ -151,6 +151,12 @@ Test(receipt, a_long_form_paginates_with_every_label_and_value_in_both_languages
 	pdf_write(path, json, NULL);
 	int pages = page_count(path);
 	cr_assert_eq(pages, 3);
+	/* qpdf checks the file's structure (xref, streams, page tree) on its own terms. */
+	char *qpdf;
+	int qrc = shell_run(&qpdf, NULL, "qpdf --check %s 2>&1", path);
+	cr_expect_eq(qrc, 0, "qpdf --check: %s", qpdf);
+	cr_expect(strstr(qpdf, "No syntax or stream encoding errors found") != NULL, "%s", qpdf);
+	free(qpdf);
 	static char want[512][160];
 	size_t n_want = expected_body(want, LONG_FIELDS), seen = 0;
 	for (int p = 1; p <= pages; p++) {
