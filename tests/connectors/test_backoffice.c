@@ -18,6 +18,7 @@
 
 #include "connectors/backoffice/backoffice.h"
 #include "connectors/connector.h"
+#include "tests/support/shell.h"
 
 #define PYTHON "/usr/bin/python3"
 #define PEER TRAMIT_SOURCE_DIR "/tests/connectors/backoffice_peer.py"
@@ -67,26 +68,10 @@ static int peer_start(void)
 {
 	char ready[200];
 	snprintf(ready, sizeof(ready), "%s/ready", dir);
-	peer = fork();
-	cr_assert_geq(peer, 0);
-	if (peer == 0) {
-		execl(PYTHON, PYTHON, PEER, inbox, ready, SECRET, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200; i++) {
-		FILE *f = fopen(ready, "r");
-		int port = 0;
-		if (f && fscanf(f, "%d", &port) == 1) {
-			fclose(f);
-			return port;
-		}
-		if (f)
-			fclose(f);
-		cr_assert_eq(waitpid(peer, NULL, WNOHANG), 0, "the HTTP peer exited");
-		sleep_ms(50);
-	}
-	cr_assert_fail("the HTTP peer did not start within 10 s");
-	return 0;
+	const char *argv[] = {PYTHON, PEER, inbox, ready, SECRET, NULL};
+	int port;
+	peer = shell_peer_start(argv, ready, &port);
+	return port;
 }
 
 /* A port where nothing listens: bound and closed at once. */

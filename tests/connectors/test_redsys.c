@@ -19,6 +19,7 @@
 
 #include "connectors/connector.h"
 #include "connectors/redsys/redsys.h"
+#include "tests/support/shell.h"
 
 #define PYTHON "/usr/bin/python3"
 #define PEER TRAMIT_SOURCE_DIR "/tests/connectors/redsys_peer.py"
@@ -439,36 +440,14 @@ static void teardown(void)
 
 TestSuite(redsys_gateway, .init = setup, .fini = teardown, .timeout = 60);
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 static int peer_start(void)
 {
 	char ready[200];
 	snprintf(ready, sizeof(ready), "%s/ready", dir);
-	peer = fork();
-	cr_assert_geq(peer, 0);
-	if (peer == 0) {
-		execl(PYTHON, PYTHON, PEER, SECRET, ready, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200; i++) {
-		FILE *f = fopen(ready, "r");
-		int port = 0;
-		if (f && fscanf(f, "%d", &port) == 1) {
-			fclose(f);
-			return port;
-		}
-		if (f)
-			fclose(f);
-		cr_assert_eq(waitpid(peer, NULL, WNOHANG), 0, "the gateway peer exited");
-		sleep_ms(50);
-	}
-	cr_assert_fail("the gateway peer did not start within 10 s");
-	return 0;
+	const char *argv[] = {PYTHON, PEER, SECRET, ready, NULL};
+	int port;
+	peer = shell_peer_start(argv, ready, &port);
+	return port;
 }
 
 /* A socket on loopback: listening (where the notification arrives, or a silent peer), or

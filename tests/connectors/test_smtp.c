@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "connectors/connector.h"
+#include "tests/support/shell.h"
 
 #define PYTHON "/usr/bin/python3"
 #define PEER TRAMIT_SOURCE_DIR "/tests/connectors/smtp_peer.py"
@@ -68,29 +69,12 @@ static int peer_start(bool tls)
 		         "-addext subjectAltName=IP:127.0.0.1,DNS:localhost 2>/dev/null", key, cert);
 		cr_assert_eq(system(cmd), 0, "openssl could not make a test certificate");
 	}
-	peer = fork();
-	cr_assert_geq(peer, 0);
-	if (peer == 0) {
-		if (tls)
-			execl(PYTHON, PYTHON, PEER, inbox, ready, cert, key, (char *)NULL);
-		else
-			execl(PYTHON, PYTHON, PEER, inbox, ready, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200; i++) {
-		FILE *f = fopen(ready, "r");
-		int port = 0;
-		if (f && fscanf(f, "%d", &port) == 1) {
-			fclose(f);
-			return port;
-		}
-		if (f)
-			fclose(f);
-		cr_assert_eq(waitpid(peer, NULL, WNOHANG), 0, "the SMTP peer exited (is python3-aiosmtpd installed?)");
-		sleep_ms(50);
-	}
-	cr_assert_fail("the SMTP peer did not start within 10 s");
-	return 0;
+	/* Exits at once when python3-aiosmtpd is missing. */
+	const char *plain[] = {PYTHON, PEER, inbox, ready, NULL};
+	const char *secure[] = {PYTHON, PEER, inbox, ready, cert, key, NULL};
+	int port;
+	peer = shell_peer_start(tls ? secure : plain, ready, &port);
+	return port;
 }
 
 /* A port where nothing listens: bound and closed at once. With listen_forever, a socket that
