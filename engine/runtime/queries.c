@@ -25,7 +25,6 @@ static const struct {
 	 "INSERT INTO entity (id, name_ca, name_es, demo) VALUES ($1, $2, $3, $4) "
 	 "ON CONFLICT (id) DO UPDATE SET name_ca = $2, name_es = $3, demo = $4"},
 	{"entity_get", "SELECT id, name_ca, name_es, demo FROM entity WHERE id = $1"},
-	{"person_get", "SELECT nif, name, email, lang FROM person WHERE entity_id = $1 AND nif = $2"},
 	{"employee_get",
 	 "SELECT e.username, e.name, coalesce(array_to_json(array_agg(g.role || '@' || g.unit) FILTER "
 	 "(WHERE g.role IS NOT NULL))::text, '[]') FROM employee e LEFT JOIN role_grant g ON "
@@ -205,23 +204,6 @@ int eng_store_entity_get(struct eng_store *s, struct eng_arena *a, const char *i
 	else
 		*out = (struct eng_entity_view){col(a, r, 0, 0), col(a, r, 0, 1), col(a, r, 0, 2),
 		                                 strcmp(PQgetvalue(r, 0, 3), "t") == 0};
-	PQclear(r);
-	return rc;
-}
-
-int eng_store_person_get(struct eng_store *s, struct eng_arena *a, const char *entity_id,
-                         const char *nif, struct eng_person_view *out, struct eng_error *err)
-{
-	const char *p[] = {entity_id, nif};
-	PGresult *r = run_query(s, "person_get", 2, p, err);
-	if (!r)
-		return err->code;
-	int rc = 0;
-	if (PQntuples(r) == 0)
-		rc = eng_error_set(err, ENG_ENOTFOUND, "no person %s", nif);
-	else
-		*out = (struct eng_person_view){col(a, r, 0, 0), col(a, r, 0, 1), col(a, r, 0, 2),
-		                                 col(a, r, 0, 3)};
 	PQclear(r);
 	return rc;
 }

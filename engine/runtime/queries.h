@@ -21,12 +21,6 @@ struct eng_entity_view {
 int eng_store_entity_get(struct eng_store *s, struct eng_arena *a, const char *id,
                          struct eng_entity_view *out, struct eng_error *err);
 
-struct eng_person_view {
-	const char *nif, *name, *email, *lang;
-};
-int eng_store_person_get(struct eng_store *s, struct eng_arena *a, const char *entity_id,
-                         const char *nif, struct eng_person_view *out, struct eng_error *err);
-
 struct eng_employee_view {
 	const char *username, *name;
 	const char **roles;
