@@ -13,6 +13,7 @@
 #include "engine/core/calendar.h"
 #include "engine/runtime/migrate.h"
 #include "connectors/connector.h"
+#include "connectors/docs/docs.h"
 #include "engine/runtime/queries.h"
 #include "engine/runtime/worker.h"
 #include "web/web.h"
@@ -80,6 +81,22 @@ int cli_serve(int argc, char **argv)
 		fprintf(stderr, "tramit: PORT must be a number from 0 to 65535, not '%s'\n", port_s);
 		return 2;
 	}
+	const char *public_url = cli_env("TRAMIT_PUBLIC_URL", NULL);
+	if (public_url) {
+		char url[512];
+		struct conn_error uerr = {0};
+		if (conn_doc_verify_url(url, sizeof(url), public_url, "CSV", &uerr) != 0) {
+			fprintf(stderr, "tramit: TRAMIT_PUBLIC_URL: %s\n", uerr.msg);
+			return 2;
+		}
+	}
+	const char *csv_s = cli_env("TRAMIT_CSV_LOOKUPS_PER_MINUTE", "60");
+	long csv_limit = strtol(csv_s, &end, 10);
+	if (!*csv_s || *end || csv_limit < 0 || csv_limit > 1000000000) {
+		fprintf(stderr, "tramit: TRAMIT_CSV_LOOKUPS_PER_MINUTE must be a number from 0 (no limit) "
+		                "to 1000000000, not '%s'\n", csv_s);
+		return 2;
+	}
 
 	/* Until the event loop takes over, a Ctrl-C must still stop the cluster we start. */
 	signal(SIGINT, on_early_signal);
@@ -145,6 +162,8 @@ int cli_serve(int argc, char **argv)
 		.connectors = connectors,
 		.trusted_header = cli_env("TRAMIT_TRUSTED_HEADER", NULL),
 		.trusted_proxies = cli_env("TRAMIT_TRUSTED_PROXY", NULL),
+		.csv_lookups_per_minute = (int)csv_limit,
+		.public_url = public_url,
 	};
 	if (web_server_new(&server, &cfg, catalog, &err) != 0) {
 		fprintf(stderr, "tramit: %s\n", err.msg);

@@ -136,6 +136,11 @@ void web_route_backoffice_expedient(struct web_ctx *c, const char *id);
 void web_route_backoffice_action(struct web_ctx *c, const char *id, const char *action);
 void web_route_verify(struct web_ctx *c);
 void web_route_verify_document(struct web_ctx *c, const char *csv);
+/* Looks up a typed CSV for the page and the API: 0, ENG_ENOTFOUND (unknown, malformed or
+ * withdrawn alike), WEB_ELIMITED when this client used its lookups of the last minute, or
+ * another ENG_E* code. Every lookup is logged. */
+enum { WEB_ELIMITED = -100 };
+int web_verify_lookup(struct web_ctx *c, const char *typed, struct eng_document_view *doc);
 void web_route_api(struct web_ctx *c, const char *rest);
 /* The catalogue's list as the API serves it (malloc'd, NULL when out of memory). */
 char *web_tramits_json(const struct cat_catalog *cat);

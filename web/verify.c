@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "connectors/csv/csv.h"
+#include "connectors/docs/docs.h"
 #include "internal.h"
 
 static void verify_form(struct web_ctx *c, const char *typed)
@@ -60,14 +61,33 @@ static void render_receipt_document(struct web_ctx *c, json_t *doc)
 	web_printf(c, "</dl>");
 }
 
-/* A malformed code is answered like an unknown one: ENG_ENOTFOUND. */
-static int lookup(struct web_ctx *c, const char *typed, struct eng_document_view *doc)
+/* The base of the verification URL printed on documents: the configured public address, or
+ * this server's own. Never the request's Host header: a document must read the same whoever
+ * downloads it. */
+static const char *web_public_url(struct web_ctx *c)
+{
+	const struct web_config *cfg = &c->srv->cfg;
+	if (cfg->public_url && *cfg->public_url)
+		return cfg->public_url;
+	return eng_arena_printf(&c->arena, "http://%s:%d", cfg->bind ? cfg->bind : "127.0.0.1",
+	                        c->srv->port);
+}
+
+/* A malformed code is answered like an unknown one (ENG_ENOTFOUND) and counts against the
+ * allowance like any other lookup. */
+int web_verify_lookup(struct web_ctx *c, const char *typed, struct eng_document_view *doc)
 {
 	char csv[CONN_CSV_DISPLAY_LEN + 1];
 	struct eng_error err;
 	if (conn_csv_normalize(csv, typed) != 0)
-		return ENG_ENOTFOUND;
-	return eng_store_document_by_csv(c->store, &c->arena, csv, c->client, doc, &err);
+		csv[0] = '\0';
+	int rc = eng_store_csv_lookup(c->store, &c->arena, csv, c->client,
+	                              c->srv->cfg.csv_lookups_per_minute, doc, &err);
+	if (rc == ENG_EDENIED) {
+		evhttp_add_header(evhttp_request_get_output_headers(c->req), "Retry-After", "60");
+		return WEB_ELIMITED;
+	}
+	return rc;
 }
 
 void web_route_verify(struct web_ctx *c)
@@ -81,8 +101,10 @@ void web_route_verify(struct web_ctx *c)
 		return web_send(c, 200, "text/html; charset=utf-8");
 	}
 	struct eng_document_view doc;
-	int rc = lookup(c, typed, &doc);
+	int rc = web_verify_lookup(c, typed, &doc);
 	json_t *content = rc == 0 ? json_loadb(doc.content, doc.content_len, 0, NULL) : NULL;
+	if (rc == WEB_ELIMITED)
+		return web_error_page(c, 429, "verify.limit.title", "verify.limit");
 	if (rc != 0 && rc != ENG_ENOTFOUND)
 		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
 	web_page_begin(c, web_t(c, "verify.title"));
@@ -107,22 +129,50 @@ void web_route_verify(struct web_ctx *c)
 	if (strcmp(doc.kind, "receipt") == 0)
 		render_receipt_document(c, content);
 	json_decref(content);
-	web_printf(c, "<p><a class=\"button\" id=\"download\" href=\"/verify/%s/document\">%s</a></p>",
-	           web_url_encode(c, doc.csv), web_t(c, "verify.download"));
+	if (strcmp(doc.kind, "receipt") == 0)
+		web_printf(c, "<p><a class=\"button\" id=\"download\" href=\"/verify/%s/document\">%s</a> "
+		           "<a id=\"download-data\" href=\"/verify/%s/document?format=json\">%s</a></p>",
+		           web_url_encode(c, doc.csv), web_t(c, "verify.download.pdf"),
+		           web_url_encode(c, doc.csv), web_t(c, "verify.download.data"));
+	else
+		web_printf(c, "<p><a class=\"button\" id=\"download\" href=\"/verify/%s/document\">%s</a></p>",
+		           web_url_encode(c, doc.csv), web_t(c, "verify.download"));
 	web_page_end(c);
 	web_send(c, 200, "text/html; charset=utf-8");
 }
 
+/* The document itself: a receipt as the PDF every holder of its CSV was given (re-rendered
+ * from the stored receipt, byte for byte the same: connectors/docs), or with ?format=json the
+ * stored data whose SHA-256 the page shows; any other document as stored. */
 void web_route_verify_document(struct web_ctx *c, const char *typed)
 {
 	struct eng_document_view doc;
-	int rc = lookup(c, typed, &doc);
+	int rc = web_verify_lookup(c, typed, &doc);
 	if (rc == ENG_ENOTFOUND)
 		return web_error_page(c, 404, "verify.notfound.title", "verify.notfound");
+	if (rc == WEB_ELIMITED)
+		return web_error_page(c, 429, "verify.limit.title", "verify.limit");
 	if (rc)
 		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+	const char *format = web_query_get(c, "format");
+	struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	if (strcmp(doc.kind, "receipt") == 0 && !(format && strcmp(format, "json") == 0)) {
+		unsigned char *pdf = NULL;
+		size_t len = 0;
+		struct conn_error cerr = {0};
+		if (conn_doc_receipt_pdf(&pdf, &len, doc.content, NULL, web_public_url(c), &cerr) != 0) {
+			fprintf(stderr, "tramit: verify: rendering the receipt %s: %s\n", doc.csv, cerr.msg);
+			return web_error_page(c, 500, "err.internal.title", "err.internal");
+		}
+		evbuffer_add(c->out, pdf, len);
+		conn_doc_free(pdf);
+		evhttp_add_header(h, "Content-Disposition",
+		                  eng_arena_printf(&c->arena, "attachment; filename=\"%s-%s.pdf\"", doc.kind, doc.csv));
+		return web_send(c, 200, "application/pdf");
+	}
 	evbuffer_add(c->out, doc.content, doc.content_len);
-	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Disposition",
+	evhttp_add_header(h, "Content-Disposition",
 	                  eng_arena_printf(&c->arena, "attachment; filename=\"%s-%s.json\"", doc.kind, doc.csv));
 	web_send(c, 200, doc.media_type);
 }

@@ -30,6 +30,12 @@ struct web_config {
 	 * comma-separated trusted_proxies. Both NULL: the mode is off. */
 	const char *trusted_header;
 	const char *trusted_proxies;
+	/* CSV lookups a client address may make per minute, counted over every server on the
+	 * database (the lookup log); 0: no limit. */
+	int csv_lookups_per_minute;
+	/* The public address printed on documents ("https://seu.example.org"); NULL: this
+	 * server's own http://bind:port. */
+	const char *public_url;
 };
 
 struct web_server;

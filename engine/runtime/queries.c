@@ -57,10 +57,18 @@ static const struct {
 	{"event_list",
 	 "SELECT seq, action, actor_kind, actor_id, from_state, to_state, " ISO("at")
 	 " FROM event WHERE expedient_id = $1 ORDER BY seq"},
+	/* One round trip: the client's allowance over the last minute (counted on the log every
+	 * server writes; $3 = 0: no limit), the document, and the log row, written only when the
+	 * lookup was allowed. */
 	{"document_by_csv",
-	 "SELECT id, kind, csv, sha256, media_type, " ISO("created_at") ", content, "
-	 "withdrawn_at IS NOT NULL FROM document WHERE csv = $1"},
-	{"csv_lookup_log", "INSERT INTO csv_lookup (client, found) VALUES ($1, $2)"},
+	 "WITH recent AS (SELECT $3::bigint = 0 OR count(*) < $3::bigint AS ok FROM csv_lookup "
+	 "WHERE client = $2 AND at > now() - interval '1 minute'), "
+	 "doc AS (SELECT id, kind, csv, sha256, media_type, created_at, content, withdrawn_at IS NOT "
+	 "NULL AS withdrawn FROM document WHERE csv = $1 AND (SELECT ok FROM recent)), "
+	 "logged AS (INSERT INTO csv_lookup (client, found) SELECT $2, EXISTS (SELECT 1 FROM doc "
+	 "WHERE NOT withdrawn) WHERE (SELECT ok FROM recent)) "
+	 "SELECT (SELECT ok FROM recent), doc.id, doc.kind, doc.csv, doc.sha256, doc.media_type, "
+	 ISO("doc.created_at") ", doc.content, doc.withdrawn FROM (SELECT 1) one LEFT JOIN doc ON true"},
 	/* Old ids are pruned as new ones arrive; the window is far shorter than ten minutes. */
 	{"payment_order",
 	 "SELECT o.expedient_id::text, o.effect_id, (o.result->>'amount_cents')::bigint, "
@@ -404,27 +412,36 @@ int eng_store_document_by_csv(struct eng_store *s, struct eng_arena *a, const ch
                               const char *client, struct eng_document_view *out,
                               struct eng_error *err)
 {
-	const char *p[] = {csv};
-	PGresult *r = run_query(s, "document_by_csv", 1, p, err);
+	return eng_store_csv_lookup(s, a, csv, client, 0, out, err);
+}
+
+int eng_store_csv_lookup(struct eng_store *s, struct eng_arena *a, const char *csv,
+                         const char *client, int64_t per_minute, struct eng_document_view *out,
+                         struct eng_error *err)
+{
+	char limit[24];
+	snprintf(limit, sizeof(limit), "%lld", (long long)per_minute);
+	const char *p[] = {csv, client ? client : "", limit};
+	PGresult *r = run_query(s, "document_by_csv", 3, p, err);
 	if (!r)
 		return err->code;
-	bool found = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 7), "f") == 0;
 	int rc = 0;
-	if (!found) {
+	if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
+		rc = eng_error_set(err, ENG_EDENIED, "this client made %lld CSV lookups in the last minute",
+		                   (long long)per_minute);
+	} else if (PQgetisnull(r, 0, 1) || strcmp(PQgetvalue(r, 0, 8), "t") == 0) {
 		rc = eng_error_set(err, ENG_ENOTFOUND, "no document for that CSV");
 	} else {
 		size_t len = 0;
-		unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 6), &len);
+		unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 7), &len);
 		*out = (struct eng_document_view){
-			.id = col(a, r, 0, 0), .kind = col(a, r, 0, 1), .csv = col(a, r, 0, 2),
-			.sha256 = col(a, r, 0, 3), .media_type = col(a, r, 0, 4),
-			.created_at = col(a, r, 0, 5),
+			.id = col(a, r, 0, 1), .kind = col(a, r, 0, 2), .csv = col(a, r, 0, 3),
+			.sha256 = col(a, r, 0, 4), .media_type = col(a, r, 0, 5),
+			.created_at = col(a, r, 0, 6),
 			.content = eng_arena_strndup(a, (const char *)bytes, len), .content_len = len};
 		PQfreemem(bytes);
 	}
 	PQclear(r);
-	const char *pl[] = {client ? client : "", found ? "true" : "false"};
-	run_cmd(s, "csv_lookup_log", 2, pl, NULL);
 	return rc;
 }
 

@@ -93,6 +93,12 @@ struct eng_document_view {
 int eng_store_document_by_csv(struct eng_store *s, struct eng_arena *a, const char *csv,
                               const char *client, struct eng_document_view *out,
                               struct eng_error *err);
+/* The same, within client's allowance: per_minute lookups in the last minute, counted over
+ * every server on the database (0: no limit). ENG_EDENIED when the client used it up; that
+ * refusal is not logged as a lookup and tells nothing about the code. */
+int eng_store_csv_lookup(struct eng_store *s, struct eng_arena *a, const char *csv,
+                         const char *client, int64_t per_minute, struct eng_document_view *out,
+                         struct eng_error *err);
 
 /* Records a back-office callback's delivery id: 0 when it is new, 1 when it was already
  * received (a replay), or a negative code when the database fails. Ids older than ten

@@ -60,6 +60,10 @@ static size_t on_header(char *ptr, size_t size, size_t n, void *payload)
 		snprintf(r->location, sizeof(r->location), "%.*s", (int)(len - 10), ptr + 10);
 		r->location[strcspn(r->location, "\r\n")] = '\0';
 	}
+	if (len > 13 && strncasecmp(ptr, "Retry-After: ", 13) == 0) {
+		snprintf(r->retry_after, sizeof(r->retry_after), "%.*s", (int)(len - 13), ptr + 13);
+		r->retry_after[strcspn(r->retry_after, "\r\n")] = '\0';
+	}
 	return len;
 }
 

@@ -14,6 +14,7 @@ struct http_response {
 	size_t len;
 	char location[1024];
 	char content_type[128];
+	char retry_after[32]; /* the Retry-After header, or "" */
 };
 
 struct http_client *http_client_new(int port, const char *accept_language);

@@ -124,8 +124,8 @@ Test(callbacks, a_signed_callback_moves_the_expedient_once)
 	free(body);
 	/* The same delivery again: refused, nothing changes. */
 	cr_expect_eq(callback("tax", "tax-1", json, SECRET, &body), 409);
-	cr_expect_str_eq(body, "{\"error\":\"delivery 'tax-1' from subscriber 'tax' was already received: "
-	                       "a replay is refused\"}");
+	cr_expect_str_eq(body, "{\"code\":\"replay\",\"error\":\"delivery 'tax-1' from subscriber 'tax' was already received: "
+	                       "a replay is refused\",\"message\":{\"ca\":\"Aquesta entrega ja s'havia rebut.\",\"es\":\"Esta entrega ya se había recibido.\"}}");
 	free(body);
 	PGconn *db = pgtmp_connect(&cluster);
 	char sql[300];
@@ -150,12 +150,12 @@ Test(callbacks, forged_unknown_and_unlisted_callbacks_are_refused)
 	cr_expect(strstr(body, "X-Tramit-Signature does not match") != NULL, "%s", body);
 	free(body);
 	cr_expect_eq(callback("erp", "tax-2", json, SECRET, &body), 404);
-	cr_expect_str_eq(body, "{\"error\":\"no subscriber named 'erp' takes callbacks\"}");
+	cr_expect_str_eq(body, "{\"code\":\"not_found\",\"error\":\"no subscriber named 'erp' takes callbacks\",\"message\":{\"ca\":\"No existeix o no hi teniu accés.\",\"es\":\"No existe o no tiene acceso.\"}}");
 	free(body);
 	snprintf(json, sizeof(json), "{\"delivery\": \"tax-3\", \"expedient\": \"%s\", \"action\": \"resolve\"}", id);
 	cr_expect_eq(callback("tax", "tax-3", json, SECRET, &body), 401);
-	cr_expect_str_eq(body, "{\"error\":\"action 'resolve' is not among the actions subscriber 'tax' "
-	                       "may take (its \\\"actions\\\")\"}");
+	cr_expect_str_eq(body, "{\"code\":\"unauthenticated\",\"error\":\"action 'resolve' is not among the actions subscriber 'tax' "
+	                       "may take (its \\\"actions\\\")\",\"message\":{\"ca\":\"Cal identificar-se: inicieu la sessió o signeu la petició.\",\"es\":\"Es necesario identificarse: inicie sesión o firme la petición.\"}}");
 	free(body);
 	/* Nothing moved. */
 	struct http_client *c = http_client_new(port, "ca");

@@ -362,6 +362,12 @@ Test(journey, citizen_files_employee_resolves_anyone_verifies)
 	snprintf(verify_path, sizeof(verify_path), "/verify/%s/document", csv);
 	http_get(anon, verify_path, &r);
 	cr_expect_eq(r.status, 200);
+	cr_expect_str_eq(r.content_type, "application/pdf");
+	cr_expect(r.len > 5 && memcmp(r.body, "%PDF-", 5) == 0, "the receipt downloads as a PDF");
+	http_response_free(&r);
+	snprintf(verify_path, sizeof(verify_path), "/verify/%s/document?format=json", csv);
+	http_get(anon, verify_path, &r);
+	cr_expect_eq(r.status, 200);
 	cr_expect_str_eq(r.content_type, "application/json");
 	expect_contains(&r, "\"type\":\"receipt\"");
 	snprintf(sql, sizeof(sql), "SELECT convert_from(content, 'UTF8') FROM document WHERE csv = '%s'", csv);
@@ -369,7 +375,7 @@ Test(journey, citizen_files_employee_resolves_anyone_verifies)
 	cr_expect_str_eq(r.body, stored, "the download is the stored original");
 	free(stored);
 	http_response_free(&r);
-	cr_expect_eq(count("SELECT count(*) FROM csv_lookup WHERE found"), 2);
+	cr_expect_eq(count("SELECT count(*) FROM csv_lookup WHERE found"), 3);
 
 	/* An unknown code and a withdrawn one get the same answer. */
 	http_get(anon, "/verify?csv=0000-0000-0000-0000-0000-0000", &r);
@@ -410,7 +416,7 @@ Test(journey, api_refuses_bad_input_and_stores_nothing)
 	http_response_free(&r);
 	http_post_json(citizen, "/api/v1/tramits/GEN-001/expedients", "{\"form\": {\"assumpte\": 3}}", csrf, &r);
 	cr_expect_eq(r.status, 400);
-	cr_expect_str_eq(r.body, "{\"error\":\"form value 'assumpte' must be a string\"}");
+	cr_expect_str_eq(r.body, "{\"code\":\"bad_request\",\"error\":\"form value 'assumpte' must be a string\",\"message\":{\"ca\":\"La petició no té la forma esperada.\",\"es\":\"La petición no tiene la forma esperada.\"}}");
 	http_response_free(&r);
 	http_post_json(citizen, "/api/v1/tramits/GEN-001/expedients",
 	               "{\"form\": {\"assumpte\": \"A\", \"exposa\": \"B\", \"solicita\": \"C\", \"idioma\": \"es\"}}",
@@ -439,7 +445,7 @@ Test(journey, api_refuses_bad_input_and_stores_nothing)
 	cr_expect_eq(count("SELECT count(*) FROM expedient"), 2);
 	http_post_json_key(citizen, "/api/v1/tramits/GEN-001/expedients", json, csrf, "short", &r);
 	cr_expect_eq(r.status, 400);
-	cr_expect_str_eq(r.body, "{\"error\":\"an idempotency key has 8 to 200 characters, not 5\"}");
+	cr_expect_str_eq(r.body, "{\"code\":\"bad_request\",\"error\":\"an idempotency key has 8 to 200 characters, not 5\",\"message\":{\"ca\":\"La petició no té la forma esperada.\",\"es\":\"La petición no tiene la forma esperada.\"}}");
 	http_response_free(&r);
 	free(csrf);
 	http_client_free(citizen);
@@ -462,7 +468,7 @@ Test(journey, api_actions_check_the_version_and_the_actor)
 	/* The applicant may not resolve their own application. */
 	http_post_json(citizen, path, "{}", csrf, &r);
 	cr_expect_eq(r.status, 403);
-	cr_expect_str_eq(r.body, "{\"error\":\"'12345678Z' may not take action 'resolve' here\"}");
+	cr_expect_str_eq(r.body, "{\"code\":\"forbidden\",\"error\":\"'12345678Z' may not take action 'resolve' here\",\"message\":{\"ca\":\"No podeu fer aquesta acció.\",\"es\":\"No puede realizar esta acción.\"}}");
 	http_response_free(&r);
 
 	struct http_client *employee = http_client_new(port, "ca");
@@ -472,7 +478,7 @@ Test(journey, api_actions_check_the_version_and_the_actor)
 	char *ecsrf = form_csrf(employee, bo);
 	http_post_json(employee, path, "{\"version\": 5}", ecsrf, &r);
 	cr_expect_eq(r.status, 409);
-	cr_expect_str_eq(r.body, "{\"error\":\"the expedient changed: read it again\",\"state\":\"submitted\",\"version\":1}");
+	cr_expect_str_eq(r.body, "{\"code\":\"conflict\",\"error\":\"the expedient changed: read it again\",\"message\":{\"ca\":\"L'expedient ha canviat o ja no admet aquesta acció; torneu-lo a llegir.\",\"es\":\"El expediente ha cambiado o ya no admite esta acción; vuelva a leerlo.\"},\"state\":\"submitted\",\"version\":1}");
 	http_response_free(&r);
 	http_post_json(employee, path, "{\"version\": \"1\"}", ecsrf, &r);
 	cr_expect_eq(r.status, 400);
@@ -484,7 +490,7 @@ Test(journey, api_actions_check_the_version_and_the_actor)
 	http_response_free(&r);
 	http_post_json(employee, path, "{}", ecsrf, &r);
 	cr_expect_eq(r.status, 409);
-	cr_expect_str_eq(r.body, "{\"error\":\"action 'resolve' is not available in state 'resolved'\",\"state\":\"resolved\",\"version\":2}");
+	cr_expect_str_eq(r.body, "{\"code\":\"conflict\",\"error\":\"action 'resolve' is not available in state 'resolved'\",\"message\":{\"ca\":\"L'expedient ha canviat o ja no admet aquesta acció; torneu-lo a llegir.\",\"es\":\"El expediente ha cambiado o ya no admite esta acción; vuelva a leerlo.\"},\"state\":\"resolved\",\"version\":2}");
 	http_response_free(&r);
 	http_post_json(employee, "/api/v1/expedients/00000000-0000-4000-8000-000000000000/actions/resolve", "{}", ecsrf, &r);
 	cr_expect_eq(r.status, 404);
@@ -497,7 +503,7 @@ Test(journey, api_actions_check_the_version_and_the_actor)
 	snprintf(bad, sizeof(bad), "/api/v1/expedients/%s/actions/%%FF", id);
 	http_post_json(employee, bad, "{}", ecsrf, &r);
 	cr_expect_eq(r.status, 409);
-	cr_expect_str_eq(r.body, "{\"error\":\"action '?' is not available in state 'resolved'\",\"state\":\"resolved\",\"version\":2}");
+	cr_expect_str_eq(r.body, "{\"code\":\"conflict\",\"error\":\"action '?' is not available in state 'resolved'\",\"message\":{\"ca\":\"L'expedient ha canviat o ja no admet aquesta acció; torneu-lo a llegir.\",\"es\":\"El expediente ha cambiado o ya no admite esta acción; vuelva a leerlo.\"},\"state\":\"resolved\",\"version\":2}");
 	http_response_free(&r);
 	http_get(employee, "/healthz", &r);
 	cr_expect_eq(r.status, 200, "the server is still up");
