@@ -17,6 +17,8 @@ static void list_one(const struct conn_type *c)
 		printf(" none");
 	for (const char *const *k = c->effect_kinds; k && *k; k++)
 		printf(" %s", *k);
+	if (c->medium)
+		printf(" (when the effect's medium is \"%s\")", c->medium);
 	printf("\n");
 	/* describe() is several lines; indent each under the name. */
 	const char *text = c->describe();

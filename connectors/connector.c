@@ -12,13 +12,15 @@
 #include "backoffice/backoffice.h"
 #include "config.h"
 #include "redsys/redsys.h"
+#include "sms/sms.h"
 #include "smtp/smtp.h"
 
-/* Notifications by e-mail, the upload scanner, card payments and the back-office integration
+/* Notices by e-mail and SMS, the upload scanner, card payments and the back-office integration
  * bus; documents and signatures follow. An effect kind no connector performs is dead-lettered
  * with a clear reason. */
 const struct conn_type *const conn_builtin[] = {
 	&conn_smtp_type,
+	&conn_sms_type,
 	&conn_antivirus_type,
 	&conn_backoffice_type,
 	&conn_redsys_type,
@@ -33,6 +35,32 @@ static size_t builtin_count(void)
 	return n;
 }
 
+static bool same_medium(const struct conn_type *a, const struct conn_type *b)
+{
+	return a->medium == b->medium || (a->medium && b->medium && strcmp(a->medium, b->medium) == 0);
+}
+
+/* Two connectors may share an effect kind only through different media: otherwise an item
+ * of that kind would have two connectors and which one performs it would be an accident. */
+static int check_pair(const struct conn_type *o, const struct conn_type *c, struct conn_error *err)
+{
+	if (!same_medium(o, c))
+		return 0;
+	for (const char *const *k = c->effect_kinds; k && *k; k++)
+		for (const char *const *ok = o->effect_kinds; ok && *ok; ok++) {
+			if (strcmp(*k, *ok) != 0)
+				continue;
+			if (c->medium)
+				return conn__errorf(err, CONN_EINVALID, "connectors '%s' and '%s' both "
+				                    "perform '%s' effects with medium '%s'", o->name, c->name,
+				                    *k, c->medium);
+			return conn__errorf(err, CONN_EINVALID,
+			                    "connectors '%s' and '%s' both perform '%s' effects",
+			                    o->name, c->name, *k);
+		}
+	return 0;
+}
+
 static int check_entry(const struct conn_type *c, size_t i, struct conn_error *err)
 {
 	if (c->version != CONN_INTERFACE_VERSION)
@@ -45,16 +73,17 @@ static int check_entry(const struct conn_type *c, size_t i, struct conn_error *e
 	if (c->effect_kinds && c->effect_kinds[0] && !c->perform)
 		return conn__errorf(err, CONN_EINVALID,
 		                    "connector '%s' lists effect kinds but has no perform", c->name);
+	if (c->medium && (!*c->medium || !c->effect_kinds || !c->effect_kinds[0]))
+		return conn__errorf(err, CONN_EINVALID,
+		                    "connector '%s' has a medium but no effect kinds to route by it",
+		                    c->name);
 	for (size_t j = 0; j < i; j++) {
 		const struct conn_type *o = conn_builtin[j];
 		if (strcmp(o->name, c->name) == 0)
 			return conn__errorf(err, CONN_EINVALID, "two connectors are named '%s'", c->name);
-		for (const char *const *k = c->effect_kinds; k && *k; k++)
-			for (const char *const *ok = o->effect_kinds; ok && *ok; ok++)
-				if (strcmp(*k, *ok) == 0)
-					return conn__errorf(err, CONN_EINVALID,
-					                    "connectors '%s' and '%s' both perform '%s' effects",
-					                    o->name, c->name, *k);
+		int rc = check_pair(o, c, err);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -69,16 +98,61 @@ int conn_table_check(struct conn_error *err)
 	return 0;
 }
 
+static bool performs(const struct conn_type *c, const char *effect_kind)
+{
+	if (c->version != CONN_INTERFACE_VERSION)
+		return false;
+	for (const char *const *k = c->effect_kinds; k && *k; k++)
+		if (strcmp(*k, effect_kind) == 0)
+			return true;
+	return false;
+}
+
 const struct conn_type *conn_table_find(const char *effect_kind)
 {
+	const struct conn_type *first = NULL;
 	for (const struct conn_type *const *c = conn_builtin; *c; c++) {
-		if ((*c)->version != CONN_INTERFACE_VERSION)
+		if (!performs(*c, effect_kind))
 			continue;
-		for (const char *const *k = (*c)->effect_kinds; k && *k; k++)
-			if (strcmp(*k, effect_kind) == 0)
-				return *c;
+		if (!(*c)->medium)
+			return *c;
+		if (!first)
+			first = *c;
 	}
+	return first;
+}
+
+/* The connector of this kind that claims the medium, or NULL. */
+static const struct conn_type *claimed_by(const char *effect_kind, const char *medium)
+{
+	for (const struct conn_type *const *c = conn_builtin; medium && *c; c++)
+		if ((*c)->medium && strcmp((*c)->medium, medium) == 0 && performs(*c, effect_kind))
+			return *c;
 	return NULL;
+}
+
+static bool has_media(const char *effect_kind)
+{
+	for (const struct conn_type *const *c = conn_builtin; *c; c++)
+		if ((*c)->medium && performs(*c, effect_kind))
+			return true;
+	return false;
+}
+
+const struct conn_type *conn_table_route(const char *effect_kind, const char *args_json)
+{
+	const struct conn_type *c = NULL;
+	if (args_json && has_media(effect_kind)) {
+		json_t *args = json_loads(args_json, 0, NULL);
+		const char *medium = json_string_value(json_object_get(args, "medium"));
+		if (!medium)
+			medium = json_string_value(json_object_get(args, "channel"));
+		c = claimed_by(effect_kind, medium);
+		json_decref(args);
+	}
+	/* Any other medium goes to the default connector, which refuses what it cannot send
+	 * with its own message (smtp: "args.medium is 'fax'; this connector only sends e-mail"). */
+	return c ? c : conn_table_find(effect_kind);
 }
 
 const struct conn_type *conn_table_named(const char *name)
@@ -304,7 +378,7 @@ too_small:
 void conn_deliver(const struct eng_outbox_item *item, struct eng_delivery *out, void *payload)
 {
 	const struct conn_set *set = payload;
-	const struct conn_type *c = conn_table_find(item->kind);
+	const struct conn_type *c = conn_table_route(item->kind, item->args_json);
 	if (!c) {
 		out->status = ENG_DELIVERY_FAILED;
 		snprintf(out->error, sizeof(out->error),
@@ -317,9 +391,12 @@ void conn_deliver(const struct eng_outbox_item *item, struct eng_delivery *out, 
 			return;
 		}
 	}
+	char by[64] = "";
+	if (c->medium)
+		snprintf(by, sizeof(by), " by medium '%s'", c->medium);
 	out->status = ENG_DELIVERY_FAILED;
 	snprintf(out->error, sizeof(out->error),
-	         "connector '%s' performs '%s' effects but is not configured: add a \"%s\" section "
-	         "to the connectors configuration (TRAMIT_CONNECTORS_CONFIG)",
-	         c->name, item->kind, c->name);
+	         "connector '%s' performs '%s' effects%s but is not configured: add a \"%s\" "
+	         "section to the connectors configuration (TRAMIT_CONNECTORS_CONFIG)",
+	         c->name, item->kind, by, c->name);
 }

@@ -5,8 +5,11 @@
  * engine state: it answers with a delivery that the runtime turns into an event.
  *
  * Invariants of the table, checked by conn_table_check before any set is opened: every entry
- * is at CONN_INTERFACE_VERSION, names are unique, at most one connector performs each effect
- * kind, and a connector that lists effect kinds has a perform function.
+ * is at CONN_INTERFACE_VERSION, names are unique, a connector that lists effect kinds has a
+ * perform function, and an outbox item always has exactly one connector or none: for each
+ * effect kind at most one connector is the default (medium NULL) and at most one claims each
+ * medium. Several connectors share a kind only when they reach people by different media:
+ * "notify" goes by e-mail (smtp, the default) or by SMS (sms, medium "sms").
  *
  * Thread-safety: open and close run on one thread (start-up and exit); perform and health may
  * run on several threads at once with the same state, so a state is read-only after open or
@@ -20,8 +23,9 @@
 #include "engine/core/delivery.h"
 
 /* Version 2: capabilities, struct conn_error in open, optional health, and a set of opened
- * states passed to conn_deliver. A connector built for another version is refused. */
-enum { CONN_INTERFACE_VERSION = 2 };
+ * states passed to conn_deliver. Version 3: medium, so that one effect kind can be performed
+ * by several connectors. A connector built for another version is refused. */
+enum { CONN_INTERFACE_VERSION = 3 };
 
 /* Error codes of this module. */
 enum {
@@ -48,6 +52,10 @@ struct conn_type {
 	const char *name;                  /* unique, e.g. "smtp"; also its configuration key */
 	unsigned capabilities;             /* CONN_CAP_* */
 	const char *const *effect_kinds;   /* NULL-terminated, e.g. {"notify", NULL}; may be NULL */
+	/* NULL: the default connector of its effect kinds. Otherwise the value of the item's
+	 * args.medium (or, when absent, args.channel) that routes an item to this connector
+	 * rather than to the default; e.g. "sms". See conn_table_route. */
+	const char *medium;
 	/* Validates the entity's JSON configuration (the connector's section, or NULL when the
 	 * file has none) and builds the connector's state into *out. Returns 0, or a negative
 	 * CONN_E* code with a message in err naming the bad key relative to the section
@@ -69,8 +77,15 @@ extern const struct conn_type *const conn_builtin[];
 
 /* Checks the invariants above over conn_builtin. Returns 0, or CONN_EINVALID naming the entry. */
 int conn_table_check(struct conn_error *err);
-/* Finds the built-in connector that performs effects of this kind, or NULL. */
+/* Finds the default built-in connector of this effect kind (the one without a medium), else
+ * the first that performs it, or NULL. */
 const struct conn_type *conn_table_find(const char *effect_kind);
+/* The connector an outbox item of this kind goes to: the one whose medium is the args'
+ * "medium" string, else the args' "channel" string (a store that names the medium there),
+ * else the default connector of the kind, which judges any medium it is handed. Args are
+ * only parsed when some connector of the kind has a medium; args_json may be NULL or not an
+ * object (then: the default). NULL when no connector performs the kind. Thread-safe. */
+const struct conn_type *conn_table_route(const char *effect_kind, const char *args_json);
 /* Finds a built-in connector by name, or NULL. */
 const struct conn_type *conn_table_named(const char *name);
 /* "effects,scan,health" for the flags set, into buf. */
@@ -100,8 +115,9 @@ bool conn_set_configured(const struct conn_set *set, const char *name);
 int conn_set_health(const struct conn_set *set, char *buf, size_t len);
 
 /* An eng_deliver_fn for the dispatcher; payload is the struct conn_set * (may be NULL). Routes
- * the item to its connector. An effect kind no connector performs, or whose connector is not
- * configured, is dead-lettered with a message saying so. */
+ * the item to its connector with conn_table_route. An effect kind no connector performs, or
+ * whose connector (for the item's medium) is not configured, is dead-lettered with a message
+ * saying so. */
 void conn_deliver(const struct eng_outbox_item *item, struct eng_delivery *out, void *payload);
 
 #endif
