@@ -21,6 +21,29 @@ int cli_csv(int argc, char **argv);
 int cli_eni(int argc, char **argv);
 int cli_employee(int argc, char **argv);
 
+/* Time-stamped digests of the hash chains (digest.c). A TSA at a URL or the built-in one;
+ * trust, when set, holds the TSA's CA and every token is checked against it. */
+struct eng_store;
+struct conn_tsa_server;
+struct conn_sign_trust;
+struct cli_tsa {
+	const char *url;
+	struct conn_tsa_server *server;
+	struct conn_sign_trust *trust;
+};
+int cli_tsa_open(struct cli_tsa *t, const char *url, const char *key, const char *cert,
+                 const char *trust);
+void cli_tsa_close(struct cli_tsa *t);
+/* One digest now (prints what it did); 0, or 1 with the reason on stderr. */
+int cli_digest_make(struct eng_store *store, struct cli_tsa *tsa);
+/* Every digest checked (tokens too when trust_path is set); 0 when all verify. */
+int cli_digest_verify(struct eng_store *store, const char *trust_path);
+/* `tramit serve`'s daily digest, when TRAMIT_TSA_URL or TRAMIT_TSA_KEY and TRAMIT_TSA_CERT are
+ * set (TRAMIT_TSA_TRUST optional): *out NULL when not configured. -1 on a bad setting. */
+struct cli_digest_daily;
+int cli_digest_daily_start(struct cli_digest_daily **out, const char *conninfo);
+void cli_digest_daily_stop(struct cli_digest_daily *d);
+
 /* The national + Comunitat Valenciana calendars: the folder ($TRAMIT_CALENDARS_DIR,
  * ./tramits/calendars or the source tree's; option wins when not NULL), loading every
  * es-vc-YYYY.txt in it (prints why and returns 1 on failure), and adding a municipality's

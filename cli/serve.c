@@ -108,6 +108,7 @@ int cli_serve(int argc, char **argv)
 	struct eng_pgcluster cluster = {0};
 	struct web_server *server = NULL;
 	struct eng_workers *workers = NULL;
+	struct cli_digest_daily *digests = NULL;
 	struct eng_calendar *calendar = NULL;
 	struct conn_set *connectors = NULL;
 	struct eng_error err = {0};
@@ -187,6 +188,9 @@ int cli_serve(int argc, char **argv)
 		fprintf(stderr, "tramit: %s\n", err.msg);
 		goto done;
 	}
+	/* The chains' daily time-stamped digest, when a TSA is configured. */
+	if (cli_digest_daily_start(&digests, conninfo) != 0)
+		goto done;
 	fprintf(stderr, "tramit: serving http://%s:%d/%s; press Ctrl-C to stop\n", cfg.bind,
 	        web_server_port(server), demo ? " in DEMO mode" : "");
 	if (!early_stop && web_server_run(server) == 0)
@@ -194,6 +198,7 @@ int cli_serve(int argc, char **argv)
 	if (early_stop)
 		status = 0;
 done:
+	cli_digest_daily_stop(digests);
 	eng_workers_stop(workers);
 	conn_set_close(connectors);
 	web_server_free(server);
