@@ -19,6 +19,7 @@ struct http_client {
 	CURL *curl;
 	int port;
 	char lang[32];
+	char header[256]; /* sent with every request when set (http_client_header) */
 };
 
 struct http_client *http_client_new(int port, const char *accept_language)
@@ -31,6 +32,11 @@ struct http_client *http_client_new(int port, const char *accept_language)
 	curl_easy_setopt(c->curl, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, 30L);
 	return c;
+}
+
+void http_client_header(struct http_client *c, const char *header)
+{
+	snprintf(c->header, sizeof(c->header), "%s", header ? header : "");
 }
 
 void http_client_free(struct http_client *c)
@@ -85,6 +91,8 @@ static int perform_try(struct http_client *c, const char *path, const char *post
 		snprintf(line, sizeof(line), "Accept-Language: %s", c->lang);
 		h = curl_slist_append(h, line);
 	}
+	if (c->header[0])
+		h = curl_slist_append(h, c->header);
 	if (ctype) {
 		snprintf(line, sizeof(line), "Content-Type: %s", ctype);
 		h = curl_slist_append(h, line);

@@ -19,6 +19,8 @@ struct http_response {
 
 struct http_client *http_client_new(int port, const char *accept_language);
 void http_client_free(struct http_client *c);
+/* A header line ("X-Remote-User: 12345678Z") sent with every request of c; NULL: none. */
+void http_client_header(struct http_client *c, const char *header);
 /* Each returns 0, or aborts the test when the request could not be made at all. */
 void http_get(struct http_client *c, const char *path, struct http_response *out);
 void http_post_form(struct http_client *c, const char *path, const char *body, struct http_response *out);
