@@ -408,6 +408,19 @@ static void api_callback(struct web_ctx *c, const char *subscriber)
 	action_answer(c, job);
 }
 
+/* GET /api/v1/tramits?q=...: the search of the catalogue page, best first. */
+static void api_search(struct web_ctx *c, const char *q)
+{
+	const struct eng_definition **ds;
+	size_t n;
+	if (web_search(c, q, &ds, &n) != 0)
+		return api_error(c, 400, "q: at most 200 bytes");
+	json_t *list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, tramit_json(ds[i], false));
+	send_json(c, 200, json_pack("{s:o}", "tramits", list));
+}
+
 /* GET /api/v1/documents/{csv}: what the verification page shows, for programs. An unknown,
  * malformed or withdrawn code gets the same 404 (web_verify_lookup). */
 static void api_document(struct web_ctx *c, const char *typed)
@@ -450,6 +463,9 @@ void web_route_api(struct web_ctx *c, const char *rest)
 	if (strcmp(rest, "/v1/tramits") == 0) {
 		if (!get)
 			return api_error(c, 405, "use GET");
+		const char *q = web_query_get(c, "q");
+		if (q)
+			return api_search(c, q);
 		/* The catalogue does not change while the server runs: its list is built once. */
 		evbuffer_add_reference(c->out, c->srv->tramits_json, strlen(c->srv->tramits_json), NULL, NULL);
 		return web_send(c, 200, "application/json");

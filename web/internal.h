@@ -134,6 +134,10 @@ void web_route_carpeta_expedient(struct web_ctx *c, const char *id);
 void web_route_backoffice(struct web_ctx *c);
 void web_route_backoffice_expedient(struct web_ctx *c, const char *id);
 void web_route_backoffice_action(struct web_ctx *c, const char *id, const char *action);
+/* Catalogue search (search.c): the tràmits matching query, best first (arena); -1 when the
+ * query is longer than 200 bytes. */
+int web_search(struct web_ctx *c, const char *query, const struct eng_definition ***out, size_t *n);
+void web_route_search(struct web_ctx *c);
 void web_route_verify(struct web_ctx *c);
 void web_route_verify_document(struct web_ctx *c, const char *csv);
 /* Looks up a typed CSV for the page and the API: 0, ENG_ENOTFOUND (unknown, malformed or

@@ -47,7 +47,10 @@ void web_page_begin(struct web_ctx *c, const char *title)
 	} else {
 		web_printf(c, "<li><a href=\"/login\">%s</a></li>", web_t(c, "nav.signin"));
 	}
-	web_printf(c, "</ul></nav></header><main id=\"main\">");
+	web_printf(c, "</ul></nav><form method=\"get\" action=\"/cerca\" role=\"search\" "
+	              "class=\"site-search\"><label for=\"site-search\">%s</label> <input type=\"search\" "
+	              "id=\"site-search\" name=\"q\" maxlength=\"200\"> <button type=\"submit\">%s</button>"
+	              "</form></header><main id=\"main\">", web_t(c, "search.label"), web_t(c, "search.button"));
 }
 
 void web_page_end(struct web_ctx *c)

@@ -146,6 +146,8 @@ static void dispatch(struct web_ctx *c)
 		if (n == 3 && post && strcmp(seg[1], "actions") == 0)
 			return web_route_backoffice_action(c, seg[0], seg[2]);
 	}
+	if (get && strcmp(p, "/cerca") == 0)
+		return web_route_search(c);
 	if (get && strcmp(p, "/verify") == 0)
 		return web_route_verify(c);
 	if (get && (n = segments(c, p, "/verify/", seg, 2)) == 2 && strcmp(seg[1], "document") == 0)

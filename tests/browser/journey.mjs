@@ -1,5 +1,5 @@
 // The whole journey that exists today, once in Valencian and once in Spanish: a citizen finds
-// the general application (GEN-001) in the catalogue, reads its page, signs in, submits the
+// the general application (GEN-001) with the search box, reads its page, signs in, submits the
 // form with a required field missing, corrects it, gets the receipt and finds the expedient in
 // the Carpeta; an employee finds it in the back office and acts on it; the citizen sees the new
 // state and verifies the receipt by its CSV. In each language one person chooses it through
@@ -10,6 +10,7 @@ import { attr, eq, follow, main, matches, ok, pathOf, registryYear, text } from 
 const T = {
 	ca: {
 		entity: 'Ajuntament de Demostració', home: 'Tràmits en línia', tramit: 'Instància general', start: 'Començar el tràmit',
+		query: 'instancia', count: '1 tràmit per a «instancia»',
 		signin: 'Identificació', switchTo: 'Castellano',
 		summary: 'Hi ha errors en el formulari. Reviseu aquests camps:',
 		missing: 'Cal omplir «Assumpte».',
@@ -21,6 +22,7 @@ const T = {
 	},
 	es: {
 		entity: 'Ayuntamiento de Demostración', home: 'Trámites en línea', tramit: 'Instancia general', start: 'Iniciar el trámite',
+		query: 'Instància general', count: '1 trámite para «Instància general»',
 		signin: 'Identificación', switchTo: 'Valencià',
 		summary: 'Hay errores en el formulario. Revise estos campos:',
 		missing: 'Debe rellenar «Asunto».',
@@ -56,7 +58,12 @@ function journey(lang) {
 		eq(await text(citizen, 'h1'), t.home, 'home page heading');
 		await j.check(citizen, 'home');
 
-		eq(await follow(citizen, () => citizen.getByRole('link', { name: t.tramit, exact: true }).click()), 200,
+		// Found with the search box every page carries.
+		await citizen.fill('#site-search', t.query);
+		eq(await follow(citizen, () => citizen.press('#site-search', 'Enter')), 200, 'the search results');
+		eq(await text(citizen, '#search-count'), t.count, 'the search finds the tràmit');
+		await j.check(citizen, 'search');
+		eq(await follow(citizen, () => citizen.click('#results a[href="/tramits/GEN-001"]')), 200,
 		   'the tràmit page');
 		eq(pathOf(citizen), '/tramits/GEN-001', 'the catalogue link');
 		eq(await text(citizen, 'h1'), t.tramit, 'tràmit page heading');
