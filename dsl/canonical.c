@@ -267,9 +267,14 @@ static void write_extras(struct buf *b, const struct eng_definition *def)
 			buf_key(b, "tariff");
 			buf_str(b, f->by);
 			buf_str(b, f->per);
+			/* Unversioned tariffs keep the text (and so the hash) they always had. */
+			if (f->ordinance)
+				buf_str(b, f->ordinance);
 			for (size_t k = 0; k < f->n_rates; k++) {
 				buf_str(b, f->rates[k].key);
 				buf_printf(b, " %lld", (long long)f->rates[k].cents);
+				if (f->rates[k].dated)
+					buf_printf(b, " from %ld", (long)f->rates[k].from);
 			}
 		}
 		buf_add(b, "\n", 1);

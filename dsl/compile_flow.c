@@ -11,11 +11,14 @@
 
 #include <lauxlib.h>
 
+#include "engine/core/calendar.h"
+
 static const char *const sign_attrs[] = { "document", "signers", "order", "need", NULL };
 static const char *const requires_attrs[] = { "paid", "signed", NULL };
 static const char *const deadline_attrs[] = { "on_expiry", "alert", "clock", "roll", NULL };
 static const char *const fee_attrs[] = { "label", "amount", NULL };
-static const char *const tariff_attrs[] = { "by", "per", "rates", NULL };
+static const char *const tariff_attrs[] = { "by", "per", "rates", "ordinance", "versions", NULL };
+static const char *const version_attrs[] = { "from", "rates", NULL };
 
 /* Effects per action are bounded by the step's fixed array (engine/core/step.h): registry,
  * receipt, documents, exit registry, signature, notifications, payment, back office. */
@@ -349,6 +352,91 @@ void dsl__compile_state_flow(struct dsl__compiler *c, int t, struct eng_state *s
 	compile_on(c, t, st, what);
 }
 
+static size_t table_size(lua_State *L, int t)
+{
+	size_t n = 0;
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		n++;
+		lua_pop(L, 1);
+	}
+	return n;
+}
+
+/* Adds the rates table at index `rates` to fee->rates (kept sorted by key, then by date). */
+static void add_rates(struct dsl__compiler *c, int rates, struct eng_fee *fee, bool dated,
+                      int32_t from, const char *what)
+{
+	lua_State *L = c->L;
+	lua_pushnil(L);
+	while (lua_next(L, rates)) {
+		int ok = 0;
+		lua_Integer cents = lua_tointegerx(L, -1, &ok);
+		if (lua_type(L, -2) != LUA_TSTRING || !ok || cents < 0) {
+			dsl__report(c, fee->line, "%s: rates map option values to whole cents (>= 0)", what);
+			lua_pop(L, 1);
+			continue;
+		}
+		struct eng_rate r = { eng_arena_strdup(&c->def->arena, lua_tostring(L, -2)), cents, dated, from };
+		size_t i = fee->n_rates++;
+		while (i > 0 && (strcmp(fee->rates[i - 1].key, r.key) > 0 ||
+		                 (strcmp(fee->rates[i - 1].key, r.key) == 0 && fee->rates[i - 1].from > r.from))) {
+			fee->rates[i] = fee->rates[i - 1];
+			i--;
+		}
+		fee->rates[i] = r;
+		lua_pop(L, 1);
+	}
+}
+
+/* versions = { { from = "YYYY-MM-DD", rates = { ... } }, ... }, dates strictly increasing. */
+static void compile_versions(struct dsl__compiler *c, int list, struct eng_fee *fee, const char *what)
+{
+	lua_State *L = c->L;
+	lua_Integer n = (lua_Integer)lua_rawlen(L, list);
+	if (n == 0 || (size_t)n != table_size(L, list)) {
+		dsl__report(c, fee->line, "%s: versions must be a list { { from = \"YYYY-MM-DD\", rates = "
+		            "{ ... } }, ... }", what);
+		return;
+	}
+	size_t total = 0;
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_rawgeti(L, list, i);
+		if (lua_istable(L, -1) && dsl__get(L, lua_gettop(L), "rates") == LUA_TTABLE)
+			total += table_size(L, lua_gettop(L));
+		lua_settop(L, list);
+	}
+	fee->rates = eng_arena_alloc(&c->def->arena, (total + 1) * sizeof(*fee->rates));
+	int32_t last = INT32_MIN;
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_rawgeti(L, list, i);
+		int v = lua_gettop(L);
+		char vwhat[WHAT_SIZE];
+		snprintf(vwhat, sizeof(vwhat), "%.60s: versions[%lld]", what, (long long)i);
+		if (!lua_istable(L, v)) {
+			dsl__report(c, fee->line, "%s: expected { from = \"YYYY-MM-DD\", rates = { ... } }", vwhat);
+			lua_settop(L, list);
+			continue;
+		}
+		dsl__check_keys(c, v, version_attrs, false, false, vwhat, fee->line);
+		const char *from = dsl__get_string(c, v, "from", true, vwhat, fee->line);
+		int32_t day = 0;
+		struct eng_error err;
+		if (from && eng_day_parse(&day, from, &err) != 0)
+			dsl__report(c, fee->line, "%s: from = '%.40s' is not a date YYYY-MM-DD", vwhat, from);
+		else if (from && day <= last)
+			dsl__report(c, fee->line, "%s: from = '%.40s' must come after the version before it",
+			            vwhat, from);
+		if (from)
+			last = day > last ? day : last;
+		if (dsl__get(L, v, "rates") != LUA_TTABLE)
+			dsl__report(c, fee->line, "%s: needs rates = { value = cents, ... }", vwhat);
+		else if (from)
+			add_rates(c, lua_gettop(L), fee, true, day, vwhat);
+		lua_settop(L, list);
+	}
+}
+
 static void compile_tariff(struct dsl__compiler *c, int idx, struct eng_fee *fee,
                            const char *what)
 {
@@ -360,37 +448,28 @@ static void compile_tariff(struct dsl__compiler *c, int idx, struct eng_fee *fee
 	dsl__check_keys(c, t, tariff_attrs, false, false, "tariff", fee->line);
 	fee->by = dsl__get_string(c, t, "by", true, "tariff", fee->line);
 	fee->per = dsl__get_string(c, t, "per", false, "tariff", fee->line);
-	if (dsl__get(L, t, "rates") != LUA_TTABLE) {
-		dsl__report(c, fee->line, "%s: tariff needs rates = { value = cents, ... }", what);
-		goto done;
-	}
+	fee->ordinance = dsl__get_string(c, t, "ordinance", false, "tariff", fee->line);
+	int rates_type = dsl__get(L, t, "rates");
 	int rates = lua_gettop(L);
-	size_t n = 0;
-	lua_pushnil(L);
-	while (lua_next(L, rates)) {
-		n++;
-		lua_pop(L, 1);
+	int versions_type = dsl__get(L, t, "versions");
+	int versions = lua_gettop(L);
+	if ((rates_type == LUA_TNIL) == (versions_type == LUA_TNIL)) {
+		dsl__report(c, fee->line, "%s: tariff needs either rates = { value = cents, ... } or "
+		            "versions = { { from = \"YYYY-MM-DD\", rates = { ... } }, ... }", what);
+	} else if (versions_type != LUA_TNIL) {
+		if (versions_type == LUA_TTABLE)
+			compile_versions(c, versions, fee, what);
+		else
+			dsl__report(c, fee->line, "%s: versions must be a list", what);
+		if (!fee->ordinance)
+			dsl__report(c, fee->line, "%s: a tariff with versions names its fiscal ordinance "
+			            "(ordinance = \"...\")", what);
+	} else if (rates_type != LUA_TTABLE) {
+		dsl__report(c, fee->line, "%s: tariff needs rates = { value = cents, ... }", what);
+	} else {
+		fee->rates = eng_arena_alloc(&c->def->arena, (table_size(L, rates) + 1) * sizeof(*fee->rates));
+		add_rates(c, rates, fee, false, 0, what);
 	}
-	fee->rates = eng_arena_alloc(&c->def->arena, (n + 1) * sizeof(*fee->rates));
-	lua_pushnil(L);
-	while (lua_next(L, rates)) {
-		int ok = 0;
-		lua_Integer cents = lua_tointegerx(L, -1, &ok);
-		if (lua_type(L, -2) != LUA_TSTRING || !ok || cents < 0) {
-			dsl__report(c, fee->line, "%s: rates map option values to whole cents (>= 0)", what);
-			lua_pop(L, 1);
-			continue;
-		}
-		struct eng_rate r = { eng_arena_strdup(&c->def->arena, lua_tostring(L, -2)), cents };
-		size_t i = fee->n_rates++;
-		while (i > 0 && strcmp(fee->rates[i - 1].key, r.key) > 0) {
-			fee->rates[i] = fee->rates[i - 1];
-			i--;
-		}
-		fee->rates[i] = r;
-		lua_pop(L, 1);
-	}
-done:
 	lua_settop(L, top);
 }
 

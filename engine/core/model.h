@@ -264,12 +264,16 @@ struct eng_state {
 };
 
 /* A fee: a fixed amount, a tariff (rate by the value of one field, optionally times the value
- * of another), or a Lua formula. Amounts are integer cents. */
+ * of another), or a Lua formula. Amounts are integer cents. A tariff may follow its fiscal
+ * ordinance's versions: each rate then applies from a date until a later version of the same
+ * key, and the fee is computed with the rate in force on the day of the action. */
 enum eng_fee_kind { ENG_FEE_FIXED, ENG_FEE_TARIFF, ENG_FEE_FORMULA };
 
 struct eng_rate {
 	const char *key;
 	int64_t cents;
+	bool dated;   /* from a version of the ordinance */
+	int32_t from; /* dated: the day number from which it applies (engine/core/calendar.h) */
 };
 
 struct eng_fee {
@@ -279,7 +283,8 @@ struct eng_fee {
 	int64_t amount;          /* ENG_FEE_FIXED */
 	const char *by;          /* ENG_FEE_TARIFF: the field whose value picks the rate */
 	const char *per;         /* ENG_FEE_TARIFF: a number field to multiply by, or NULL */
-	struct eng_rate *rates;
+	const char *ordinance;   /* ENG_FEE_TARIFF: the fiscal ordinance it applies, or NULL */
+	struct eng_rate *rates;  /* sorted by key, then by from */
 	size_t n_rates;
 	int fn;                  /* ENG_FEE_FORMULA: function id */
 	int line;

@@ -214,3 +214,98 @@ Test(language, the_catalogue_scenarios_pass)
 	dsl_files_free(files, n);
 	dsl_diags_free(&diags);
 }
+
+/* A tariff that follows its fiscal ordinance's versions: the fee uses the rate in force on the
+ * action's day in Madrid, records which version applied, and is refused before the first. */
+Test(language, tariff_versions_follow_the_ordinance_by_date)
+{
+	static const char src[] =
+		"tramit \"FIX-004\" { version = \"1\", title = { ca = \"P\", es = \"P\" }, family = \"f\", unit = \"u\",\n"
+		"applicant = { \"person\" }, legal = { basis = \"b\", silence = \"none\" },\n"
+		"form = { section \"s\" { label = { ca = \"S\", es = \"S\" },\n"
+		"  choice \"temporada\" { label = { ca = \"T\", es = \"T\" }, options = { option \"anual\" { ca = \"A\", es = \"A\" },\n"
+		"    option \"estiu\" { ca = \"E\", es = \"E\" } } },\n"
+		"  number \"m2\" { label = { ca = \"M\", es = \"M\" } } } },\n"
+		"fees = { fee \"taxa\" { label = { ca = \"T\", es = \"T\" }, amount = tariff { by = \"temporada\", per = \"m2\",\n"
+		"  ordinance = \"OF-12\", versions = {\n"
+		"    { from = \"2026-01-01\", rates = { anual = 1500, estiu = 900 } },\n"
+		"    { from = \"2027-01-01\", rates = { anual = 1550 } } } } } },\n"
+		"states = { state \"a\" { initial = true, label = { ca = \"A\", es = \"A\" },\n"
+		"  action \"go\" { label = { ca = \"G\", es = \"G\" }, by = applicant, to = \"b\", form = true, fee = \"taxa\" } },\n"
+		"  state \"b\" { final = true, label = { ca = \"B\", es = \"B\" } } } }\n";
+	char problem[600];
+	struct eng_definition *def = compile_src(src, problem);
+	cr_assert_not_null(def, "%s", problem);
+	const struct eng_fee *taxa = eng_definition_fee(def, "taxa");
+	cr_expect_str_eq(taxa->ordinance, "OF-12");
+	cr_assert_eq(taxa->n_rates, 3);
+	static const struct {
+		int64_t ms;           /* the action's instant */
+		const char *temporada, *fee, *from, *refusal;
+	} cases[] = {
+		/* 2026-12-31 23:30 in Madrid (22:30 UTC): still the 2026 version. */
+		{ 1798756200000, "anual", "18000", "2026-01-01", NULL },
+		/* 2027-01-01 00:30 in Madrid (2026-12-31 23:30 UTC): the 2027 version already. */
+		{ 1798759800000, "anual", "18600", "2027-01-01", NULL },
+		/* The 2027 version has no summer rate: the 2026 one still applies to it. */
+		{ 1798759800000, "estiu", "10800", "2026-01-01", NULL },
+		/* 2025-12-31 23:30 in Madrid: before the first version. */
+		{ 1767220200000, "anual", NULL, NULL,
+		  "fee 'taxa': no version of OF-12 in force on 2025-12-31 has a rate for temporada = 'anual'" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct eng_arena arena = { 0 };
+		const struct eng_value form[] = { { "temporada", cases[i].temporada }, { "m2", "12" } };
+		struct eng_event ev = { .action = "go", .actor = { .kind = ENG_PRINCIPAL_CITIZEN, .id = "12345678Z" },
+			                    .form = form, .n_form = 2, .time_ms = cases[i].ms };
+		struct eng_expedient exp = { 0 };
+		struct eng_step_result r;
+		int rc = eng_expedient_step(&r, &arena, def, &exp, &ev);
+		if (cases[i].refusal) {
+			cr_expect_eq(rc, ENG_EINVALID, "case %zu: %d %s", i, rc, r.msg);
+			cr_expect_str_eq(r.msg, cases[i].refusal, "case %zu", i);
+		} else {
+			cr_assert_eq(rc, 0, "case %zu: %s", i, r.msg);
+			cr_expect_str_eq(eng_values_get(r.vars, r.n_vars, "fee.taxa"), cases[i].fee, "case %zu", i);
+			cr_expect_str_eq(eng_values_get(r.vars, r.n_vars, "fee.taxa.tariff_from"), cases[i].from,
+			                 "case %zu", i);
+		}
+		eng_arena_free(&arena);
+	}
+	eng_definition_free(def);
+}
+
+Test(language, tariff_versions_are_checked_at_their_line)
+{
+	static const char head[] =
+		"tramit \"F-1\" { version = \"1\", title = { ca = \"P\", es = \"P\" }, family = \"f\", unit = \"u\",\n"
+		"applicant = { \"person\" }, legal = { basis = \"b\", silence = \"none\" },\n"
+		"form = { section \"s\" { label = { ca = \"S\", es = \"S\" },\n"
+		"  choice \"k\" { label = { ca = \"K\", es = \"K\" }, options = { option \"a\" { ca = \"A\", es = \"A\" } } } } },\n"
+		"fees = { fee \"t\" { label = { ca = \"T\", es = \"T\" }, amount = tariff { by = \"k\",\n%s } } },\n"
+		"states = { state \"a\" { initial = true, final = true, label = { ca = \"A\", es = \"A\" } } } }\n";
+	static const struct {
+		const char *tariff, *problem;
+	} cases[] = {
+		{ "ordinance = \"OF\", rates = { a = 1 }, versions = { { from = \"2026-01-01\", rates = { a = 2 } } }",
+		  "t.lua:5: fee 't': tariff needs either rates = { value = cents, ... } or versions = "
+		  "{ { from = \"YYYY-MM-DD\", rates = { ... } }, ... }" },
+		{ "versions = { { from = \"2026-01-01\", rates = { a = 2 } } }",
+		  "t.lua:5: fee 't': a tariff with versions names its fiscal ordinance (ordinance = \"...\")" },
+		{ "ordinance = \"OF\", versions = { { from = \"2026-02-30\", rates = { a = 2 } } }",
+		  "t.lua:5: fee 't': versions[1]: from = '2026-02-30' is not a date YYYY-MM-DD" },
+		{ "ordinance = \"OF\", versions = { { from = \"2027-01-01\", rates = { a = 2 } },\n"
+		  "  { from = \"2026-01-01\", rates = { a = 3 } } }",
+		  "t.lua:5: fee 't': versions[2]: from = '2026-01-01' must come after the version before it" },
+		{ "ordinance = \"OF\", versions = { { from = \"2026-01-01\" } }",
+		  "t.lua:5: fee 't': versions[1]: needs rates = { value = cents, ... }" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char src[2048], problem[600];
+		snprintf(src, sizeof(src), head, cases[i].tariff);
+		struct eng_definition *def = compile_src(src, problem);
+		cr_expect_null(def, "case %zu", i);
+		cr_expect_str_eq(problem, cases[i].problem, "case %zu", i);
+		eng_definition_free(def);
+	}
+}
