@@ -19,6 +19,7 @@ int cli_connectors(int argc, char **argv);
 int cli_document(int argc, char **argv);
 int cli_csv(int argc, char **argv);
 int cli_eni(int argc, char **argv);
+int cli_registry(int argc, char **argv);
 int cli_employee(int argc, char **argv);
 
 /* Time-stamped digests of the hash chains (digest.c). A TSA at a URL or the built-in one;

@@ -38,6 +38,8 @@ static void usage(FILE *out)
 	        "  document render RECEIPT.json -o OUT.pdf  a receipt as PDF [--lang ca|es] [--url BASE]\n"
 	        "  csv verify CODE      print the metadata of the document a CSV names\n"
 	        "  eni export|verify    write an expedient as ENI with a sealed index; check one\n"
+	        "  registry export|import|accept|reject|return|list|exchanges|office\n"
+	        "                       the registry book and SICRES 3.0 exchanges\n"
 	        "  employee add|password USERNAME\n"
 	        "                       add a back-office employee; set their password (from stdin)\n"
 	        "  version              print the version\n"
@@ -104,6 +106,8 @@ int main(int argc, char **argv)
 		return cli_employee(argc - 1, argv + 1);
 	if (strcmp(cmd, "eni") == 0)
 		return cli_eni(argc - 1, argv + 1);
+	if (strcmp(cmd, "registry") == 0)
+		return cli_registry(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0) {
 		printf("tramit %s\n", TRAMIT_VERSION);
 		return 0;

@@ -134,6 +134,10 @@ void web_route_carpeta_expedient(struct web_ctx *c, const char *id);
 void web_route_backoffice(struct web_ctx *c);
 void web_route_backoffice_expedient(struct web_ctx *c, const char *id);
 void web_route_backoffice_action(struct web_ctx *c, const char *id, const char *action);
+/* The registry book and SIR inbox (registry.c): GET /backoffice/registry, and the decision on
+ * an incoming exchange, POST /backoffice/registry/exchanges/IDENTIFIER. */
+void web_route_registry(struct web_ctx *c);
+void web_route_registry_decide(struct web_ctx *c, const char *identifier);
 /* Catalogue search (search.c): the tràmits matching query, best first (arena); -1 when the
  * query is longer than 200 bytes. */
 int web_search(struct web_ctx *c, const char *query, const struct eng_definition ***out, size_t *n);

@@ -146,6 +146,10 @@ static void dispatch(struct web_ctx *c)
 		if (n == 3 && post && strcmp(seg[1], "actions") == 0)
 			return web_route_backoffice_action(c, seg[0], seg[2]);
 	}
+	if (get && strcmp(p, "/backoffice/registry") == 0)
+		return web_route_registry(c);
+	if (post && (n = segments(c, p, "/backoffice/registry/exchanges/", seg, 1)) == 1)
+		return web_route_registry_decide(c, seg[0]);
 	if (get && strcmp(p, "/cerca") == 0)
 		return web_route_search(c);
 	if (get && strcmp(p, "/verify") == 0)
