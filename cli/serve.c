@@ -165,6 +165,9 @@ int cli_serve(int argc, char **argv)
 		.trusted_proxies = cli_env("TRAMIT_TRUSTED_PROXY", NULL),
 		.csv_lookups_per_minute = (int)csv_limit,
 		.public_url = public_url,
+		.seal_key = cli_env("TRAMIT_SEAL_KEY", NULL),
+		.seal_cert = cli_env("TRAMIT_SEAL_CERT", NULL),
+		.tsa_url = cli_env("TRAMIT_TSA_URL", NULL),
 	};
 	if (web_server_new(&server, &cfg, catalog, &err) != 0) {
 		fprintf(stderr, "tramit: %s\n", err.msg);

@@ -1,11 +1,21 @@
 /* The citizen folder (carpeta ciutadana) and the back office. A citizen sees only the
  * expedients where they are the applicant (anything else is "not found", so existence does
- * not leak); an employee acts only through the actions the definition grants their roles. */
+ * not leak); an employee acts only through the actions the definition grants their roles.
+ * Binding notifications are opened only by their recipient, by a POST that records the
+ * access before the content is shown. */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "connectors/csv/csv.h"
+#include "connectors/sign/sign.h"
+#include "engine/core/validate.h"
+#include "engine/runtime/notifications.h"
 #include "internal.h"
+
+static void render_carpeta_notifications(struct web_ctx *c);
+static void render_expedient_notifications(struct web_ctx *c, const char *expedient_id, bool staff);
 
 static const struct eng_definition *def_of(struct web_ctx *c, const struct eng_expedient_view *x)
 {
@@ -70,6 +80,7 @@ void web_route_carpeta(struct web_ctx *c)
 		web_printf(c, "<p id=\"empty\">%s</p>", web_t(c, "carpeta.empty"));
 	else
 		render_list(c, xs, n, false);
+	render_carpeta_notifications(c);
 	web_page_end(c);
 	web_send(c, 200, "text/html; charset=utf-8");
 }
@@ -163,6 +174,7 @@ void web_route_carpeta_expedient(struct web_ctx *c, const char *id)
 		web_printf(c, "<div class=\"panel\" role=\"status\" id=\"submitted\">%s</div>",
 		           web_t(c, "receipt.ok"));
 	render_expedient_head(c, d, &x);
+	render_expedient_notifications(c, x.id, false);
 	render_expedient_body(c, d, &x);
 }
 
@@ -229,6 +241,7 @@ void web_route_backoffice_expedient(struct web_ctx *c, const char *id)
 	}
 	if (!shown)
 		web_printf(c, "<p id=\"no-actions\">%s</p>", web_t(c, "expedient.no_actions"));
+	render_expedient_notifications(c, x.id, true);
 	render_expedient_body(c, d, &x);
 }
 
@@ -271,4 +284,408 @@ void web_route_backoffice_action(struct web_ctx *c, const char *id, const char *
 		fprintf(stderr, "tramit: action %s on %s failed: %s\n", action, id, err.msg);
 		return web_error_page(c, 500, "err.internal.title", "err.internal");
 	}
+}
+
+/* --- binding notifications (arts. 40-43) --- */
+
+static const char *notif_state_label(struct web_ctx *c, const char *state)
+{
+	return web_t(c, eng_arena_printf(&c->arena, "notif.state.%s", state));
+}
+
+/* A day (YYYY-MM-DD) the way web_date writes dates, without a time. */
+static const char *web_day(struct web_ctx *c, const char *day)
+{
+	const char *full = web_date(c, day);
+	const char *comma = strrchr(full, ',');
+	return comma && day && strlen(day) == 10 ? eng_arena_strndup(&c->arena, full, (size_t)(comma - full))
+	                                         : full;
+}
+
+/* The notifications table: in the Carpeta each links to its page; staff also see who
+ * opened it, how they were identified and the evidence. */
+static void render_notifications(struct web_ctx *c, const struct eng_notification_view *ns,
+                                 size_t n, const char *table_id, bool staff)
+{
+	web_printf(c, "<table id=\"%s\"><thead><tr><th scope=\"col\">%s</th><th scope=\"col\">%s</th>"
+	              "<th scope=\"col\">%s</th><th scope=\"col\">%s</th><th scope=\"col\">%s</th>",
+	           table_id, web_t(c, "col.number"), web_t(c, "notif.col.subject"),
+	           web_t(c, "notif.col.made"), web_t(c, "notif.col.deadline"), web_t(c, "col.state"));
+	if (staff)
+		web_printf(c, "<th scope=\"col\">%s</th><th scope=\"col\">%s</th>",
+		           web_t(c, "notif.col.settled"), web_t(c, "notif.evidence"));
+	web_printf(c, "</tr></thead><tbody>");
+	for (size_t i = 0; i < n; i++) {
+		const struct eng_notification_view *x = &ns[i];
+		web_printf(c, "<tr data-id=\"%s\"><td>", x->id);
+		web_html(c, x->expedient_number);
+		web_printf(c, "</td><td>");
+		if (!staff)
+			web_printf(c, "<a href=\"/carpeta/notificacions/%s\">", x->id);
+		web_html(c, x->template_name);
+		web_printf(c, "%s</td><td>", staff ? "" : "</a>");
+		web_html(c, web_date(c, x->made_available_at));
+		web_printf(c, "</td><td>");
+		web_html(c, web_day(c, x->last_day));
+		web_printf(c, "</td><td class=\"state\" data-state=\"%s\">", x->state);
+		web_html(c, notif_state_label(c, x->state));
+		web_printf(c, "</td>");
+		if (staff) {
+			web_printf(c, "<td>");
+			if (x->accessed_at) {
+				web_html(c, web_date(c, x->accessed_at));
+				web_printf(c, "<br>");
+				web_html(c, x->accessed_by);
+				web_printf(c, " (");
+				web_html(c, x->auth_method);
+				web_printf(c, ")");
+			} else if (x->rejected_at) {
+				web_html(c, web_date(c, x->rejected_at));
+			}
+			web_printf(c, "</td><td><span class=\"hint\">%s ", web_t(c, "notif.hash"));
+			web_html(c, x->content_sha256);
+			web_printf(c, "</span>");
+			if (x->evidence_sha256) {
+				web_printf(c, "<br><span class=\"hint\">%s ", web_t(c, "notif.evidence_hash"));
+				web_html(c, x->evidence_sha256);
+				web_printf(c, "</span>");
+			}
+			if (x->evidence_csv) {
+				web_printf(c, "<br><span class=\"csv\">");
+				web_html(c, x->evidence_csv);
+				web_printf(c, "</span>");
+			}
+			web_printf(c, "</td>");
+		}
+		web_printf(c, "</tr>");
+	}
+	web_printf(c, "</tbody></table>");
+}
+
+/* The Carpeta's notifications: those waiting to be opened, then the rest. */
+static void render_carpeta_notifications(struct web_ctx *c)
+{
+	struct eng_notification_view *ns;
+	size_t n;
+	struct eng_error err;
+	if (eng_notification_list(c->store, &c->arena, c->srv->cfg.entity_id,
+	                          c->session.principal_id, NULL, &ns, &n, &err) != 0)
+		return;
+	struct eng_notification_view *waiting = eng_arena_alloc(&c->arena, sizeof(*ns) * (n + 1));
+	struct eng_notification_view *past = eng_arena_alloc(&c->arena, sizeof(*ns) * (n + 1));
+	size_t nw = 0, np = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(ns[i].state, "made_available") == 0)
+			waiting[nw++] = ns[i];
+		else
+			past[np++] = ns[i];
+	}
+	web_printf(c, "<section aria-labelledby=\"notif-h\" id=\"notifications\"><h2 id=\"notif-h\">%s</h2>"
+	              "<p>%s</p>", web_t(c, "notif.title"), web_t(c, "notif.intro"));
+	if (n == 0)
+		web_printf(c, "<p id=\"notif-none\">%s</p>", web_t(c, "notif.none"));
+	if (nw) {
+		web_printf(c, "<h3>%s</h3>", web_t(c, "notif.waiting"));
+		render_notifications(c, waiting, nw, "notif-waiting", false);
+	}
+	if (np) {
+		web_printf(c, "<h3>%s</h3>", web_t(c, "notif.past"));
+		render_notifications(c, past, np, "notif-past", false);
+	}
+	web_printf(c, "<p><a href=\"/carpeta/avisos\" id=\"prefs-link\">%s</a></p></section>",
+	           web_t(c, "prefs.link"));
+}
+
+/* How the signed-in person was identified, as the evidence records it. */
+static const char *auth_method(struct web_ctx *c)
+{
+	const struct web_config *cfg = &c->srv->cfg;
+	if (cfg->trusted_header && web_header(c, cfg->trusted_header))
+		return eng_arena_printf(&c->arena, "reverse-proxy:%s", cfg->trusted_header);
+	return cfg->demo ? "demo" : "session";
+}
+
+/* The content made available, from its JSON: the text, the act and its documents. */
+static void render_notification_content(struct web_ctx *c, const struct eng_notification_view *x)
+{
+	json_t *j = json_loads(x->content ? x->content : "", 0, NULL);
+	bool es = c->lang == ENG_LANG_ES;
+	web_printf(c, "<section aria-labelledby=\"content-h\" id=\"notif-content\"><h2 id=\"content-h\">"
+	              "%s</h2><p id=\"notif-text\">", web_t(c, "notif.content"));
+	web_html(c, json_string_value(json_object_get(j, es ? "text_es" : "text_ca")));
+	web_printf(c, "</p>");
+	json_t *docs = json_object_get(j, "documents");
+	if (json_array_size(docs)) {
+		web_printf(c, "<h3>%s</h3><ul id=\"notif-documents\">", web_t(c, "notif.documents"));
+		size_t i;
+		json_t *d;
+		json_array_foreach(docs, i, d) {
+			web_printf(c, "<li>");
+			web_html(c, json_string_value(d));
+			web_printf(c, "</li>");
+		}
+		web_printf(c, "</ul>");
+	}
+	web_printf(c, "<p class=\"hint\">%s <code id=\"notif-hash\">", web_t(c, "notif.hash"));
+	web_html(c, x->content_sha256);
+	web_printf(c, "</code></p></section>");
+	json_decref(j);
+}
+
+/* The facts of a notification: when it was made available, until when, and how it ended. */
+static void render_notification_facts(struct web_ctx *c, const struct eng_notification_view *x)
+{
+	web_printf(c, "<dl class=\"facts\"><dt>%s</dt><dd>", web_t(c, "receipt.expedient"));
+	web_html(c, x->expedient_number);
+	web_printf(c, "</dd><dt>%s</dt><dd id=\"notif-made\">", web_t(c, "notif.col.made"));
+	web_html(c, web_date(c, x->made_available_at));
+	web_printf(c, "</dd><dt>%s</dt><dd id=\"notif-deadline\">", web_t(c, "notif.col.deadline"));
+	web_html(c, web_day(c, x->last_day));
+	web_printf(c, "</dd><dt>%s</dt><dd id=\"notif-state\" data-state=\"%s\">", web_t(c, "col.state"),
+	           x->state);
+	web_html(c, notif_state_label(c, x->state));
+	web_printf(c, "</dd>");
+	if (x->accessed_at) {
+		web_printf(c, "<dt>%s</dt><dd id=\"notif-accessed\">", web_t(c, "notif.accessed_at"));
+		web_html(c, web_date(c, x->accessed_at));
+		web_printf(c, "</dd><dt>%s</dt><dd>", web_t(c, "notif.accessed_by"));
+		web_html(c, x->accessed_by);
+		web_printf(c, "</dd>");
+	}
+	if (x->rejected_at) {
+		web_printf(c, "<dt>%s</dt><dd id=\"notif-rejected\">", web_t(c, "notif.rejected_at"));
+		web_html(c, web_date(c, x->rejected_at));
+		web_printf(c, "</dd>");
+	}
+	if (x->evidence_csv) {
+		web_printf(c, "<dt>%s</dt><dd class=\"csv\" id=\"notif-evidence-csv\">", web_t(c, "notif.evidence"));
+		web_html(c, x->evidence_csv);
+		web_printf(c, " <a href=\"/verify?csv=%s\">/verify</a></dd>", web_url_encode(c, x->evidence_csv));
+	}
+	web_printf(c, "</dl>");
+	if (x->recipient_obliged)
+		web_printf(c, "<p class=\"hint\" id=\"notif-obliged\">%s</p>", web_t(c, "notif.obliged"));
+}
+
+int web_evidence_seal(char **out, const struct web_config *cfg, const char *evidence, char err[256])
+{
+	struct conn_sign_signer *seal = NULL;
+	struct conn_sign_error e = {0};
+	unsigned char *xml = NULL;
+	size_t len = 0;
+	*out = NULL;
+	/* Loaded per evidence: a notification is settled once, and a renewed seal takes effect
+	 * without a restart. */
+	if (conn_sign_signer_load(&seal, cfg->seal_key, cfg->seal_cert, &e) != 0) {
+		snprintf(err, 256, "the seal: %.200s", e.msg);
+		return -1;
+	}
+	struct conn_sign_options opt = {.detached = true, .tsa_url = cfg->tsa_url};
+	int rc = conn_sign_xades(&xml, &len, seal, (const unsigned char *)evidence, strlen(evidence),
+	                         &opt, &e);
+	conn_sign_signer_free(seal);
+	if (rc != 0) {
+		snprintf(err, 256, "sealing: %.200s", e.msg);
+		return -1;
+	}
+	*out = malloc(len + 1);
+	if (*out) {
+		memcpy(*out, xml, len);
+		(*out)[len] = '\0';
+	}
+	free(xml);
+	return *out ? 0 : -1;
+}
+
+/* A settled notification's evidence is issued as a document with a CSV the first time it is
+ * shown: CSVs and seals are made here, at the edge (a TSA is a network call, never inside a
+ * transition), and the evidence itself was fixed and hashed into the expedient's log when it
+ * was settled. A seal that fails leaves it unissued until the next showing. */
+static void issue_evidence(struct web_ctx *c, struct eng_notification_view *x, const char *nif)
+{
+	const struct web_config *cfg = &c->srv->cfg;
+	char csv[CONN_CSV_DISPLAY_LEN + 1], why[256];
+	char *sealed = NULL;
+	struct eng_error err;
+	if (!x->evidence || x->evidence_csv || conn_csv_new(csv) != 0)
+		return;
+	if (cfg->seal_key && cfg->seal_cert && web_evidence_seal(&sealed, cfg, x->evidence, why) != 0) {
+		fprintf(stderr, "tramit: evidence of notification %s not issued: %s\n", x->id, why);
+		return;
+	}
+	if (eng_notification_issue_evidence(c->store, cfg->entity_id, x->id, csv, sealed,
+	                                    "application/xml", &err) == 0)
+		eng_notification_get(c->store, &c->arena, cfg->entity_id, x->id, nif, x, &err);
+	free(sealed);
+}
+
+void web_route_notification(struct web_ctx *c, const char *id)
+{
+	if (!web_require(c, "citizen"))
+		return;
+	struct eng_notification_view x;
+	struct eng_error err;
+	const char *nif = c->session.principal_id;
+	int rc = eng_notification_get(c->store, &c->arena, c->srv->cfg.entity_id, id, nif, &x, &err);
+	if (rc == ENG_ENOTFOUND)
+		return web_error_page(c, 404, "err.notfound.title", "notif.notfound");
+	if (rc)
+		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+	issue_evidence(c, &x, nif);
+	web_page_begin(c, web_t(c, "notif.one"));
+	web_printf(c, "<h1>%s: ", web_t(c, "notif.one"));
+	web_html(c, x.template_name);
+	web_printf(c, "</h1>");
+	render_notification_facts(c, &x);
+	if (strcmp(x.state, "made_available") == 0) {
+		/* The content is shown only once the access is recorded: opening is a POST. */
+		web_printf(c, "<form method=\"post\" action=\"/carpeta/notificacions/%s/open\">"
+		              "<p id=\"open-warning\">%s</p><input type=\"hidden\" name=\"csrf\" value=\"",
+		           x.id, web_t(c, "notif.open.warning"));
+		web_attr(c, c->session.csrf);
+		web_printf(c, "\"><button type=\"submit\" id=\"open\">%s</button></form>",
+		           web_t(c, "notif.open"));
+	} else {
+		if (strcmp(x.state, "rejected") == 0)
+			web_printf(c, "<p class=\"panel\" id=\"rejected-text\">%s</p>",
+			           web_t(c, "notif.rejected.text"));
+		render_notification_content(c, &x);
+	}
+	web_printf(c, "<p><a href=\"/carpeta/expedients/%s\">%s</a></p>", x.expedient_id,
+	           web_t(c, "notif.to_expedient"));
+	web_page_end(c);
+	web_send(c, 200, "text/html; charset=utf-8");
+}
+
+void web_route_notification_open(struct web_ctx *c, const char *id)
+{
+	if (!web_require(c, "citizen"))
+		return;
+	struct eng_value *v;
+	size_t n;
+	if (!web_post_form(c, 4096, &v, &n))
+		return;
+	struct eng_notification_access acc = {
+		.entity_id = c->srv->cfg.entity_id, .notification_id = id,
+		.nif = c->session.principal_id, .auth_method = auth_method(c), .time_ms = web_now_ms(),
+	};
+	struct eng_notification_view x;
+	struct eng_error err = {0};
+	bool first;
+	int rc = eng_notification_open(c->store, &c->arena, &acc, cat_catalog_lookup,
+	                               (void *)c->srv->catalog, &x, &first, &err);
+	switch (rc) {
+	case ENG_OK:
+		return web_redirect(c, eng_arena_printf(&c->arena, "/carpeta/notificacions/%s", x.id));
+	case ENG_ENOTFOUND:
+		return web_error_page(c, 404, "err.notfound.title", "notif.notfound");
+	case ENG_EUNAVAILABLE:
+		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+	default:
+		fprintf(stderr, "tramit: opening notification %s failed: %s\n", id, err.msg);
+		return web_error_page(c, 500, "err.internal.title", "err.internal");
+	}
+}
+
+/* --- notice preferences --- */
+
+static void render_prefs(struct web_ctx *c, const char *channel, const char *phone,
+                         const char *error_key)
+{
+	web_page_begin(c, web_t(c, "prefs.title"));
+	web_printf(c, "<h1>%s</h1><p>%s</p>", web_t(c, "prefs.title"), web_t(c, "prefs.intro"));
+	if (error_key)
+		web_printf(c, "<div class=\"errors\" role=\"alert\" id=\"error-summary\"><h2>%s</h2><ul>"
+		              "<li><a href=\"#phone\">%s</a></li></ul></div>", web_t(c, "form.error_title"),
+		           web_t(c, error_key));
+	const char *saved = web_query_get(c, "saved");
+	if (saved && strcmp(saved, "1") == 0)
+		web_printf(c, "<div class=\"panel\" role=\"status\" id=\"saved\">%s</div>", web_t(c, "prefs.saved"));
+	bool sms = strcmp(channel, "sms") == 0;
+	web_printf(c, "<form method=\"post\" action=\"/carpeta/avisos\"><input type=\"hidden\" "
+	              "name=\"csrf\" value=\"");
+	web_attr(c, c->session.csrf);
+	web_printf(c, "\"><fieldset class=\"field\"><legend>%s</legend>"
+	              "<label><input type=\"radio\" name=\"channel\" value=\"email\" id=\"channel-email\"%s> %s</label>"
+	              "<label><input type=\"radio\" name=\"channel\" value=\"sms\" id=\"channel-sms\"%s> %s</label>"
+	              "</fieldset><div class=\"field\"><label for=\"phone\">%s</label>"
+	              "<span class=\"hint\" id=\"phone-hint\">%s</span>",
+	           web_t(c, "prefs.channel"), sms ? "" : " checked", web_t(c, "prefs.email"),
+	           sms ? " checked" : "", web_t(c, "prefs.sms"), web_t(c, "prefs.phone"),
+	           web_t(c, "prefs.phone.hint"));
+	if (error_key)
+		web_printf(c, "<span class=\"error\" id=\"phone-error\">%s</span>", web_t(c, error_key));
+	web_printf(c, "<input type=\"tel\" name=\"phone\" id=\"phone\" autocomplete=\"tel\" "
+	              "aria-describedby=\"phone-hint%s\"%s value=\"", error_key ? " phone-error" : "",
+	           error_key ? " aria-invalid=\"true\"" : "");
+	web_attr(c, phone);
+	web_printf(c, "\"></div><button type=\"submit\" id=\"save\">%s</button></form>"
+	              "<p><a href=\"/carpeta\">%s</a></p>", web_t(c, "prefs.save"), web_t(c, "carpeta.title"));
+	web_page_end(c);
+	web_send(c, error_key ? 400 : 200, "text/html; charset=utf-8");
+}
+
+/* Spaces around a typed value are not part of it. */
+static const char *trimmed(struct web_ctx *c, const char *s)
+{
+	if (!s)
+		return "";
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	return eng_arena_strndup(&c->arena, s, n);
+}
+
+void web_route_notice_prefs(struct web_ctx *c)
+{
+	if (!web_require(c, "citizen"))
+		return;
+	const char *entity = c->srv->cfg.entity_id, *nif = c->session.principal_id;
+	struct eng_error err;
+	if (evhttp_request_get_command(c->req) != EVHTTP_REQ_POST) {
+		struct eng_notice_prefs p;
+		int rc = eng_notice_prefs_get(c->store, &c->arena, entity, nif, &p, &err);
+		if (rc == ENG_ENOTFOUND)
+			p = (struct eng_notice_prefs){"email", "", ""};
+		else if (rc)
+			return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+		return render_prefs(c, p.channel, p.phone, NULL);
+	}
+	struct eng_value *v;
+	size_t n;
+	if (!web_post_form(c, 4096, &v, &n))
+		return;
+	const char *channel = eng_values_get(v, n, "channel");
+	const char *phone = trimmed(c, eng_values_get(v, n, "phone"));
+	if (!channel || (strcmp(channel, "email") != 0 && strcmp(channel, "sms") != 0))
+		return web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
+	if (*phone && !eng_phone_valid(phone))
+		return render_prefs(c, channel, phone, "prefs.err.phone");
+	if (strcmp(channel, "sms") == 0 && !*phone)
+		return render_prefs(c, channel, phone, "prefs.err.sms_phone");
+	int rc = eng_notice_prefs_set(c->store, entity, nif, channel, phone, &err);
+	if (rc == ENG_EINVALID)
+		return render_prefs(c, channel, phone, "prefs.err.phone");
+	if (rc)
+		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+	web_redirect(c, "/carpeta/avisos?saved=1");
+}
+
+/* An expedient's notifications, on its page: the citizen's own, or all of them for staff. */
+static void render_expedient_notifications(struct web_ctx *c, const char *expedient_id, bool staff)
+{
+	struct eng_notification_view *ns;
+	size_t n;
+	struct eng_error err;
+	const char *nif = staff ? NULL : c->session.principal_id;
+	if (eng_notification_list(c->store, &c->arena, c->srv->cfg.entity_id, nif, expedient_id,
+	                          &ns, &n, &err) != 0 || n == 0)
+		return;
+	/* Evidence of a rejection the scheduler recorded is issued the first time anyone looks. */
+	for (size_t i = 0; i < n; i++)
+		issue_evidence(c, &ns[i], nif);
+	web_printf(c, "<h2>%s</h2>", web_t(c, "notif.title"));
+	render_notifications(c, ns, n, "expedient-notifications", staff);
 }

@@ -134,6 +134,16 @@ void web_route_carpeta_expedient(struct web_ctx *c, const char *id);
 void web_route_backoffice(struct web_ctx *c);
 void web_route_backoffice_expedient(struct web_ctx *c, const char *id);
 void web_route_backoffice_action(struct web_ctx *c, const char *id, const char *action);
+/* Binding notifications in the Carpeta (carpeta.c): GET /carpeta/notificacions/ID shows one
+ * to its recipient, POST /carpeta/notificacions/ID/open records the access, and GET or POST
+ * /carpeta/avisos reads or sets where notices go (e-mail or SMS). */
+void web_route_notification(struct web_ctx *c, const char *id);
+void web_route_notification_open(struct web_ctx *c, const char *id);
+void web_route_notice_prefs(struct web_ctx *c);
+/* Seals a notification's evidence record with cfg's seal: detached XAdES (ENI TF02) over the
+ * JSON bytes, time-stamped by cfg->tsa_url when set. *out is the XML (malloc'd, free()).
+ * Returns 0, or -1 with err saying why. */
+int web_evidence_seal(char **out, const struct web_config *cfg, const char *evidence, char err[256]);
 /* The registry book and SIR inbox (registry.c): GET /backoffice/registry, and the decision on
  * an incoming exchange, POST /backoffice/registry/exchanges/IDENTIFIER. */
 void web_route_registry(struct web_ctx *c);

@@ -138,6 +138,12 @@ static void dispatch(struct web_ctx *c)
 		return web_route_carpeta(c);
 	if (get && (n = segments(c, p, "/carpeta/expedients/", seg, 1)) == 1)
 		return web_route_carpeta_expedient(c, seg[0]);
+	if ((n = segments(c, p, "/carpeta/notificacions/", seg, 2)) == 1 && get)
+		return web_route_notification(c, seg[0]);
+	if (n == 2 && post && strcmp(seg[1], "open") == 0)
+		return web_route_notification_open(c, seg[0]);
+	if ((get || post) && strcmp(p, "/carpeta/avisos") == 0)
+		return web_route_notice_prefs(c);
 	if (get && strcmp(p, "/backoffice") == 0)
 		return web_route_backoffice(c);
 	if ((n = segments(c, p, "/backoffice/expedients/", seg, 3)) >= 1) {

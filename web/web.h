@@ -36,6 +36,10 @@ struct web_config {
 	/* The public address printed on documents ("https://seu.example.org"); NULL: this
 	 * server's own http://bind:port. */
 	const char *public_url;
+	/* The municipality's electronic seal (PEM key and certificate) and a TSA URL: the evidence
+	 * of a notification is issued sealed (XAdES, time-stamped when tsa_url is set) when both
+	 * paths are set; otherwise as the JSON record the expedient's log already hashes. */
+	const char *seal_key, *seal_cert, *tsa_url;
 };
 
 struct web_server;

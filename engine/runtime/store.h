@@ -57,6 +57,12 @@ struct eng_command {
 	bool outbox_dead;                /* with outbox_id: the effect failed for good (row dead, not done) */
 	const char *outbox_error;        /* with outbox_dead: why, for operators */
 	struct eng_event event;
+	/* Binding notifications (notifications.h): settles notification_id as event.outcome
+	 * ("accessed" or "rejected") in the same transaction, with its evidence record (JSON);
+	 * ENG_ECONFLICT when it was settled first. */
+	const char *notification_id;
+	const char *notification_by, *notification_auth; /* accessed: who, and how identified */
+	const char *notification_evidence;
 };
 
 struct eng_outcome {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/core/validate.h"
+#include "notifications.h"
 #include "store_internal.h"
 
 static const char *const statements[][2] = {
@@ -28,7 +29,11 @@ static const char *const statements[][2] = {
 	 "created_at) VALUES ($1, $2, $3, $4, $5, $6, convert_to($7, 'UTF8'), "
 	 "to_timestamp($8::bigint / 1000.0))"},
 	{"entity_names", "SELECT name_ca, name_es FROM entity WHERE id = $1"},
-	{"notify_party", "SELECT coalesce(email, ''), lang FROM person WHERE entity_id = $1 AND nif = $2"},
+	/* The person's record, and the expedient's language for a party without one. */
+	{"notify_party",
+	 "SELECT coalesce(p.email, ''), coalesce(p.lang, x.lang, ''), coalesce(p.phone, ''), "
+	 "coalesce(p.notice_channel, 'email') FROM (SELECT 1) one "
+	 "LEFT JOIN person p ON p.entity_id = $1 AND p.nif = $2 LEFT JOIN expedient x ON x.id = $3::uuid"},
 	{"outbox_insert",
 	 "INSERT INTO outbox (entity_id, expedient_id, event_seq, kind, target, args, idempotency_key, "
 	 "effect_id) VALUES ($1, $2, $3, $4, $5, $6::json, $7, $8)"},
@@ -42,7 +47,8 @@ static const char *const statements[][2] = {
 
 int eng_store__effects_prepare(struct eng_store *s, struct eng_error *err)
 {
-	return eng_store__prepare(s, statements, sizeof(statements) / sizeof(statements[0]), err);
+	int rc = eng_store__prepare(s, statements, sizeof(statements) / sizeof(statements[0]), err);
+	return rc ? rc : eng_store__notifications_prepare(s, err);
 }
 
 static int send_cmd(struct eng__tx *t, const char *name, int n, const char *const *p,
@@ -146,26 +152,54 @@ done:
 	return rc;
 }
 
+static bool notify_applicant(const struct eng_effect *e)
+{
+	const char *audience = eng_values_get(e->args, e->n_args, "audience");
+	return e->kind == ENG_EFFECT_NOTIFY && audience && strcmp(audience, "applicant") == 0;
+}
+
 /* A notice to the applicant carries where and in which language to send it, as the person's
  * record says when the effect is written: the address in force at the time of the act. A
- * person without an e-mail address gets no "email" and the connector says so. */
+ * person without an e-mail address gets no "email" and the connector says so.
+ * The medium is the person's notice channel, e-mail unless they chose SMS and gave a phone.
+ * "channel" stays the engine's binding|informative (the e-mail connector picks its texts by
+ * it) except for an SMS notice, where it says "sms" for the SMS connector; "notice" always
+ * keeps binding|informative. */
 static int notify_address(struct eng__tx *t, const struct eng_effect *e, json_t *args,
                           struct eng_error *err)
 {
-	const char *audience = eng_values_get(e->args, e->n_args, "audience");
-	if (e->kind != ENG_EFFECT_NOTIFY || !audience || strcmp(audience, "applicant") != 0)
+	if (!notify_applicant(e))
 		return 0;
-	const char *p[] = {t->cmd->entity_id, t->exp.applicant_id ? t->exp.applicant_id : ""};
-	PGresult *r = eng_store__run(t->s, "notify_party", 2, p, PGRES_TUPLES_OK, err);
+	const char *p[] = {t->cmd->entity_id, t->exp.applicant_id ? t->exp.applicant_id : "",
+	                   t->out->expedient_id};
+	PGresult *r = eng_store__run(t->s, "notify_party", 3, p, PGRES_TUPLES_OK, err);
 	if (!r)
 		return err->code;
-	if (PQntuples(r) == 1 && *PQgetvalue(r, 0, 0))
+	bool known = PQntuples(r) == 1;
+	if (known && *PQgetvalue(r, 0, 0))
 		json_object_set_new(args, "email", json_string(PQgetvalue(r, 0, 0)));
-	const char *lang = PQntuples(r) == 1 ? PQgetvalue(r, 0, 1) : t->cmd->lang;
-	if (lang && (strcmp(lang, "ca") == 0 || strcmp(lang, "es") == 0))
+	const char *lang = known && *PQgetvalue(r, 0, 1) ? PQgetvalue(r, 0, 1) : t->cmd->lang;
+	if (lang && (strcmp(lang, "ca") == 0 || strcmp(lang, "es") == 0)) {
 		json_object_set_new(args, "language", json_string(lang));
+		json_object_set_new(args, "lang", json_string(lang));
+	}
+	const char *phone = known ? PQgetvalue(r, 0, 2) : "";
+	bool sms = known && *phone && strcmp(PQgetvalue(r, 0, 3), "sms") == 0;
+	const char *kind = eng_values_get(e->args, e->n_args, "channel");
+	json_object_set_new(args, "notice", json_string(kind ? kind : "informative"));
+	json_object_set_new(args, "medium", json_string(sms ? "sms" : "email"));
+	if (sms)
+		json_object_set_new(args, "channel", json_string("sms"));
+	if (*phone)
+		json_object_set_new(args, "phone", json_string(phone));
 	PQclear(r);
 	return 0;
+}
+
+static bool binding(const struct eng_effect *e)
+{
+	const char *channel = eng_values_get(e->args, e->n_args, "channel");
+	return notify_applicant(e) && channel && strcmp(channel, "binding") == 0;
 }
 
 /* The idempotency key names the effect forever: expedient, event and position in it. */
@@ -198,7 +232,8 @@ int eng_store__wake(struct eng_store *s, bool outbox, bool timers, struct eng_er
 
 int eng_store__effects_write(struct eng__tx *t, struct eng_error *err)
 {
-	int rc = 0;
+	/* A command that settles a notification does so in its own transition. */
+	int rc = t->cmd->notification_id ? eng_store__notification_settle(t, err) : 0;
 	for (size_t i = 0; i < t->out->step.n_effects && rc == 0; i++) {
 		const struct eng_effect *e = &t->out->step.effects[i];
 		switch (e->kind) {
@@ -215,7 +250,11 @@ int eng_store__effects_write(struct eng__tx *t, struct eng_error *err)
 				rc = timer_write(t, e, err);
 			break;
 		default:
-			rc = outbox_write(t, e, i, err);
+			/* A binding notification is made available here; its outbox row is the notice. */
+			if (binding(e))
+				rc = eng_store__notification_make_available(t, e, err);
+			if (!rc)
+				rc = outbox_write(t, e, i, err);
 			break;
 		}
 	}

@@ -18,6 +18,7 @@
 
 #include <openssl/rand.h>
 
+#include "notifications.h"
 #include "store_internal.h"
 
 enum { ROLE_DISPATCHER, ROLE_SCHEDULER };
@@ -282,6 +283,14 @@ static int dispatch_batch(struct eng_workers *w, struct eng_store *s)
 
 /* Fires due timers as events carrying their due time, so a late firing still computes the
  * right legal dates; the whole claim is committed together (group commit). */
+static int by_due(const void *a, const void *b)
+{
+	const struct eng_command *x = a, *y = b;
+	if (x->event.time_ms != y->event.time_ms)
+		return x->event.time_ms < y->event.time_ms ? -1 : 1;
+	return x->timer_id < y->timer_id ? -1 : x->timer_id > y->timer_id;
+}
+
 static int fire_batch(struct eng_workers *w, struct eng_store *s)
 {
 	char batch[16];
@@ -304,14 +313,32 @@ static int fire_batch(struct eng_workers *w, struct eng_store *s)
 		};
 		items[i] = (struct eng_batch_item){.cmd = &cmds[i]};
 	}
-	if (n > 0)
-		eng_store_apply_batch(s, &arena, items, (size_t)n, w->cfg.lookup, w->cfg.lookup_payload);
+	/* RETURNING does not keep the claim's order: events must follow the due times. */
+	qsort(cmds, (size_t)n, sizeof(*cmds), by_due);
+	/* A notification's window is no state deadline: notifications.c settles it in a
+	 * transition of its own, between the batches of the timers due before and after it, so
+	 * an expedient's events keep the order of their due times. */
+	int start = 0;
+	for (int i = 0; i <= n; i++) {
+		bool notice = i < n && eng_notification_timer(cmds[i].event.timer);
+		if (i < n && !notice)
+			continue;
+		if (i > start)
+			eng_store_apply_batch(s, &arena, items + start, (size_t)(i - start), w->cfg.lookup,
+			                      w->cfg.lookup_payload);
+		if (notice)
+			items[i].rc = eng_notification_expire(s, &arena, &cmds[i], w->cfg.lookup,
+			                                      w->cfg.lookup_payload, &items[i].err);
+		start = i + 1;
+	}
 	for (int i = 0; i < n; i++) {
 		if (items[i].rc == 0) {
 			count(w, &w->stats.timers_fired, 1);
 		} else if (items[i].rc != ENG_EUNAVAILABLE) {
 			/* The expedient moved on (or the engine refuses the timer): settle it anyway. */
-			const char *pf[] = {PQgetvalue(r, i, 0)};
+			char id[24];
+			snprintf(id, sizeof(id), "%lld", (long long)cmds[i].timer_id);
+			const char *pf[] = {id};
 			PQclear(run(w, s, "timer_fired_alone", 1, pf, PGRES_COMMAND_OK));
 			count(w, &w->stats.timers_refused, 1);
 			log_line(w, "timer refused by the engine: %s%s", items[i].err.msg, "");

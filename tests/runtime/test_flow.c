@@ -167,7 +167,8 @@ Test(flow, fee_payment_deadline_and_withdrawal_through_store_and_workers)
 	snprintf(sql, sizeof(sql), "SELECT args::text FROM outbox WHERE expedient_id = '%s' AND kind = 'notify'", id);
 	char *notice = query1(sql);
 	cr_expect_str_eq(notice, "{\"audience\":\"applicant\",\"channel\":\"binding\","
-	                         "\"email\":\"maria@example.org\",\"language\":\"es\"}");
+	                         "\"email\":\"maria@example.org\",\"lang\":\"es\",\"language\":\"es\","
+	                         "\"medium\":\"email\",\"notice\":\"binding\"}");
 	free(notice);
 	snprintf(sql, sizeof(sql), "SELECT to_char(due_at AT TIME ZONE 'Europe/Madrid', 'YYYY-MM-DD') FROM timer "
 	         "WHERE expedient_id = '%s' AND name = 'deadline.fixing' AND state = 'armed'", id);
@@ -196,6 +197,15 @@ Test(flow, fee_payment_deadline_and_withdrawal_through_store_and_workers)
 	int64_t n = 0;
 	cr_expect_eq(eng_replay_expedient(s, id, lookup, NULL, cal, why, sizeof(why), &n, &err), 0,
 	             "%s %s", why, err.msg);
-	cr_expect_eq(n, 4, "submit, paid, request_fix, expiry");
+	snprintf(sql, sizeof(sql), "SELECT string_agg(kind || ':' || coalesce(action, ''), ' ' ORDER BY seq) "
+	         "FROM event WHERE expedient_id = '%s'", id);
+	char *events = query1(sql);
+	/* In the order of their due times: the requirement, a binding notification nobody opened,
+	 * is deemed rejected ten natural days after it was made available (23 March); the
+	 * pre-alert (25 March) and the expiry (28 March) follow. */
+	cr_expect_str_eq(events, "action:submit result:payment:taxa action:request_fix "
+	                         "result:notify:requeriment timer:alert.fixing timer:deadline.fixing");
+	free(events);
+	cr_expect_eq(n, 6, "%lld events replayed", (long long)n);
 	eng_store_close(s);
 }
