@@ -152,6 +152,7 @@ static void render_expedient_body(struct web_ctx *c, const struct eng_definition
 	render_receipt(c, x);
 	web_printf(c, "<h2>%s</h2>", web_t(c, "expedient.data"));
 	web_render_data(c, d, x->data, x->n_data);
+	web_render_attachments(c, x);
 	render_history(c, d, x->id);
 	web_page_end(c);
 	web_send(c, 200, "text/html; charset=utf-8");

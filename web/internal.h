@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include "web.h"
+#include "engine/runtime/docstore.h"
 
 /* One event loop on its own thread, with its own database connection. All loops accept
  * from the same listening socket; the kernel hands each connection to one of them. */
@@ -33,6 +34,7 @@ struct web_server {
 	struct eng_entity_view entity;  /* read-only once started */
 	struct eng_arena arena;         /* long-lived: entity names */
 	int port;
+	const char *documents_dir; /* TRAMIT_DOCUMENTS_DIR: uploads' bytes in a folder; NULL: in PostgreSQL */
 };
 
 /* One request. Everything allocated for it lives in arena and dies with it. */
@@ -54,6 +56,7 @@ struct web_ctx {
 	struct eng_employee_view employee; /* when the principal is an employee */
 	struct evbuffer *out;   /* response body */
 	int status;             /* set by web_send, for the access log */
+	struct web_upload_post *upload; /* this request's checked and staged files, or NULL */
 };
 
 /* i18n */
@@ -181,5 +184,52 @@ int web_submit(struct web_ctx *c, const struct eng_definition *d, struct eng_val
 /* The actor for engine commands from the signed-in principal. */
 struct eng_actor web_actor(struct web_ctx *c);
 int64_t web_now_ms(void);
+
+/* Uploads (multipart.c, upload.c, attachments.c). A post with files is at most
+ * WEB_UPLOAD_MAX_BODY bytes (the server's body limit), each file at most WEB_UPLOAD_MAX_FILE
+ * or its field's max_size, whichever is smaller. */
+enum { WEB_UPLOAD_MAX_BODY = 12 << 20, WEB_UPLOAD_MAX_FILE = 10 << 20 };
+/* One part of a multipart/form-data body; data points into the body. */
+struct web_part {
+	const char *name;         /* the field */
+	const char *filename;     /* as sent (NULL: a plain value); clean it with web_filename_clean */
+	const char *content_type; /* as declared, or NULL */
+	const char *data;
+	size_t len;
+};
+/* Parses a multipart/form-data body of Content-Type ctype into at most max_parts parts (arena).
+ * Returns 0, or -1 with *why an i18n key naming the problem ("mp.boundary", "mp.structure",
+ * "mp.parts", "mp.headers", "mp.disposition"). */
+int web_multipart_parse(struct web_ctx *c, const char *ctype, const char *body, size_t len,
+                        size_t max_parts, struct web_part **out, size_t *n, const char **why);
+/* A file name safe to store and to send back: the last path component, valid UTF-8, no
+ * control characters, "|" or quotes, no leading dots, at most 255 bytes (arena). */
+char *web_filename_clean(struct web_ctx *c, const char *raw);
+/* A form post with files, read, checked and scanned (upload.c). */
+struct web_upload_post {
+	struct eng_value *values; /* the plain fields, without csrf and submission */
+	size_t n_values;
+	const char *key;          /* the submission key (drawn here when the form sent none) */
+	struct eng_doc_upload *files;
+	size_t n_files;
+	struct eng_step_result *refused; /* per-field messages; n_errors 0 when every file passed */
+};
+/* Reads the multipart post of form d: CSRF, limits, each file's size and type against its
+ * field and the antivirus verdict. On a malformed or forbidden post it answers (400, 403,
+ * 413) and returns false; refused files are not an answer but out->refused. */
+bool web_upload_read(struct web_ctx *c, const struct eng_definition *d, struct web_upload_post *out);
+/* Stores the accepted files (pending until the submission under post->key commits) and adds
+ * each file field's value ("name|bytes|sha256" lines) to post->values. */
+int web_upload_stage(struct web_ctx *c, struct web_upload_post *post, struct eng_error *err);
+/* Reads TRAMIT_DOCUMENTS_DIR into *out (NULL when unset or empty) and checks it is a folder
+ * this process can write; 0, or ENG_EUNAVAILABLE with err naming the folder. */
+int web_upload_folder(const char **out, struct eng_error *err);
+/* A file field's limit in bytes, and its accepted formats as people name them ("PDF, ZIP"). */
+long long web_upload_limit(const struct eng_field *f);
+const char *web_upload_formats(struct web_ctx *c, const struct eng_field *f);
+/* The attachments of an expedient, for the carpeta and the back office. */
+void web_render_attachments(struct web_ctx *c, const struct eng_expedient_view *x);
+/* GET /attachments/{id}: the file, to the applicant of its expedient and to employees. */
+void web_route_attachment(struct web_ctx *c, const char *id);
 
 #endif

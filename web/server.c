@@ -144,6 +144,8 @@ static void dispatch(struct web_ctx *c)
 		return web_route_notification_open(c, seg[0]);
 	if ((get || post) && strcmp(p, "/carpeta/avisos") == 0)
 		return web_route_notice_prefs(c);
+	if (get && (n = segments(c, p, "/attachments/", seg, 1)) == 1)
+		return web_route_attachment(c, seg[0]);
 	if (get && strcmp(p, "/backoffice") == 0)
 		return web_route_backoffice(c);
 	if ((n = segments(c, p, "/backoffice/expedients/", seg, 3)) >= 1) {
@@ -252,7 +254,7 @@ static int loop_init(struct web_loop *l, struct web_server *s, evutil_socket_t f
 	l->http = evhttp_new(l->base);
 	if (!l->base || !l->http)
 		return eng_error_set(err, ENG_EINTERNAL, "cannot create an event loop");
-	evhttp_set_max_body_size(l->http, 1 << 20);
+	evhttp_set_max_body_size(l->http, WEB_UPLOAD_MAX_BODY); /* form uploads; every handler caps its own body */
 	evhttp_set_max_headers_size(l->http, 16384);
 	evhttp_set_timeout(l->http, 30);
 	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
@@ -275,6 +277,8 @@ int web_server_new(struct web_server **out, const struct web_config *cfg,
 	int rc = 0;
 	s->cfg = *cfg;
 	s->catalog = catalog;
+	if ((rc = web_upload_folder(&s->documents_dir, err)) != 0) /* uploads' bytes (docstore.h) */
+		goto done;
 	if (!s->cfg.bind)
 		s->cfg.bind = "127.0.0.1";
 	s->n_loops = cfg->loops > 0 ? cfg->loops : default_loops();

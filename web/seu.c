@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "connectors/csv/csv.h"
 #include "internal.h"
@@ -114,7 +115,6 @@ static void render_input(struct web_ctx *c, const struct eng_field *f, const cha
 		[ENG_FIELD_POSTAL] = "text", [ENG_FIELD_MONEY] = "text", [ENG_FIELD_PERSON_NIF] = "text",
 		[ENG_FIELD_COMPANY_NIF] = "text", [ENG_FIELD_IBAN] = "text",
 		[ENG_FIELD_MUNICIPALITY] = "text", [ENG_FIELD_CADASTRAL] = "text",
-		/* Uploads need a multipart form and the document store: a later issue. */
 		[ENG_FIELD_FILE] = "file"};
 	const char *req = f->required ? " required" : "";
 	switch (f->type) {
@@ -156,6 +156,18 @@ static void render_input(struct web_ctx *c, const struct eng_field *f, const cha
 		}
 		web_printf(c, "</select>");
 		return;
+	case ENG_FIELD_FILE:
+		/* A browser cannot refill a file input: after an error the files are chosen again. */
+		web_printf(c, "<input type=\"file\" id=\"f-%s\" name=\"%s\"%s%s%s", f->name, f->name, req,
+		           described, !f->has_max || f->max > 1 ? " multiple" : "");
+		if (f->n_accept) {
+			web_printf(c, " accept=\"");
+			for (size_t i = 0; i < f->n_accept; i++)
+				web_printf(c, "%s.%s", i ? "," : "", f->accept[i]);
+			web_printf(c, "\"");
+		}
+		web_printf(c, ">");
+		return;
 	case ENG_FIELD_YESNO:
 		for (int i = 0; i < 2; i++) {
 			const char *v = i == 0 ? "yes" : "no";
@@ -184,9 +196,39 @@ static void render_input(struct web_ctx *c, const struct eng_field *f, const cha
 	}
 }
 
+static bool has_files(const struct eng_definition *d)
+{
+	for (size_t i = 0; i < d->n_fields; i++)
+		if (d->fields[i].type == ENG_FIELD_FILE && !d->fields[i].computed_fn)
+			return true;
+	return false;
+}
+
+/* What a file field takes, said beside it: formats, size of each, how many. again: the form
+ * comes back with errors, and browsers never refill a file input. */
+static void render_file_limits(struct web_ctx *c, const struct eng_field *f, bool again)
+{
+	web_printf(c, "<span class=\"hint\" id=\"l-%s\">", f->name);
+	if (f->n_accept) {
+		web_printf(c, "%s: ", web_t(c, "upload.formats"));
+		web_html(c, web_upload_formats(c, f));
+		web_printf(c, ". ");
+	}
+	long long limit = web_upload_limit(f);
+	web_printf(c, "%s: %lld %s", web_t(c, "upload.max_size"),
+	           limit % (1 << 20) == 0 ? limit >> 20 : limit >> 10,
+	           limit % (1 << 20) == 0 ? "MiB" : "KiB");
+	if (f->has_max)
+		web_printf(c, ". %s: %lld", web_t(c, "upload.max_files"), (long long)f->max);
+	web_printf(c, ". %s%s%s</span>", web_t(c, "upload.scanned"), again ? " " : "",
+	           again ? web_t(c, "upload.again") : "");
+}
+
+/* key: the submission key to carry (a form shown again after an error keeps its key, so the
+ * files it staged are replaced, not added to); NULL draws a new one. */
 static void render_form(struct web_ctx *c, const struct eng_definition *d,
                         const struct eng_value *values, size_t n, const struct eng_step_result *r,
-                        int status)
+                        int status, const char *key)
 {
 	bool errors = r && r->n_errors > 0;
 	/* The title says there are errors: it is the first thing a screen reader reads. */
@@ -211,14 +253,17 @@ static void render_form(struct web_ctx *c, const struct eng_definition *d,
 	}
 	web_printf(c, "<h1>");
 	web_html(c, eng_text_get(&d->title, c->lang));
-	web_printf(c, "</h1><form method=\"post\" action=\"/tramits/%s/new\" novalidate>"
-	              "<input type=\"hidden\" name=\"csrf\" value=\"", web_url_encode(c, d->code));
+	web_printf(c, "</h1><form method=\"post\" action=\"/tramits/%s/new\" novalidate%s>"
+	              "<input type=\"hidden\" name=\"csrf\" value=\"", web_url_encode(c, d->code),
+	           has_files(d) ? " enctype=\"multipart/form-data\"" : "");
 	web_attr(c, c->session.csrf);
 	unsigned char raw[16];
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		abort();
 	web_printf(c, "\"><input type=\"hidden\" name=\"submission\" value=\"");
-	for (int i = 0; i < 16; i++)
+	if (key)
+		web_attr(c, key);
+	for (int i = 0; !key && i < 16; i++)
 		web_printf(c, "%02x", raw[i]);
 	web_printf(c, "\"><p><strong>%s:</strong> ", web_t(c, "form.applicant"));
 	web_html(c, c->display_name);
@@ -244,14 +289,18 @@ static void render_form(struct web_ctx *c, const struct eng_definition *d,
 				web_html(c, eng_text_get(&f->help, c->lang));
 				web_printf(c, "</span>");
 			}
+			bool file = f->type == ENG_FIELD_FILE;
+			if (file)
+				render_file_limits(c, f, errors);
 			if (e) {
 				web_printf(c, "<span class=\"error-message\" id=\"e-%s\">", f->name);
 				web_html(c, c->lang == ENG_LANG_ES ? e->es : e->ca);
 				web_printf(c, "</span>");
 			}
-			const char *described = eng_arena_printf(&c->arena, "%s%s%s%s%s%s%s",
-			        hint || e ? " aria-describedby=\"" : "", hint ? "h-" : "", hint ? f->name : "",
-			        hint && e ? " " : "", e ? "e-" : "", e ? f->name : "", hint || e ? "\"" : "");
+			const char *described = eng_arena_printf(&c->arena, "%s%s%s%s%s%s%s%s%s%s",
+			        hint || e || file ? " aria-describedby=\"" : "", hint ? "h-" : "", hint ? f->name : "",
+			        hint && (e || file) ? " " : "", file ? "l-" : "", file ? f->name : "",
+			        file && e ? " " : "", e ? "e-" : "", e ? f->name : "", hint || e || file ? "\"" : "");
 			if (e)
 				described = eng_arena_printf(&c->arena, "%s aria-invalid=\"true\"", described);
 			render_input(c, f, eng_values_get(values, n, f->name), described);
@@ -299,11 +348,58 @@ static size_t join_multichoice(struct web_ctx *c, const struct eng_definition *d
 	return k;
 }
 
+/* Whether line ("name|bytes|sha256") is one of the files this request checked and staged
+ * for field. */
+static bool file_staged(struct web_ctx *c, const char *field, const char *line, size_t len)
+{
+	const struct web_upload_post *p = c->upload;
+	for (size_t i = 0; p && i < p->n_files; i++) {
+		const struct eng_doc_upload *f = &p->files[i];
+		const char *want = eng_arena_printf(&c->arena, "%s|%zu|%s", f->name, f->len, f->sha256);
+		if (strcmp(f->field, field) == 0 && strlen(want) == len && memcmp(want, line, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A file field's value names files by hash. Only the files uploaded and scanned with this
+ * very request may be named; otherwise anyone could claim a stored file (or an unscanned
+ * one) by typing its hash into the API. */
+static int files_backed(struct web_ctx *c, const struct eng_definition *d,
+                        const struct eng_value *v, size_t n, struct eng_outcome *out,
+                        struct eng_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct eng_field *f = eng_definition_field(d, v[i].name);
+		if (!f || f->type != ENG_FIELD_FILE)
+			continue;
+		for (const char *p = v[i].value; *p;) {
+			size_t len = strcspn(p, "\n");
+			if (len && !file_staged(c, f->name, p, len)) {
+				memset(out, 0, sizeof(*out));
+				struct eng_field_error *e = &out->step.errors[out->step.n_errors++];
+				e->field = f->name;
+				snprintf(e->ca, sizeof(e->ca), "«%s»: adjunteu els fitxers amb el formulari de la seu.",
+				         eng_text_get(&f->label, ENG_LANG_CA));
+				snprintf(e->es, sizeof(e->es), "«%s»: adjunte los ficheros con el formulario de la sede.",
+				         eng_text_get(&f->label, ENG_LANG_ES));
+				return eng_error_set(err, ENG_EINVALID, "field %s: files are attached by uploading "
+				                     "them with the form, not named in a value", f->name);
+			}
+			p += len + (p[len] == '\n');
+		}
+	}
+	return 0;
+}
+
 /* Shared by the HTML form and the JSON API: starts an expedient with the initial action. */
 int web_submit(struct web_ctx *c, const struct eng_definition *d, struct eng_value *form,
                size_t n_form, const char *key, struct eng_outcome *out,
                struct eng_expedient_view *view, struct eng_error *err)
 {
+	int rc = files_backed(c, d, form, n_form, out, err);
+	if (rc)
+		return rc;
 	trim_values(form, n_form);
 	n_form = join_multichoice(c, d, form, n_form);
 	const struct eng_state *initial = eng_definition_initial(d);
@@ -330,6 +426,49 @@ int web_submit(struct web_ctx *c, const struct eng_definition *d, struct eng_val
 	                            (void *)c->srv->catalog, out, view, err);
 }
 
+/* The answer to a submission, the same with or without files. */
+static void answer(struct web_ctx *c, const struct eng_definition *d, struct eng_value *v,
+                   size_t k, const char *key, int rc, const struct eng_outcome *out,
+                   const struct eng_error *err)
+{
+	if (rc == ENG_EINVALID && out->step.n_errors > 0)
+		return render_form(c, d, v, k, &out->step, 422, key && *key ? key : NULL);
+	if (rc == ENG_EDENIED || rc == ENG_ECONFLICT)
+		return web_error_page(c, 403, "err.denied.title", "err.denied");
+	if (rc) {
+		fprintf(stderr, "tramit: submission of %s failed: %s\n", d->code, err->msg);
+		return web_error_page(c, rc == ENG_EUNAVAILABLE ? 503 : 500,
+		                      rc == ENG_EUNAVAILABLE ? "err.unavailable.title" : "err.internal.title",
+		                      rc == ENG_EUNAVAILABLE ? "err.unavailable" : "err.internal");
+	}
+	web_redirect(c, eng_arena_printf(&c->arena, "/carpeta/expedients/%s?submitted=1", out->expedient_id));
+}
+
+/* A form with files: every file checked and scanned first; one refused and the form comes
+ * back with the reason beside its field, the other values kept, nothing stored. Otherwise the
+ * files are staged (content-addressed, their own transaction) and the submission links them
+ * in its transaction. */
+static void submit_with_files(struct web_ctx *c, const struct eng_definition *d)
+{
+	struct web_upload_post post;
+	if (!web_upload_read(c, d, &post))
+		return;
+	if (post.refused->n_errors > 0) {
+		/* Shown again as posted: ticked options joined the way the form reads them. */
+		post.n_values = join_multichoice(c, d, post.values, post.n_values);
+		return render_form(c, d, post.values, post.n_values, post.refused, 422, post.key);
+	}
+	struct eng_error err = {0};
+	struct eng_outcome out = {0};
+	int rc = web_upload_stage(c, &post, &err);
+	if (rc == 0) {
+		c->upload = &post;
+		rc = web_submit(c, d, post.values, post.n_values, post.key, &out, NULL, &err);
+		c->upload = NULL;
+	}
+	answer(c, d, post.values, post.n_values, post.key, rc, &out, &err);
+}
+
 void web_route_form(struct web_ctx *c, const char *code)
 {
 	const struct eng_definition *d = cat_catalog_by_code(c->srv->catalog, code);
@@ -338,7 +477,10 @@ void web_route_form(struct web_ctx *c, const char *code)
 	if (!web_require(c, "citizen"))
 		return;
 	if (evhttp_request_get_command(c->req) != EVHTTP_REQ_POST)
-		return render_form(c, d, NULL, 0, NULL, 200);
+		return render_form(c, d, NULL, 0, NULL, 200, NULL);
+	const char *ctype = web_header(c, "Content-Type");
+	if (ctype && strncasecmp(ctype, "multipart/form-data", 19) == 0)
+		return submit_with_files(c, d);
 	struct eng_value *v;
 	size_t k;
 	if (!web_post_form(c, 256 * 1024, &v, &k))
@@ -357,15 +499,5 @@ void web_route_form(struct web_ctx *c, const char *code)
 	struct eng_outcome out;
 	struct eng_error err = {0};
 	int rc = web_submit(c, d, v, k, key && *key ? key : NULL, &out, NULL, &err);
-	if (rc == ENG_EINVALID && out.step.n_errors > 0)
-		return render_form(c, d, v, k, &out.step, 422);
-	if (rc == ENG_EDENIED || rc == ENG_ECONFLICT)
-		return web_error_page(c, 403, "err.denied.title", "err.denied");
-	if (rc) {
-		fprintf(stderr, "tramit: submission of %s failed: %s\n", d->code, err.msg);
-		return web_error_page(c, rc == ENG_EUNAVAILABLE ? 503 : 500,
-		                      rc == ENG_EUNAVAILABLE ? "err.unavailable.title" : "err.internal.title",
-		                      rc == ENG_EUNAVAILABLE ? "err.unavailable" : "err.internal");
-	}
-	web_redirect(c, eng_arena_printf(&c->arena, "/carpeta/expedients/%s?submitted=1", out.expedient_id));
+	answer(c, d, v, k, key, rc, &out, &err);
 }

@@ -14,6 +14,7 @@
 /* The receipt's texts, in Windows-1252. */
 struct field {
 	char *label_ca, *label_es, *value;
+	bool files; /* an upload field: listed under the attachments, value rewritten */
 };
 
 struct receipt {
@@ -83,6 +84,51 @@ static int csv_check(const char *csv, struct conn_error *err)
 	                             "ASCII characters without spaces, found '%.64s'", csv);
 }
 
+/* Whether value is a list of uploaded files, one "name|bytes|sha256" line each (how the
+ * engine records a file field). */
+static bool file_list(const char *value)
+{
+	bool any = false;
+	for (const char *p = value; *p;) {
+		size_t len = strcspn(p, "\n");
+		const char *bar2 = len > 66 ? p + len - 65 : NULL;
+		const char *bar1 = bar2 ? bar2 - 1 : NULL;
+		while (bar1 && bar1 > p && *bar1 >= '0' && *bar1 <= '9')
+			bar1--;
+		if (!bar2 || *bar2 != '|' || !bar1 || *bar1 != '|' || bar1 == p || bar1 + 1 == bar2)
+			return false;
+		for (const char *h = bar2 + 1; h < p + len; h++)
+			if (!((*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f')))
+				return false;
+		any = true;
+		p += len + (p[len] == '\n');
+	}
+	return any;
+}
+
+/* "name|bytes|sha256" lines become "name (N bytes)" and "SHA-256: hex" lines: the receipt
+ * acknowledges each attachment by its hash (L39 art. 16.3, DOMAIN 3.1). */
+static int files_format(struct field *f, struct conn_error *err)
+{
+	size_t cap = 2 * strlen(f->value) + 64, o = 0;
+	char *out = malloc(cap);
+	if (!out)
+		return conn__errorf(err, CONN_ENOMEM, "receipt: out of memory for the attachments");
+	for (const char *p = f->value; *p;) {
+		size_t len = strcspn(p, "\n");
+		const char *bar2 = p + len - 65, *bar1 = bar2 - 1;
+		while (*bar1 != '|')
+			bar1--;
+		o += (size_t)snprintf(out + o, cap - o, "%s%.*s (%.*s bytes)\nSHA-256: %.64s", o ? "\n" : "",
+		                      (int)(bar1 - p), p, (int)(bar2 - bar1 - 1), bar1 + 1, bar2 + 1);
+		p += len + (p[len] == '\n');
+	}
+	free(f->value);
+	f->value = out;
+	f->files = true;
+	return 0;
+}
+
 static int form_read(struct receipt *r, const json_t *form, struct conn_error *err)
 {
 	if (!json_is_array(form))
@@ -109,6 +155,8 @@ static int form_read(struct receipt *r, const json_t *form, struct conn_error *e
 			if (rc)
 				return rc;
 		}
+		if (file_list(out->value) && files_format(out, err) != 0)
+			return err->code;
 	}
 	return 0;
 }
@@ -223,9 +271,22 @@ static int layout(struct conn__doc_pdf *w, enum conn__doc_lang lang, const struc
 	conn__doc_pdf_gap(w, 10);
 	conn__doc_pdf_keep(w, 3 * conn__doc_pdf_line_height(CONN__DOC_HEADING));
 	literal_lines(w, lang, CONN__DOC_HEADING, "Dades presentades", "Datos presentados");
+	size_t files = 0;
+	for (size_t i = 0; !rc && i < r->n_fields; i++) {
+		files += r->fields[i].files;
+		if (!r->fields[i].files)
+			rc = row(w, lang, r->fields[i].label_ca, r->fields[i].label_es, false,
+			         r->fields[i].value, err);
+	}
+	if (!rc && files) {
+		conn__doc_pdf_gap(w, 10);
+		conn__doc_pdf_keep(w, 3 * conn__doc_pdf_line_height(CONN__DOC_HEADING));
+		literal_lines(w, lang, CONN__DOC_HEADING, "Documents adjunts", "Documentos adjuntos");
+	}
 	for (size_t i = 0; !rc && i < r->n_fields; i++)
-		rc = row(w, lang, r->fields[i].label_ca, r->fields[i].label_es, false,
-		         r->fields[i].value, err);
+		if (r->fields[i].files)
+			rc = row(w, lang, r->fields[i].label_ca, r->fields[i].label_es, false,
+			         r->fields[i].value, err);
 	if (rc)
 		goto done;
 	conn__doc_pdf_gap(w, 12);
