@@ -193,6 +193,17 @@ static void api_expedient(struct web_ctx *c, const char *id)
 	send_json(c, 200, expedient_json(c, &x));
 }
 
+/* The first member of object j other than `allowed` (owned by j), or NULL. */
+static const char *first_member_besides(json_t *j, const char *allowed)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(j, key, v)
+		if (strcmp(key, allowed) != 0)
+			return key;
+	return NULL;
+}
+
 /* POST /api/v1/tramits/{code}/expedients with {"form": {"field": "value", ...}}. */
 static void api_submit(struct web_ctx *c, const struct eng_definition *d)
 {
@@ -214,9 +225,14 @@ static void api_submit(struct web_ctx *c, const struct eng_definition *d)
 		        eng_arena_printf(&c->arena, "the body is not valid JSON: %s (line %d, column %d)",
 		                         jerr.text, jerr.line, jerr.column));
 	json_t *form = json_object_get(j, "form");
-	if (!json_is_object(form) || json_object_size(j) != 1) {
+	const char *extra = first_member_besides(j, "form");
+	if (!json_is_object(form) || extra) {
+		const char *msg = eng_arena_printf(&c->arena, "%s%s%sexpected an object {\"form\": "
+		                                   "{\"field\": \"value\", ...}} and nothing else",
+		                                   extra ? "unknown member '" : "", extra ? extra : "",
+		                                   extra ? "': " : "");
 		json_decref(j);
-		return api_error(c, 400, "expected an object {\"form\": {\"field\": \"value\", ...}} and nothing else");
+		return api_error(c, 400, msg);
 	}
 	size_t n = json_object_size(form), k = 0;
 	struct eng_value *v = eng_arena_alloc(&c->arena, sizeof(*v) * (n + 1));
@@ -310,12 +326,15 @@ static void api_action(struct web_ctx *c, const char *id, const char *action)
 			        eng_arena_printf(&c->arena, "the body is not valid JSON: %s (line %d, column %d)",
 			                         jerr.text, jerr.line, jerr.column));
 		json_t *v = json_object_get(j, "version");
-		bool ok = json_is_object(j) && json_object_size(j) == (v ? 1u : 0u) &&
-		          (!v || (json_is_integer(v) && json_integer_value(v) > 0));
+		const char *extra = first_member_besides(j, "version");
+		bool ok = json_is_object(j) && !extra && (!v || (json_is_integer(v) && json_integer_value(v) > 0));
 		version = v ? json_integer_value(v) : -1;
+		const char *msg = eng_arena_printf(&c->arena, "%s%s%sexpected {} or {\"version\": N} with N "
+		                                   "the version you saw", extra ? "unknown member '" : "",
+		                                   extra ? extra : "", extra ? "': " : "");
 		json_decref(j);
 		if (!ok)
-			return api_error(c, 400, "expected {} or {\"version\": N} with N the version you saw");
+			return api_error(c, 400, msg);
 	}
 	/* Authorisation travels with the command (web_applicant_only), and the answer is read in
 	 * the transition's transaction: one request, two round trips to the database. */

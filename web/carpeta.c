@@ -252,7 +252,8 @@ void web_route_backoffice_action(struct web_ctx *c, const char *id, const char *
 		return;
 	struct eng_value *v;
 	size_t n;
-	if (!web_post_form(c, 16384, &v, &n))
+	static const char *const fields[] = {"version", NULL};
+	if (!web_post_fields(c, 16384, fields, &v, &n))
 		return;
 	const char *version = eng_values_get(v, n, "version");
 	char *end = NULL;

@@ -184,6 +184,7 @@ static const struct {
 	{"err.notfound.title", "Pàgina no trobada", "Página no encontrada"},
 	{"err.notfound", "La pàgina que busqueu no existeix, o no hi teniu accés.", "La página que busca no existe, o no tiene acceso a ella."},
 	{"err.badrequest.title", "Petició no vàlida", "Petición no válida"},
+	{"err.unknownfield", "El formulari ha enviat un camp que no té:", "El formulario ha enviado un campo que no tiene:"},
 	{"err.badrequest", "No hem pogut entendre les dades enviades. Torneu a la pàgina anterior i proveu-ho de nou.",
 	 "No hemos podido entender los datos enviados. Vuelva a la página anterior e inténtelo de nuevo."},
 	{"err.csrf.title", "El formulari ha caducat", "El formulario ha caducado"},

@@ -255,7 +255,8 @@ void web_route_registry_decide(struct web_ctx *c, const char *identifier)
 		return;
 	struct eng_value *v;
 	size_t n;
-	if (!web_post_form(c, 8192, &v, &n))
+	static const char *const fields[] = {"decision", "reason", NULL};
+	if (!web_post_fields(c, 8192, fields, &v, &n))
 		return;
 	if (!may_decide(c))
 		return web_error_page(c, 403, "err.denied.title", "registry.denied");

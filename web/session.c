@@ -136,6 +136,34 @@ bool web_csrf_ok(struct web_ctx *c, const char *token)
 	return strlen(token) == n && CRYPTO_memcmp(token, c->session.csrf, n) == 0;
 }
 
+/* 400 naming the first field of v that is not in fields (NULL-terminated); true when all are. */
+static bool only_fields(struct web_ctx *c, const struct eng_value *v, size_t n,
+                        const char *const *fields)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *const *f = fields;
+		while (*f && strcmp(*f, v[i].name) != 0)
+			f++;
+		if (*f)
+			continue;
+		web_page_begin(c, web_t(c, "err.badrequest.title"));
+		web_printf(c, "<h1>%s</h1><p id=\"error\">%s «", web_t(c, "err.badrequest.title"),
+		           web_t(c, "err.unknownfield"));
+		web_html(c, v[i].name);
+		web_printf(c, "».</p>");
+		web_page_end(c);
+		web_send(c, 400, "text/html; charset=utf-8");
+		return false;
+	}
+	return true;
+}
+
+bool web_post_fields(struct web_ctx *c, size_t max, const char *const *fields, struct eng_value **v,
+                     size_t *n)
+{
+	return web_post_form(c, max, v, n) && only_fields(c, *v, *n, fields);
+}
+
 bool web_post_form(struct web_ctx *c, size_t max, struct eng_value **v, size_t *n)
 {
 	size_t len;
@@ -310,8 +338,13 @@ void web_route_login(struct web_ctx *c)
 	char *body = web_body(c, 4096, &len);
 	struct eng_value *v;
 	size_t n;
-	if (!body || web_parse_form(c, body, len, &v, &n) != 0)
+	if (!body)
+		return web_error_page(c, 413, "err.toolarge.title", "err.toolarge");
+	if (web_parse_form(c, body, len, &v, &n) != 0)
 		return web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
+	static const char *const fields[] = {"csrf", "next", "who", "username", "password", NULL};
+	if (!only_fields(c, v, n, fields))
+		return;
 	const char *tok = eng_values_get(v, n, "csrf"), *cookie = web_cookie(c, "lcsrf");
 	if (!tok || !cookie || strlen(tok) != strlen(cookie) ||
 	    CRYPTO_memcmp(tok, cookie, strlen(tok)) != 0)
@@ -335,7 +368,8 @@ void web_route_logout(struct web_ctx *c)
 {
 	struct eng_value *v;
 	size_t n;
-	if (!web_post_form(c, 4096, &v, &n))
+	static const char *const none[] = {NULL};
+	if (!web_post_fields(c, 4096, none, &v, &n))
 		return;
 	eng_store_session_delete(c->store, web_cookie(c, "sid"), NULL);
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Set-Cookie",

@@ -1,0 +1,212 @@
+/* Every state-changing page and API route answers bad requests with a 4xx and a message a
+ * person can act on, and changes nothing: an oversized body, a malformed form encoding (or
+ * JSON), a field the form does not have, a wrong CSRF token, and someone else's expedient. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/support/http.h"
+#include "tests/support/pgtmp.h"
+
+static struct eng_pgcluster cluster;
+static PGconn *conn;
+static pid_t server;
+static int port;
+
+static void setup(void)
+{
+	struct eng_error err = {0};
+	cr_assert_eq(pgtmp_start(&cluster, &err), 0, "%s", err.msg);
+	conn = pgtmp_connect(&cluster);
+	port = http_free_port();
+	char log_path[700];
+	snprintf(log_path, sizeof(log_path), "%s/server.log", cluster.dir);
+	static char env_db[1200], env_port[32], env_dir[600];
+	snprintf(env_db, sizeof(env_db), "TRAMIT_DATABASE_URL=%s", cluster.conninfo);
+	snprintf(env_port, sizeof(env_port), "PORT=%d", port);
+	snprintf(env_dir, sizeof(env_dir), "TRAMIT_TRAMITS_DIR=%s/tramits", TRAMIT_SOURCE_DIR);
+	const char *env[] = {env_db, env_port, env_dir, "TRAMIT_TRUSTED_HEADER=X-Remote-User",
+	                     "TRAMIT_TRUSTED_PROXY=127.0.0.1", NULL};
+	const char *args[] = {"serve", "--demo", NULL};
+	server = tramit_start(args, env, port, log_path);
+}
+
+static void teardown(void)
+{
+	if (server > 0)
+		cr_expect_eq(tramit_stop(server, SIGTERM), 0);
+	PQfinish(conn);
+	pgtmp_stop(&cluster);
+}
+
+TestSuite(bad_requests, .init = setup, .fini = teardown, .timeout = 180);
+
+static char *csrf_of(struct http_client *c, const char *page)
+{
+	struct http_response r;
+	http_get(c, page, &r);
+	char *tok = http_extract(r.body, "name=\"csrf\" value=\"", '"');
+	cr_assert_not_null(tok, "no CSRF token on %s (%ld)", page, r.status);
+	http_response_free(&r);
+	return tok;
+}
+
+/* Everything a bad request could have changed, as one line. */
+static char *state(void)
+{
+	PGresult *r = PQexec(conn, "SELECT (SELECT count(*) FROM expedient) || ' ' || (SELECT count(*) "
+	                           "FROM event) || ' ' || (SELECT count(*) FROM outbox) || ' ' || "
+	                           "(SELECT coalesce(sum(version), 0) FROM expedient) || ' ' || "
+	                           "(SELECT count(*) FROM web_session)");
+	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(r));
+	char *v = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return v;
+}
+
+enum kind { PAGE, API };
+
+struct route {
+	const char *name;
+	enum kind kind;
+	const char *path;       /* {id}: the expedient, when the route takes one */
+	const char *good;       /* a valid body without the token ("" for none); JSON for the API */
+	bool takes_id;
+};
+
+/* The four answers every page gives, in Valencian. */
+static const char *const page_message[] = {
+	"Les dades enviades superen la mida permesa.",
+	"No hem pogut entendre les dades enviades.",
+	"«zzz»",
+	"Per seguretat, torneu a carregar la pàgina i envieu el formulari de nou.",
+	"La pàgina que busqueu no existeix, o no hi teniu accés.",
+};
+
+static void post(struct http_client *c, const struct route *rt, const char *path, const char *body,
+                 const char *csrf, struct http_response *r)
+{
+	if (rt->kind == API)
+		http_post_json(c, path, body, csrf, r);
+	else
+		http_post_form(c, path, body, r);
+}
+
+static void expect_refused(const struct route *rt, const char *what, struct http_response *r,
+                           long status, const char *message, const char *before)
+{
+	cr_expect_eq(r->status, status, "%s, %s: %ld, not %ld: %.300s", rt->name, what, r->status,
+	             status, r->body);
+	cr_expect(strstr(r->body, message) != NULL, "%s, %s: «%s» not in %.2000s", rt->name, what,
+	          message, r->body);
+	char *after = state();
+	cr_expect_str_eq(after, before, "%s, %s changed something", rt->name, what);
+	free(after);
+}
+
+/* The route's path with {id} replaced by id. */
+static void fill(char *out, size_t cap, const char *tpl, const char *id)
+{
+	const char *at = strstr(tpl, "{id}");
+	if (!at)
+		snprintf(out, cap, "%s", tpl);
+	else
+		snprintf(out, cap, "%.*s%s%s", (int)(at - tpl), tpl, id, at + 4);
+}
+
+static void try_route(const struct route *rt, struct http_client *c, const char *csrf,
+                      const char *own_id)
+{
+	char path[300], other[300], body[600];
+	fill(path, sizeof(path), rt->path, own_id);
+	fill(other, sizeof(other), rt->path, "00000000-0000-4000-8000-000000000000");
+	char *before = state();
+	struct http_response r;
+	bool api = rt->kind == API;
+
+	/* 1. Oversized: 2 MiB, far above any form's limit, below the server's upload limit. */
+	size_t big = 2u << 20;
+	char *huge = malloc(big + 1);
+	memset(huge, 'a', big);
+	huge[big] = '\0';
+	if (!api)
+		memcpy(huge, "csrf=", 5);
+	post(c, rt, path, huge, csrf, &r);
+	free(huge);
+	expect_refused(rt, "an oversized body", &r, 413, api ? "\"code\":\"too_large\"" : page_message[0], before);
+	http_response_free(&r);
+
+	/* 2. Malformed encoding. */
+	if (api)
+		snprintf(body, sizeof(body), "{\"form\": ");
+	else
+		snprintf(body, sizeof(body), "csrf=%s&%s%sx=%%ZZ", csrf, rt->good, *rt->good ? "&" : "");
+	post(c, rt, path, body, csrf, &r);
+	expect_refused(rt, "a malformed body", &r, 400, api ? "\"code\":\"invalid_json\"" : page_message[1], before);
+	http_response_free(&r);
+
+	/* 3. A field the form does not have. */
+	if (api)
+		snprintf(body, sizeof(body), "%.*s%s\"zzz\": \"1\"}", (int)strlen(rt->good) - 1, rt->good,
+		         strcmp(rt->good, "{}") == 0 ? "" : ", ");
+	else
+		snprintf(body, sizeof(body), "csrf=%s&%s%szzz=1", csrf, rt->good, *rt->good ? "&" : "");
+	post(c, rt, path, body, csrf, &r);
+	cr_expect(r.status == 400 || r.status == 422, "%s, an unknown field: %ld", rt->name, r.status);
+	expect_refused(rt, "an unknown field", &r, r.status, api ? "zzz" : page_message[2], before);
+	http_response_free(&r);
+
+	/* 4. A wrong CSRF token. */
+	if (api)
+		snprintf(body, sizeof(body), "%s", rt->good);
+	else
+		snprintf(body, sizeof(body), "csrf=wrong&%s", rt->good);
+	post(c, rt, path, body, "wrong", &r);
+	expect_refused(rt, "a wrong CSRF token", &r, 403, api ? "\"code\":\"csrf\"" : page_message[3], before);
+	http_response_free(&r);
+
+	/* 5. Someone else's (or nobody's) expedient. */
+	if (rt->takes_id) {
+		if (api)
+			snprintf(body, sizeof(body), "%s", rt->good);
+		else
+			snprintf(body, sizeof(body), "csrf=%s&%s", csrf, rt->good);
+		post(c, rt, other, body, csrf, &r);
+		expect_refused(rt, "someone else's expedient", &r, 404,
+		               api ? "\"code\":\"not_found\"" : page_message[4], before);
+		http_response_free(&r);
+	}
+	free(before);
+}
+
+Test(bad_requests, every_state_changing_route_refuses_and_explains)
+{
+	struct http_client *citizen = http_client_new(port, "ca"), *employee = http_client_new(port, "ca");
+	http_client_header(citizen, "X-Remote-User: 12345678Z");
+	http_client_header(employee, "X-Remote-User: employee:demo.empleat");
+	char *ccsrf = csrf_of(citizen, "/tramits/GEN-001/new"), *ecsrf = csrf_of(employee, "/backoffice");
+	char *id = http_citizen_files(port, "GEN-001", "{\"form\": {\"assumpte\": \"Mala petició\", "
+	                              "\"exposa\": \"Fets\", \"solicita\": \"Petició\", \"idioma\": \"ca\"}}");
+	static const struct route citizen_routes[] = {
+		{"the form", PAGE, "/tramits/GEN-001/new",
+		 "assumpte=A&exposa=B&solicita=C&idioma=ca", false},
+		{"sign-out", PAGE, "/logout", "", false},
+		{"filing through the API", API, "/api/v1/tramits/GEN-001/expedients",
+		 "{\"form\": {\"assumpte\": \"A\", \"exposa\": \"B\", \"solicita\": \"C\", \"idioma\": \"ca\"}}", false},
+	};
+	static const struct route employee_routes[] = {
+		{"an action in the back office", PAGE, "/backoffice/expedients/{id}/actions/resolve", "version=1", true},
+		{"an action through the API", API, "/api/v1/expedients/{id}/actions/resolve", "{}", true},
+	};
+	for (size_t i = 0; i < sizeof(citizen_routes) / sizeof(citizen_routes[0]); i++)
+		try_route(&citizen_routes[i], citizen, ccsrf, id);
+	for (size_t i = 0; i < sizeof(employee_routes) / sizeof(employee_routes[0]); i++)
+		try_route(&employee_routes[i], employee, ecsrf, id);
+	free(id);
+	free(ccsrf);
+	free(ecsrf);
+	http_client_free(citizen);
+	http_client_free(employee);
+}
