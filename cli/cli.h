@@ -21,6 +21,24 @@ int cli_csv(int argc, char **argv);
 int cli_eni(int argc, char **argv);
 int cli_registry(int argc, char **argv);
 int cli_employee(int argc, char **argv);
+int cli_taxes(int argc, char **argv);
+int cli_payments(int argc, char **argv);
+/* Opens the database the server uses (cli_database_open) and brings its schema up to date;
+ * prints why and returns 1 on failure (the cluster is then closed). cli/taxes.c. */
+struct eng_store;
+int cli_store_open(struct eng_pgcluster *cluster, struct eng_store **store);
+/* Reconciliation of card orders inside `tramit serve` (cli/payments.c): a thread that runs a
+ * pass every TRAMIT_RECONCILE_MINUTES (default 10; 0: never) over orders older than
+ * TRAMIT_RECONCILE_AFTER_MINUTES (default 30). *out stays NULL when redsys has no query_url.
+ * The arguments are borrowed until cli_reconciler_stop. Returns 0, or prints why and 1. */
+struct cli_reconciler;
+struct conn_set;
+struct cat_catalog;
+struct eng_calendar;
+int cli_reconciler_start(struct cli_reconciler **out, const char *conninfo, const char *entity,
+                         const struct conn_set *connectors, const struct cat_catalog *catalog,
+                         const struct eng_calendar *calendar);
+void cli_reconciler_stop(struct cli_reconciler *k); /* accepts NULL */
 
 /* Time-stamped digests of the hash chains (digest.c). A TSA at a URL or the built-in one;
  * trust, when set, holds the TSA's CA and every token is checked against it. */

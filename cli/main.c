@@ -40,6 +40,10 @@ static void usage(FILE *out)
 	        "  eni export|verify    write an expedient as ENI with a sealed index; check one\n"
 	        "  registry export|import|accept|reject|return|list|exchanges|office\n"
 	        "                       the registry book and SICRES 3.0 exchanges\n"
+	        "  taxes import FILE.csv | list [--state S] | cancel REFERENCE\n"
+	        "                       load tax receipts for the payment manager; list them\n"
+	        "  payments reconcile [--older-than MINUTES]\n"
+	        "                       ask the card gateway about orders with no notification\n"
 	        "  employee add|password USERNAME\n"
 	        "                       add a back-office employee; set their password (from stdin)\n"
 	        "  version              print the version\n"
@@ -108,6 +112,10 @@ int main(int argc, char **argv)
 		return cli_eni(argc - 1, argv + 1);
 	if (strcmp(cmd, "registry") == 0)
 		return cli_registry(argc - 1, argv + 1);
+	if (strcmp(cmd, "taxes") == 0)
+		return cli_taxes(argc - 1, argv + 1);
+	if (strcmp(cmd, "payments") == 0)
+		return cli_payments(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0) {
 		printf("tramit %s\n", TRAMIT_VERSION);
 		return 0;

@@ -111,6 +111,7 @@ int cli_serve(int argc, char **argv)
 	struct cli_digest_daily *digests = NULL;
 	struct eng_calendar *calendar = NULL;
 	struct conn_set *connectors = NULL;
+	struct cli_reconciler *reconciler = NULL;
 	struct eng_error err = {0};
 	size_t n_bad = 0;
 	int status = 1;
@@ -191,6 +192,8 @@ int cli_serve(int argc, char **argv)
 		fprintf(stderr, "tramit: %s\n", err.msg);
 		goto done;
 	}
+	if (cli_reconciler_start(&reconciler, conninfo, entity, connectors, catalog, calendar) != 0)
+		goto done;
 	/* The chains' daily time-stamped digest, when a TSA is configured. */
 	if (cli_digest_daily_start(&digests, conninfo) != 0)
 		goto done;
@@ -201,6 +204,7 @@ int cli_serve(int argc, char **argv)
 	if (early_stop)
 		status = 0;
 done:
+	cli_reconciler_stop(reconciler);
 	cli_digest_daily_stop(digests);
 	eng_workers_stop(workers);
 	conn_set_close(connectors);

@@ -171,6 +171,13 @@ void web_route_api(struct web_ctx *c, const char *rest);
 char *web_tramits_json(const struct cat_catalog *cat);
 /* POST /api/v1/payments/redsys/notification: the card gateway's signed notification. */
 void web_route_redsys_notification(struct web_ctx *c);
+/* The payment manager (paymgr.c): GET /pagaments, the form; POST /pagaments, a receipt by
+ * reference and NIF; POST /pagaments/targeta, a new card order and the gateway's signed form;
+ * POST /pagaments/document, the Cuaderno 60 payment document as PDF. */
+void web_route_paymgr(struct web_ctx *c);
+void web_route_paymgr_find(struct web_ctx *c);
+void web_route_paymgr_card(struct web_ctx *c);
+void web_route_paymgr_document(struct web_ctx *c);
 
 /* Shared rendering (render.c). */
 const char *web_state_label(struct web_ctx *c, const struct eng_definition *def, const char *state);

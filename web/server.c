@@ -158,6 +158,14 @@ static void dispatch(struct web_ctx *c)
 		return web_route_registry(c);
 	if (post && (n = segments(c, p, "/backoffice/registry/exchanges/", seg, 1)) == 1)
 		return web_route_registry_decide(c, seg[0]);
+	if (get && strcmp(p, "/pagaments") == 0)
+		return web_route_paymgr(c);
+	if (post && strcmp(p, "/pagaments") == 0)
+		return web_route_paymgr_find(c);
+	if (post && strcmp(p, "/pagaments/targeta") == 0)
+		return web_route_paymgr_card(c);
+	if (post && strcmp(p, "/pagaments/document") == 0)
+		return web_route_paymgr_document(c);
 	if (get && strcmp(p, "/cerca") == 0)
 		return web_route_search(c);
 	if (get && strcmp(p, "/verify") == 0)

@@ -148,3 +148,8 @@ int conn_redsys_query(struct conn_redsys_notice *out, const struct conn_redsys *
 	free(a.text);
 	return rc;
 }
+
+bool conn_redsys_can_query(const struct conn_redsys *r)
+{
+	return r->query_url != NULL;
+}

@@ -174,5 +174,7 @@ const char *conn_redsys_gateway_url(const struct conn_redsys *r);
  * CONN_EINVALID for an answer that does not verify or parse. */
 int conn_redsys_query(struct conn_redsys_notice *out, const struct conn_redsys *r,
                       const char *order, struct conn_error *err);
+/* Whether query_url is configured, so open orders can be reconciled. */
+bool conn_redsys_can_query(const struct conn_redsys *r);
 
 #endif

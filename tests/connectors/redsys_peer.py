@@ -12,10 +12,14 @@ POST /sis/realizarPago   the citizen's browser posting our redirect form. Beside
     Ds_ fields the test adds what the simulated cardholder and bank do:
       test_response  the Ds_Response to notify (default 0000)
       test_amount    notify this amount instead of the ordered one (a gateway gone wrong)
-      test_query     "forged": sign later query answers for this order with another key
+      test_query     "forged": sign later query answers for this order with another key;
+                     "unavailable": answer later queries for it with HTTP 503
+      test_notify    "lost": never send the notification (reconciliation must find it)
     A bad form is answered 400 "SIS0042 ..." (signature) or "SIS00xx ...". Otherwise 200, and
     then, from another thread, the signed notification is POSTed to DS_MERCHANT_MERCHANTURL
     (Ds_Signature in URL-safe Base64, as the real gateway does).
+GET /test/notification?order=ORDER  the form body of the notification sent for ORDER (404
+    if none was sent), so a test can replay it exactly.
 POST /sis/rest/consulta  the reconciliation query: a JSON body with the three signed fields.
     Answers the order's operation signed like a notification, {"errorCode": "SIS0042"} for a
     bad signature, or {"errorCode": "SIS9999"} (this peer's code) for an unknown order.
@@ -85,6 +89,8 @@ def operation(order, o):
 
 def notify(order, o):
     body = urllib.parse.urlencode(signed_fields(SECRET, operation(order, o), True)).encode()
+    with LOCK:
+        o["sent"] = body.decode()
     request = urllib.request.Request(o["merchant_url"], data=body, headers={
         "Content-Type": "application/x-www-form-urlencoded"})
     with urllib.request.urlopen(request, timeout=10) as answer:
@@ -105,6 +111,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def body(self):
         return self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+
+    def do_GET(self):
+        url = urllib.parse.urlparse(self.path)
+        order = urllib.parse.parse_qs(url.query).get("order", [""])[0]
+        with LOCK:
+            sent = ORDERS.get(order, {}).get("sent")
+        if url.path != "/test/notification" or sent is None:
+            return self.answer(404, "no notification sent for order %s" % order)
+        self.answer(200, sent, "application/x-www-form-urlencoded")
 
     def do_POST(self):
         if self.path == "/sis/realizarPago":
@@ -130,13 +145,15 @@ class Handler(BaseHTTPRequestHandler):
              "terminal": params["DS_MERCHANT_TERMINAL"],
              "response": form.get("test_response", "0000"),
              "merchant_url": params["DS_MERCHANT_MERCHANTURL"],
-             "forged_query": form.get("test_query") == "forged"}
+             "forged_query": form.get("test_query") == "forged",
+             "query_down": form.get("test_query") == "unavailable"}
         with LOCK:
             if order in ORDERS:
                 return self.answer(400, "SIS0051 order %s repeated" % order)
             ORDERS[order] = o
         self.answer(200, "order %s response %s" % (order, o["response"]))
-        threading.Thread(target=notify, args=(order, o)).start()
+        if form.get("test_notify") != "lost":
+            threading.Thread(target=notify, args=(order, o)).start()
 
     def query(self, doc):
         params, error = check_signed(doc.get("Ds_SignatureVersion"),
@@ -150,6 +167,8 @@ class Handler(BaseHTTPRequestHandler):
             o = ORDERS.get(order)
         if not o:
             return self.answer(200, json.dumps({"errorCode": "SIS9999"}), "application/json")
+        if o["query_down"]:
+            return self.answer(503, "down for maintenance")
         secret = OTHER_SECRET if o["forged_query"] else SECRET
         self.answer(200, json.dumps(signed_fields(secret, operation(order, o), False)),
                     "application/json")
