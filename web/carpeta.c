@@ -565,7 +565,8 @@ void web_route_notification_open(struct web_ctx *c, const char *id)
 		return;
 	struct eng_value *v;
 	size_t n;
-	if (!web_post_form(c, 4096, &v, &n))
+	static const char *const no_fields[] = {NULL};
+	if (!web_post_fields(c, 4096, no_fields, &v, &n))
 		return;
 	struct eng_notification_access acc = {
 		.entity_id = c->srv->cfg.entity_id, .notification_id = id,
@@ -657,7 +658,8 @@ void web_route_notice_prefs(struct web_ctx *c)
 	}
 	struct eng_value *v;
 	size_t n;
-	if (!web_post_form(c, 4096, &v, &n))
+	static const char *const prefs_fields[] = {"channel", "phone", NULL};
+	if (!web_post_fields(c, 4096, prefs_fields, &v, &n))
 		return;
 	const char *channel = eng_values_get(v, n, "channel");
 	const char *phone = trimmed(c, eng_values_get(v, n, "phone"));

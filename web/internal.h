@@ -91,8 +91,11 @@ void web_session_load(struct web_ctx *c);
 bool web_csrf_ok(struct web_ctx *c, const char *token);
 /* Reads a form POST of at most max bytes, checks its CSRF token and drops it from the values.
  * On any problem it answers with an error page (413, 400, 403) and returns false. */
-/* The same, answering 400 naming a field the form does not have (fields: NULL-terminated,
- * without csrf). */
+/* Answers 400 naming the first value of v whose name is not in fields (NULL-terminated) and
+ * returns false; true when every name is one of them. */
+bool web_only_fields(struct web_ctx *c, const struct eng_value *v, size_t n,
+                     const char *const *fields);
+/* web_post_form, then web_only_fields (fields without csrf). */
 bool web_post_fields(struct web_ctx *c, size_t max, const char *const *fields, struct eng_value **v,
                      size_t *n);
 bool web_post_form(struct web_ctx *c, size_t max, struct eng_value **v, size_t *n);

@@ -94,6 +94,9 @@ static bool post_read(struct web_ctx *c, const char **reference, const char **ni
 		web_error_page(c, 403, "err.csrf.title", "pm.token");
 		return false;
 	}
+	static const char *const fields[] = {"token", "referencia", "nif", NULL};
+	if (!web_only_fields(c, v, n, fields))
+		return false;
 	*reference = normalise(c, eng_values_get(v, n, "referencia"), false);
 	*nif = normalise(c, eng_values_get(v, n, "nif"), true);
 	return true;

@@ -136,9 +136,8 @@ bool web_csrf_ok(struct web_ctx *c, const char *token)
 	return strlen(token) == n && CRYPTO_memcmp(token, c->session.csrf, n) == 0;
 }
 
-/* 400 naming the first field of v that is not in fields (NULL-terminated); true when all are. */
-static bool only_fields(struct web_ctx *c, const struct eng_value *v, size_t n,
-                        const char *const *fields)
+bool web_only_fields(struct web_ctx *c, const struct eng_value *v, size_t n,
+                     const char *const *fields)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *const *f = fields;
@@ -161,7 +160,7 @@ static bool only_fields(struct web_ctx *c, const struct eng_value *v, size_t n,
 bool web_post_fields(struct web_ctx *c, size_t max, const char *const *fields, struct eng_value **v,
                      size_t *n)
 {
-	return web_post_form(c, max, v, n) && only_fields(c, *v, *n, fields);
+	return web_post_form(c, max, v, n) && web_only_fields(c, *v, *n, fields);
 }
 
 bool web_post_form(struct web_ctx *c, size_t max, struct eng_value **v, size_t *n)
@@ -343,7 +342,7 @@ void web_route_login(struct web_ctx *c)
 	if (web_parse_form(c, body, len, &v, &n) != 0)
 		return web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
 	static const char *const fields[] = {"csrf", "next", "who", "username", "password", NULL};
-	if (!only_fields(c, v, n, fields))
+	if (!web_only_fields(c, v, n, fields))
 		return;
 	const char *tok = eng_values_get(v, n, "csrf"), *cookie = web_cookie(c, "lcsrf");
 	if (!tok || !cookie || strlen(tok) != strlen(cookie) ||

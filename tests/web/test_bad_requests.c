@@ -43,11 +43,13 @@ static void teardown(void)
 
 TestSuite(bad_requests, .init = setup, .fini = teardown, .timeout = 180);
 
-static char *csrf_of(struct http_client *c, const char *page)
+static char *token_of(struct http_client *c, const char *page, const char *field)
 {
 	struct http_response r;
 	http_get(c, page, &r);
-	char *tok = http_extract(r.body, "name=\"csrf\" value=\"", '"');
+	char after[64];
+	snprintf(after, sizeof(after), "name=\"%s\" value=\"", field);
+	char *tok = http_extract(r.body, after, '"');
 	cr_assert_not_null(tok, "no CSRF token on %s (%ld)", page, r.status);
 	http_response_free(&r);
 	return tok;
@@ -59,7 +61,9 @@ static char *state(void)
 	PGresult *r = PQexec(conn, "SELECT (SELECT count(*) FROM expedient) || ' ' || (SELECT count(*) "
 	                           "FROM event) || ' ' || (SELECT count(*) FROM outbox) || ' ' || "
 	                           "(SELECT coalesce(sum(version), 0) FROM expedient) || ' ' || "
-	                           "(SELECT count(*) FROM web_session)");
+	                           "(SELECT count(*) FROM web_session) || ' ' || (SELECT count(*) FROM "
+	                           "card_order) || ' ' || (SELECT count(*) FROM person WHERE "
+	                           "notice_channel = 'sms')");
 	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(r));
 	char *v = strdup(PQgetvalue(r, 0, 0));
 	PQclear(r);
@@ -74,6 +78,8 @@ struct route {
 	const char *path;       /* {id}: the expedient, when the route takes one */
 	const char *good;       /* a valid body without the token ("" for none); JSON for the API */
 	bool takes_id;
+	const char *token;      /* the form's token field: NULL for "csrf" */
+	const char *token_message; /* what a wrong token answers, when not the usual page */
 };
 
 /* The four answers every page gives, in Valencian. */
@@ -125,6 +131,7 @@ static void try_route(const struct route *rt, struct http_client *c, const char 
 	char *before = state();
 	struct http_response r;
 	bool api = rt->kind == API;
+	const char *field = rt->token ? rt->token : "csrf";
 
 	/* 1. Oversized: 2 MiB, far above any form's limit, below the server's upload limit. */
 	size_t big = 2u << 20;
@@ -132,7 +139,7 @@ static void try_route(const struct route *rt, struct http_client *c, const char 
 	memset(huge, 'a', big);
 	huge[big] = '\0';
 	if (!api)
-		memcpy(huge, "csrf=", 5);
+		memcpy(huge, "x=", 2);
 	post(c, rt, path, huge, csrf, &r);
 	free(huge);
 	expect_refused(rt, "an oversized body", &r, 413, api ? "\"code\":\"too_large\"" : page_message[0], before);
@@ -142,7 +149,7 @@ static void try_route(const struct route *rt, struct http_client *c, const char 
 	if (api)
 		snprintf(body, sizeof(body), "{\"form\": ");
 	else
-		snprintf(body, sizeof(body), "csrf=%s&%s%sx=%%ZZ", csrf, rt->good, *rt->good ? "&" : "");
+		snprintf(body, sizeof(body), "%s=%s&%s%sx=%%ZZ", field, csrf, rt->good, *rt->good ? "&" : "");
 	post(c, rt, path, body, csrf, &r);
 	expect_refused(rt, "a malformed body", &r, 400, api ? "\"code\":\"invalid_json\"" : page_message[1], before);
 	http_response_free(&r);
@@ -152,7 +159,7 @@ static void try_route(const struct route *rt, struct http_client *c, const char 
 		snprintf(body, sizeof(body), "%.*s%s\"zzz\": \"1\"}", (int)strlen(rt->good) - 1, rt->good,
 		         strcmp(rt->good, "{}") == 0 ? "" : ", ");
 	else
-		snprintf(body, sizeof(body), "csrf=%s&%s%szzz=1", csrf, rt->good, *rt->good ? "&" : "");
+		snprintf(body, sizeof(body), "%s=%s&%s%szzz=1", field, csrf, rt->good, *rt->good ? "&" : "");
 	post(c, rt, path, body, csrf, &r);
 	cr_expect(r.status == 400 || r.status == 422, "%s, an unknown field: %ld", rt->name, r.status);
 	expect_refused(rt, "an unknown field", &r, r.status, api ? "zzz" : page_message[2], before);
@@ -162,9 +169,10 @@ static void try_route(const struct route *rt, struct http_client *c, const char 
 	if (api)
 		snprintf(body, sizeof(body), "%s", rt->good);
 	else
-		snprintf(body, sizeof(body), "csrf=wrong&%s", rt->good);
+		snprintf(body, sizeof(body), "%s=wrong&%s", field, rt->good);
 	post(c, rt, path, body, "wrong", &r);
-	expect_refused(rt, "a wrong CSRF token", &r, 403, api ? "\"code\":\"csrf\"" : page_message[3], before);
+	expect_refused(rt, "a wrong CSRF token", &r, 403, api ? "\"code\":\"csrf\""
+	               : rt->token_message ? rt->token_message : page_message[3], before);
 	http_response_free(&r);
 
 	/* 5. Someone else's (or nobody's) expedient. */
@@ -172,7 +180,7 @@ static void try_route(const struct route *rt, struct http_client *c, const char 
 		if (api)
 			snprintf(body, sizeof(body), "%s", rt->good);
 		else
-			snprintf(body, sizeof(body), "csrf=%s&%s", csrf, rt->good);
+			snprintf(body, sizeof(body), "%s=%s&%s", field, csrf, rt->good);
 		post(c, rt, other, body, csrf, &r);
 		expect_refused(rt, "someone else's expedient", &r, 404,
 		               api ? "\"code\":\"not_found\"" : page_message[4], before);
@@ -186,24 +194,38 @@ Test(bad_requests, every_state_changing_route_refuses_and_explains)
 	struct http_client *citizen = http_client_new(port, "ca"), *employee = http_client_new(port, "ca");
 	http_client_header(citizen, "X-Remote-User: 12345678Z");
 	http_client_header(employee, "X-Remote-User: employee:demo.empleat");
-	char *ccsrf = csrf_of(citizen, "/tramits/GEN-001/new"), *ecsrf = csrf_of(employee, "/backoffice");
+	char *ccsrf = token_of(citizen, "/tramits/GEN-001/new", "csrf"), *ecsrf = token_of(employee, "/backoffice", "csrf");
 	char *id = http_citizen_files(port, "GEN-001", "{\"form\": {\"assumpte\": \"Mala petició\", "
 	                              "\"exposa\": \"Fets\", \"solicita\": \"Petició\", \"idioma\": \"ca\"}}");
 	static const struct route citizen_routes[] = {
 		{"the form", PAGE, "/tramits/GEN-001/new",
-		 "assumpte=A&exposa=B&solicita=C&idioma=ca", false},
-		{"sign-out", PAGE, "/logout", "", false},
+		 "assumpte=A&exposa=B&solicita=C&idioma=ca", false, NULL, NULL},
+		{"sign-out", PAGE, "/logout", "", false, NULL, NULL},
+		{"notice preferences", PAGE, "/carpeta/avisos", "channel=sms&phone=612345678", false, NULL, NULL},
 		{"filing through the API", API, "/api/v1/tramits/GEN-001/expedients",
-		 "{\"form\": {\"assumpte\": \"A\", \"exposa\": \"B\", \"solicita\": \"C\", \"idioma\": \"ca\"}}", false},
+		 "{\"form\": {\"assumpte\": \"A\", \"exposa\": \"B\", \"solicita\": \"C\", \"idioma\": \"ca\"}}", false, NULL, NULL},
 	};
 	static const struct route employee_routes[] = {
-		{"an action in the back office", PAGE, "/backoffice/expedients/{id}/actions/resolve", "version=1", true},
-		{"an action through the API", API, "/api/v1/expedients/{id}/actions/resolve", "{}", true},
+		{"an action in the back office", PAGE, "/backoffice/expedients/{id}/actions/resolve", "version=1", true, NULL, NULL},
+		{"an action through the API", API, "/api/v1/expedients/{id}/actions/resolve", "{}", true, NULL, NULL},
 	};
 	for (size_t i = 0; i < sizeof(citizen_routes) / sizeof(citizen_routes[0]); i++)
 		try_route(&citizen_routes[i], citizen, ccsrf, id);
 	for (size_t i = 0; i < sizeof(employee_routes) / sizeof(employee_routes[0]); i++)
 		try_route(&employee_routes[i], employee, ecsrf, id);
+	/* The payment manager needs no sign-in: its forms carry a double-submit token. */
+	struct http_client *anyone = http_client_new(port, "ca");
+	char *ptoken = token_of(anyone, "/pagaments", "token");
+	static const struct route pay_routes[] = {
+		{"finding a tax receipt", PAGE, "/pagaments", "referencia=000001234556&nif=12345678Z", false,
+		 "token", "Per seguretat, torneu a la pàgina del gestor de pagaments"},
+		{"paying a tax receipt by card", PAGE, "/pagaments/targeta", "referencia=000001234556&nif=12345678Z",
+		 false, "token", "Per seguretat, torneu a la pàgina del gestor de pagaments"},
+	};
+	for (size_t i = 0; i < sizeof(pay_routes) / sizeof(pay_routes[0]); i++)
+		try_route(&pay_routes[i], anyone, ptoken, id);
+	free(ptoken);
+	http_client_free(anyone);
 	free(id);
 	free(ccsrf);
 	free(ecsrf);
