@@ -179,26 +179,6 @@ void web_route_carpeta_expedient(struct web_ctx *c, const char *id)
 	render_expedient_body(c, d, &x);
 }
 
-void web_route_backoffice(struct web_ctx *c)
-{
-	if (!web_require(c, "employee"))
-		return;
-	struct eng_expedient_view *xs;
-	size_t n;
-	struct eng_error err;
-	if (eng_store_expedient_list(c->store, &c->arena, c->srv->cfg.entity_id, NULL, 200, &xs,
-	                             &n, &err) != 0)
-		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
-	web_page_begin(c, web_t(c, "backoffice.title"));
-	web_printf(c, "<h1>%s</h1><p>%s</p>", web_t(c, "backoffice.title"), web_t(c, "backoffice.intro"));
-	if (n == 0)
-		web_printf(c, "<p id=\"empty\">%s</p>", web_t(c, "backoffice.empty"));
-	else
-		render_list(c, xs, n, true);
-	web_page_end(c);
-	web_send(c, 200, "text/html; charset=utf-8");
-}
-
 void web_route_backoffice_expedient(struct web_ctx *c, const char *id)
 {
 	if (!web_require(c, "employee"))
@@ -293,15 +273,6 @@ void web_route_backoffice_action(struct web_ctx *c, const char *id, const char *
 static const char *notif_state_label(struct web_ctx *c, const char *state)
 {
 	return web_t(c, eng_arena_printf(&c->arena, "notif.state.%s", state));
-}
-
-/* A day (YYYY-MM-DD) the way web_date writes dates, without a time. */
-static const char *web_day(struct web_ctx *c, const char *day)
-{
-	const char *full = web_date(c, day);
-	const char *comma = strrchr(full, ',');
-	return comma && day && strlen(day) == 10 ? eng_arena_strndup(&c->arena, full, (size_t)(comma - full))
-	                                         : full;
 }
 
 /* The notifications table: in the Carpeta each links to its page; staff also see who

@@ -16,6 +16,17 @@ static const struct {
 	{"nav.verify", "Verificar documents", "Verificar documentos"},
 	{"nav.registry", "Llibre de registre", "Libro de registro"},
 	{"nav.pay", "Pagar un rebut", "Pagar un recibo"},
+	{"inbox.state", "Estat", "Estado"},
+	{"inbox.any", "Qualsevol", "Cualquiera"},
+	{"inbox.due", "Termini", "Plazo"},
+	{"inbox.due.soon", "Acaba aviat", "Acaba pronto"},
+	{"inbox.due.overdue", "Vençut", "Vencido"},
+	{"inbox.text", "Número o persona interessada", "Número o persona interesada"},
+	{"inbox.filter", "Filtrar", "Filtrar"},
+	{"inbox.clear", "Llevar els filtres", "Quitar los filtros"},
+	{"inbox.one", "expedient", "expediente"},
+	{"inbox.many", "expedients", "expedientes"},
+	{"inbox.none", "Cap expedient no compleix aquests filtres.", "Ningún expediente cumple estos filtros."},
 	{"nav.signin", "Identificar-se", "Identificarse"},
 	{"nav.signout", "Eixir", "Salir"},
 	{"nav.signed_as", "Identificat com a", "Identificado como"},
@@ -344,6 +355,17 @@ static const char *const months_ca[] = {"gener", "febrer", "març", "abril", "ma
 	"juliol", "agost", "setembre", "octubre", "novembre", "desembre"};
 static const char *const months_es[] = {"enero", "febrero", "marzo", "abril", "mayo", "junio",
 	"julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"};
+
+const char *web_day(struct web_ctx *c, const char *ymd)
+{
+	int y, mo, d;
+	if (!ymd || sscanf(ymd, "%4d-%2d-%2d", &y, &mo, &d) != 3 || mo < 1 || mo > 12)
+		return ymd ? ymd : "";
+	if (c->lang == ENG_LANG_ES)
+		return eng_arena_printf(&c->arena, "%d de %s de %d", d, months_es[mo - 1], y);
+	const char *m = months_ca[mo - 1];
+	return eng_arena_printf(&c->arena, "%d %s%s de %d", d, strchr("aeiou", m[0]) ? "d'" : "de ", m, y);
+}
 
 const char *web_date(struct web_ctx *c, const char *iso)
 {

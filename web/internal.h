@@ -187,6 +187,7 @@ const char *web_state_label(struct web_ctx *c, const struct eng_definition *def,
 void web_render_data(struct web_ctx *c, const struct eng_definition *def,
                      const struct eng_value *data, size_t n);
 const char *web_date(struct web_ctx *c, const char *iso); /* "27 de novembre de 2026, 15:31" */
+const char *web_day(struct web_ctx *c, const char *ymd); /* "3 d'abril de 2026" */
 
 /* Starts an expedient with the initial action. key (may be NULL) makes a repeat of the same
  * submission return the first outcome instead of a second expedient. view (may be NULL)

@@ -54,6 +54,20 @@ static const struct {
 	{"expedient_list",
 	 EXPEDIENT_VIEW "($2::text IS NULL OR x.applicant_nif = $2) "
 	 "ORDER BY x.created_at DESC, x.number DESC LIMIT $3"},
+	/* The back office's inbox: the next legal time limit of each expedient is the earlier of
+	 * its state's deadline and the resolution's (the step keeps both in vars, in ms, and
+	 * drops them when they stop running); the most urgent first. */
+	{"expedient_inbox",
+	 "SELECT " ENG__VIEW_COLUMNS ", d.due FROM expedient x CROSS JOIN LATERAL (SELECT "
+	 "least(nullif(x.vars->>('due.' || x.state), '')::bigint, "
+	 "nullif(x.vars->>'due.resolution', '')::bigint) AS due) d, "
+	 "(SELECT (extract(epoch FROM now()) * 1000)::bigint AS ms) n WHERE x.entity_id = $1 "
+	 "AND ($2::text IS NULL OR x.state = $2) AND ($3::text IS NULL OR x.tramit_code = $3) "
+	 "AND ($4::text IS NULL OR x.number ILIKE $4 OR x.applicant_nif ILIKE $4 OR "
+	 "x.applicant_name ILIKE $4 OR coalesce(x.registry_number, '') ILIKE $4) "
+	 "AND ($5::text IS NULL OR ($5 = 'overdue' AND d.due < n.ms) OR ($5 = 'soon' AND "
+	 "d.due >= n.ms AND d.due < n.ms + 5 * 86400000)) "
+	 "ORDER BY d.due NULLS LAST, x.created_at DESC, x.number DESC LIMIT $6"},
 	{"event_list",
 	 "SELECT seq, action, actor_kind, actor_id, from_state, to_state, " ISO("at")
 	 " FROM event WHERE expedient_id = $1 ORDER BY seq"},
@@ -413,6 +427,43 @@ int eng_store_document_by_csv(struct eng_store *s, struct eng_arena *a, const ch
                               struct eng_error *err)
 {
 	return eng_store_csv_lookup(s, a, csv, client, 0, out, err);
+}
+
+int eng_store_expedient_inbox(struct eng_store *s, struct eng_arena *a, const char *entity_id,
+                              const struct eng_inbox_filter *f, int limit,
+                              struct eng_expedient_view **out, int64_t **due_ms, size_t *n,
+                              struct eng_error *err)
+{
+	char lim[16], *like = NULL;
+	snprintf(lim, sizeof(lim), "%d", limit);
+	if (f->text && *f->text) {
+		/* The typed text is matched literally: % and _ are not wildcards here. */
+		size_t len = strlen(f->text);
+		like = eng_arena_alloc(a, 2 * len + 3);
+		char *p = like;
+		*p++ = '%';
+		for (const char *t = f->text; *t; t++) {
+			if (*t == '%' || *t == '_' || *t == '\\')
+				*p++ = '\\';
+			*p++ = *t;
+		}
+		*p++ = '%';
+		*p = '\0';
+	}
+	const char *p[] = {entity_id, f->state, f->tramit, like, f->due, lim};
+	PGresult *r = run_query(s, "expedient_inbox", 6, p, err);
+	if (!r)
+		return err->code;
+	*n = (size_t)PQntuples(r);
+	*out = eng_arena_alloc(a, sizeof(**out) * (*n + 1));
+	*due_ms = eng_arena_alloc(a, sizeof(**due_ms) * (*n + 1));
+	int cols = PQnfields(r);
+	for (size_t i = 0; i < *n; i++) {
+		expedient_row(&(*out)[i], a, r, (int)i);
+		(*due_ms)[i] = PQgetisnull(r, (int)i, cols - 1) ? 0 : atoll(PQgetvalue(r, (int)i, cols - 1));
+	}
+	PQclear(r);
+	return 0;
 }
 
 int eng_store_csv_lookup(struct eng_store *s, struct eng_arena *a, const char *csv,

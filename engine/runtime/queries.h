@@ -75,6 +75,19 @@ int eng_store_expedient_list(struct eng_store *s, struct eng_arena *a, const cha
                              const char *applicant_nif, int limit,
                              struct eng_expedient_view **out, size_t *n, struct eng_error *err);
 
+/* The back office's filters; NULL means any. due: "overdue" (a legal time limit already
+ * passed) or "soon" (one ends within five days). text: part of the number, registry number,
+ * or the applicant's NIF or name, matched literally and without case. */
+struct eng_inbox_filter {
+	const char *state, *tramit, *text, *due;
+};
+/* The entity's expedients that pass f, the most urgent first; (*due_ms)[i] is row i's next
+ * legal time limit (Unix ms), 0 when none runs. */
+int eng_store_expedient_inbox(struct eng_store *s, struct eng_arena *a, const char *entity_id,
+                              const struct eng_inbox_filter *f, int limit,
+                              struct eng_expedient_view **out, int64_t **due_ms, size_t *n,
+                              struct eng_error *err);
+
 struct eng_event_view {
 	int64_t seq;
 	const char *action, *actor_kind, *actor_id, *from_state, *to_state, *at;

@@ -1,0 +1,142 @@
+/* The back office's inbox through the real server: the most urgent first, and the filters by
+ * legal time limit (passed, ending within five days), state, tràmit and text, which is taken
+ * literally; bad filter values get 400 and citizens no inbox. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/support/http.h"
+#include "tests/support/pgtmp.h"
+
+static struct eng_pgcluster cluster;
+static PGconn *conn;
+static pid_t server;
+static int port;
+
+static void setup(void)
+{
+	struct eng_error err = {0};
+	cr_assert_eq(pgtmp_start(&cluster, &err), 0, "%s", err.msg);
+	conn = pgtmp_connect(&cluster);
+	port = http_free_port();
+	char log_path[700];
+	snprintf(log_path, sizeof(log_path), "%s/server.log", cluster.dir);
+	static char env_db[1200], env_port[32], env_dir[600];
+	snprintf(env_db, sizeof(env_db), "TRAMIT_DATABASE_URL=%s", cluster.conninfo);
+	snprintf(env_port, sizeof(env_port), "PORT=%d", port);
+	snprintf(env_dir, sizeof(env_dir), "TRAMIT_TRAMITS_DIR=%s/tramits", TRAMIT_SOURCE_DIR);
+	const char *env[] = {env_db, env_port, env_dir, "TRAMIT_TRUSTED_HEADER=X-Remote-User",
+	                     "TRAMIT_TRUSTED_PROXY=127.0.0.1", NULL};
+	const char *args[] = {"serve", "--demo", NULL};
+	server = tramit_start(args, env, port, log_path);
+}
+
+static void teardown(void)
+{
+	if (server > 0)
+		cr_expect_eq(tramit_stop(server, SIGTERM), 0);
+	PQfinish(conn);
+	pgtmp_stop(&cluster);
+}
+
+TestSuite(inbox, .init = setup, .fini = teardown, .timeout = 120);
+
+static void sql(const char *text)
+{
+	PGresult *r = PQexec(conn, text);
+	cr_assert(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s",
+	          text, PQresultErrorMessage(r));
+	PQclear(r);
+}
+
+/* The ids of the page's rows, in order, each replaced by its name in names/ids. */
+static void rows(struct http_client *c, const char *path, char *const *ids, const char *const *names,
+                 char *out, size_t cap, long *status)
+{
+	struct http_response r;
+	http_get(c, path, &r);
+	*status = r.status;
+	out[0] = '\0';
+	for (const char *p = r.body; (p = strstr(p, "<tr data-id=\"")); ) {
+		p += strlen("<tr data-id=\"");
+		const char *name = "?";
+		for (int i = 0; i < 3; i++)
+			if (strncmp(p, ids[i], strlen(ids[i])) == 0)
+				name = names[i];
+		snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? " " : "", name);
+	}
+	http_response_free(&r);
+}
+
+Test(inbox, the_most_urgent_first_and_every_filter)
+{
+	char *ids[3];
+	for (int i = 0; i < 3; i++)
+		ids[i] = http_citizen_files(port, "GEN-001", "{\"form\": {\"assumpte\": \"Safata\", \"exposa\": "
+		                            "\"Fets\", \"solicita\": \"Petició\", \"idioma\": \"ca\"}}");
+	const char *names[] = {"late", "soon", "none"};
+	char q[600];
+	/* One whose resolution time passed a day ago, one that ends in two days, one resolved. */
+	snprintf(q, sizeof(q), "UPDATE expedient SET vars = vars || jsonb_build_object('due.resolution', "
+	         "((extract(epoch FROM now()) - 86400) * 1000)::bigint::text) WHERE id = '%s'", ids[0]);
+	sql(q);
+	snprintf(q, sizeof(q), "UPDATE expedient SET vars = vars || jsonb_build_object('due.resolution', "
+	         "((extract(epoch FROM now()) + 2 * 86400) * 1000)::bigint::text) WHERE id = '%s'", ids[1]);
+	sql(q);
+	snprintf(q, sizeof(q), "UPDATE expedient SET state = 'resolved', vars = vars - 'due.resolution' "
+	         "WHERE id = '%s'", ids[2]);
+	sql(q);
+	struct http_client *e = http_client_new(port, "ca");
+	http_client_header(e, "X-Remote-User: employee:demo.empleat");
+	char got[200];
+	long status;
+	rows(e, "/backoffice", ids, names, got, sizeof(got), &status);
+	cr_expect_eq(status, 200);
+	cr_expect_str_eq(got, "late soon none", "the most urgent first");
+	rows(e, "/backoffice?termini=overdue", ids, names, got, sizeof(got), &status);
+	cr_expect_str_eq(got, "late");
+	rows(e, "/backoffice?termini=soon", ids, names, got, sizeof(got), &status);
+	cr_expect_str_eq(got, "soon");
+	rows(e, "/backoffice?estat=resolved", ids, names, got, sizeof(got), &status);
+	cr_expect_str_eq(got, "none");
+	rows(e, "/backoffice?estat=&tramit=GEN-001&termini=&q=", ids, names, got, sizeof(got), &status);
+	cr_expect_str_eq(got, "late soon none", "empty values mean any");
+	rows(e, "/backoffice?tramit=VIA-001", ids, names, got, sizeof(got), &status);
+	cr_expect_str_eq(got, "");
+	snprintf(q, sizeof(q), "SELECT number FROM expedient WHERE id = '%s'", ids[1]);
+	PGresult *r = PQexec(conn, q);
+	char path[200];
+	snprintf(path, sizeof(path), "/backoffice?q=%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	rows(e, path, ids, names, got, sizeof(got), &status);
+	cr_expect_str_eq(got, "soon", "by number");
+	rows(e, "/backoffice?q=maria+DEMO", ids, names, got, sizeof(got), &status);
+	cr_expect_str_eq(got, "late soon none", "by the applicant's name, without case");
+	rows(e, "/backoffice?q=%25", ids, names, got, sizeof(got), &status);
+	cr_expect_str_eq(got, "", "a typed %% is a character, not a wildcard");
+	rows(e, "/backoffice?termini=ahir", ids, names, got, sizeof(got), &status);
+	cr_expect_eq(status, 400);
+
+	/* What the page says: the count, the tags, the filters kept in the form. */
+	struct http_response page;
+	http_get(e, "/backoffice?termini=overdue", &page);
+	cr_expect(strstr(page.body, "<p id=\"count\" role=\"status\">1 expedient</p>") != NULL, "%s", page.body);
+	cr_expect(strstr(page.body, "<span class=\"tag act\">Vençut</span>") != NULL, "%s", page.body);
+	cr_expect(strstr(page.body, "<option value=\"overdue\" selected>Vençut</option>") != NULL, "%s", page.body);
+	http_response_free(&page);
+	http_get(e, "/backoffice?tramit=VIA-001", &page);
+	cr_expect(strstr(page.body, "<p id=\"empty\">Cap expedient no compleix aquests filtres.</p>") != NULL,
+	          "%s", page.body);
+	http_response_free(&page);
+	struct http_client *citizen = http_client_new(port, "ca");
+	http_client_header(citizen, "X-Remote-User: 12345678Z");
+	http_get(citizen, "/backoffice?termini=overdue", &page);
+	cr_expect_eq(page.status, 403);
+	http_response_free(&page);
+	http_client_free(citizen);
+	http_client_free(e);
+	for (int i = 0; i < 3; i++)
+		free(ids[i]);
+}

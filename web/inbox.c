@@ -1,0 +1,160 @@
+/* The back office's inbox: every expedient of the entity, the most urgent first, filtered by
+ * state, tràmit, text (number, registry number, applicant) and legal time limit (passed, or
+ * ending within five days). Filters are a GET form, so a filtered list can be bookmarked and
+ * works without JavaScript. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/core/calendar.h"
+#include "internal.h"
+
+enum { INBOX_LIMIT = 200, SOON_MS = 5 * 86400000 };
+
+/* A query value, or NULL when absent or empty ("any"). */
+static const char *param(struct web_ctx *c, const char *name)
+{
+	const char *v = web_query_get(c, name);
+	return v && *v ? v : NULL;
+}
+
+static void option(struct web_ctx *c, const char *value, const char *label, const char *chosen)
+{
+	web_printf(c, "<option value=\"");
+	web_attr(c, value);
+	web_printf(c, "\"%s>", chosen && strcmp(chosen, value) == 0 ? " selected" : "");
+	web_html(c, label);
+	web_printf(c, "</option>");
+}
+
+/* The states of the catalogue's tràmits, each name once, labelled by the first tràmit that
+ * has it. */
+static void state_options(struct web_ctx *c, const char *chosen)
+{
+	const struct cat_catalog *cat = c->srv->catalog;
+	const char **seen = eng_arena_alloc(&c->arena, sizeof(*seen) * 512);
+	size_t n_seen = 0;
+	for (size_t i = 0; i < cat_catalog_count(cat); i++) {
+		const struct eng_definition *d = cat_catalog_at(cat, i);
+		for (size_t k = 0; k < d->n_states && n_seen < 512; k++) {
+			const char *name = d->states[k].name;
+			bool dup = false;
+			for (size_t j = 0; j < n_seen && !dup; j++)
+				dup = strcmp(seen[j], name) == 0;
+			if (dup)
+				continue;
+			seen[n_seen++] = name;
+			option(c, name, eng_text_get(&d->states[k].label, c->lang), chosen);
+		}
+	}
+}
+
+static void filters(struct web_ctx *c, const struct eng_inbox_filter *f)
+{
+	const struct cat_catalog *cat = c->srv->catalog;
+	web_printf(c, "<form method=\"get\" action=\"/backoffice\" class=\"filters\" id=\"filters\">"
+	              "<div class=\"field\"><label for=\"f-estat\">%s</label><select id=\"f-estat\" "
+	              "name=\"estat\">", web_t(c, "inbox.state"));
+	option(c, "", web_t(c, "inbox.any"), f->state ? f->state : "");
+	state_options(c, f->state);
+	web_printf(c, "</select></div><div class=\"field\"><label for=\"f-tramit\">%s</label>"
+	              "<select id=\"f-tramit\" name=\"tramit\">", web_t(c, "col.tramit"));
+	option(c, "", web_t(c, "inbox.any"), f->tramit ? f->tramit : "");
+	for (size_t i = 0; i < cat_catalog_count(cat); i++) {
+		const struct eng_definition *d = cat_catalog_at(cat, i);
+		option(c, d->code, eng_arena_printf(&c->arena, "%s (%s)", eng_text_get(&d->title, c->lang),
+		                                    d->code), f->tramit);
+	}
+	web_printf(c, "</select></div><div class=\"field\"><label for=\"f-termini\">%s</label>"
+	              "<select id=\"f-termini\" name=\"termini\">", web_t(c, "inbox.due"));
+	option(c, "", web_t(c, "inbox.any"), f->due ? f->due : "");
+	option(c, "soon", web_t(c, "inbox.due.soon"), f->due);
+	option(c, "overdue", web_t(c, "inbox.due.overdue"), f->due);
+	web_printf(c, "</select></div><div class=\"field\"><label for=\"f-text\">%s</label>"
+	              "<input type=\"text\" id=\"f-text\" name=\"q\" maxlength=\"100\" value=\"",
+	           web_t(c, "inbox.text"));
+	web_attr(c, f->text ? f->text : "");
+	web_printf(c, "\"></div><button type=\"submit\">%s</button> <a href=\"/backoffice\">%s</a></form>",
+	           web_t(c, "inbox.filter"), web_t(c, "inbox.clear"));
+}
+
+/* The time limit cell: its last moment in Madrid, tagged when passed or near. */
+static void due_cell(struct web_ctx *c, int64_t due, int64_t now)
+{
+	web_printf(c, "<td class=\"due\">");
+	if (due > 0) {
+		/* The limit is the first instant past the last day: show that last day. */
+		struct eng_datetime t = eng_datetime_from_unix((due - 1000) / 1000);
+		char day[11];
+		eng_day_format(day, t.day);
+		web_html(c, web_day(c, day));
+		if (due < now)
+			web_printf(c, " <span class=\"tag act\">%s</span>", web_t(c, "inbox.due.overdue"));
+		else if (due < now + SOON_MS)
+			web_printf(c, " <span class=\"tag\">%s</span>", web_t(c, "inbox.due.soon"));
+	}
+	web_printf(c, "</td>");
+}
+
+static void table(struct web_ctx *c, const struct eng_expedient_view *xs, const int64_t *due, size_t n)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	web_printf(c, "<table id=\"expedients\"><thead><tr><th scope=\"col\">%s</th><th scope=\"col\">%s"
+	              "</th><th scope=\"col\">%s</th><th scope=\"col\">%s</th><th scope=\"col\">%s</th>"
+	              "<th scope=\"col\">%s</th></tr></thead><tbody>", web_t(c, "col.number"),
+	           web_t(c, "col.tramit"), web_t(c, "col.applicant"), web_t(c, "col.state"),
+	           web_t(c, "inbox.due"), web_t(c, "col.registry"));
+	for (size_t i = 0; i < n; i++) {
+		const struct eng_definition *d = cat_catalog_by_hash(c->srv->catalog, xs[i].definition_hash);
+		web_printf(c, "<tr data-id=\"%s\"><td><a href=\"/backoffice/expedients/%s\">", xs[i].id, xs[i].id);
+		web_html(c, xs[i].number);
+		web_printf(c, "</a></td><td>");
+		web_html(c, d ? eng_text_get(&d->title, c->lang) : xs[i].tramit_code);
+		web_printf(c, "</td><td>");
+		web_html(c, xs[i].applicant_name);
+		web_printf(c, " (");
+		web_html(c, xs[i].applicant_nif);
+		web_printf(c, ")</td><td class=\"state\" data-state=\"");
+		web_attr(c, xs[i].state);
+		web_printf(c, "\">");
+		web_html(c, web_state_label(c, d, xs[i].state));
+		web_printf(c, "</td>");
+		due_cell(c, due[i], now);
+		web_printf(c, "<td>");
+		if (xs[i].registry_number)
+			web_html(c, xs[i].registry_number);
+		web_printf(c, "</td></tr>");
+	}
+	web_printf(c, "</tbody></table>");
+}
+
+void web_route_backoffice(struct web_ctx *c)
+{
+	if (!web_require(c, "employee"))
+		return;
+	struct eng_inbox_filter f = {param(c, "estat"), param(c, "tramit"), param(c, "q"), param(c, "termini")};
+	if ((f.due && strcmp(f.due, "soon") != 0 && strcmp(f.due, "overdue") != 0) ||
+	    (f.text && strlen(f.text) > 100))
+		return web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
+	struct eng_expedient_view *xs;
+	int64_t *due;
+	size_t n;
+	struct eng_error err;
+	if (eng_store_expedient_inbox(c->store, &c->arena, c->srv->cfg.entity_id, &f, INBOX_LIMIT, &xs,
+	                              &due, &n, &err) != 0)
+		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+	bool filtered = f.state || f.tramit || f.text || f.due;
+	web_page_begin(c, web_t(c, "backoffice.title"));
+	web_printf(c, "<h1>%s</h1><p>%s</p>", web_t(c, "backoffice.title"), web_t(c, "backoffice.intro"));
+	filters(c, &f);
+	web_printf(c, "<p id=\"count\" role=\"status\">%zu %s</p>", n,
+	           web_t(c, n == 1 ? "inbox.one" : "inbox.many"));
+	if (n == 0)
+		web_printf(c, "<p id=\"empty\">%s</p>", web_t(c, filtered ? "inbox.none" : "backoffice.empty"));
+	else
+		table(c, xs, due, n);
+	web_page_end(c);
+	web_send(c, 200, "text/html; charset=utf-8");
+}
