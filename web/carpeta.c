@@ -200,7 +200,9 @@ void web_route_backoffice_expedient(struct web_ctx *c, const char *id)
 	web_html(c, x.applicant_name);
 	web_printf(c, " (");
 	web_html(c, x.applicant_nif);
-	web_printf(c, ")</p><h2>%s</h2>", web_t(c, "expedient.actions"));
+	web_printf(c, ")</p>");
+	web_render_assignment(c, x.id);
+	web_printf(c, "<h2>%s</h2>", web_t(c, "expedient.actions"));
 	const struct eng_state *st = d ? eng_definition_state(d, x.state) : NULL;
 	struct eng_expedient exp = {.state = x.state, .version = x.version, .applicant_id = x.applicant_nif};
 	struct eng_actor actor = web_actor(c);

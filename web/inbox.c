@@ -49,7 +49,7 @@ static void state_options(struct web_ctx *c, const char *chosen)
 	}
 }
 
-static void filters(struct web_ctx *c, const struct eng_inbox_filter *f)
+static void filters(struct web_ctx *c, const struct eng_inbox_filter *f, const char *assigned)
 {
 	const struct cat_catalog *cat = c->srv->catalog;
 	web_printf(c, "<form method=\"get\" action=\"/backoffice\" class=\"filters\" id=\"filters\">"
@@ -70,6 +70,11 @@ static void filters(struct web_ctx *c, const struct eng_inbox_filter *f)
 	option(c, "", web_t(c, "inbox.any"), f->due ? f->due : "");
 	option(c, "soon", web_t(c, "inbox.due.soon"), f->due);
 	option(c, "overdue", web_t(c, "inbox.due.overdue"), f->due);
+	web_printf(c, "</select></div><div class=\"field\"><label for=\"f-assignat\">%s</label>"
+	              "<select id=\"f-assignat\" name=\"assignat\">", web_t(c, "inbox.assigned"));
+	option(c, "", web_t(c, "inbox.any"), assigned ? assigned : "");
+	option(c, "me", web_t(c, "inbox.assigned.me"), assigned);
+	option(c, "none", web_t(c, "inbox.assigned.none"), assigned);
 	web_printf(c, "</select></div><div class=\"field\"><label for=\"f-text\">%s</label>"
 	              "<input type=\"text\" id=\"f-text\" name=\"q\" maxlength=\"100\" value=\"",
 	           web_t(c, "inbox.text"));
@@ -96,16 +101,18 @@ static void due_cell(struct web_ctx *c, int64_t due, int64_t now)
 	web_printf(c, "</td>");
 }
 
-static void table(struct web_ctx *c, const struct eng_expedient_view *xs, const int64_t *due, size_t n)
+static void table(struct web_ctx *c, const struct eng_expedient_view *xs, const int64_t *due,
+                  const char *const *assignee, size_t n)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	web_printf(c, "<table id=\"expedients\"><thead><tr><th scope=\"col\">%s</th><th scope=\"col\">%s"
 	              "</th><th scope=\"col\">%s</th><th scope=\"col\">%s</th><th scope=\"col\">%s</th>"
-	              "<th scope=\"col\">%s</th></tr></thead><tbody>", web_t(c, "col.number"),
-	           web_t(c, "col.tramit"), web_t(c, "col.applicant"), web_t(c, "col.state"),
-	           web_t(c, "inbox.due"), web_t(c, "col.registry"));
+	              "<th scope=\"col\">%s</th><th scope=\"col\">%s</th></tr></thead><tbody>",
+	           web_t(c, "col.number"), web_t(c, "col.tramit"), web_t(c, "col.applicant"),
+	           web_t(c, "col.state"), web_t(c, "inbox.due"), web_t(c, "inbox.assigned"),
+	           web_t(c, "col.registry"));
 	for (size_t i = 0; i < n; i++) {
 		const struct eng_definition *d = cat_catalog_by_hash(c->srv->catalog, xs[i].definition_hash);
 		web_printf(c, "<tr data-id=\"%s\"><td><a href=\"/backoffice/expedients/%s\">", xs[i].id, xs[i].id);
@@ -122,7 +129,9 @@ static void table(struct web_ctx *c, const struct eng_expedient_view *xs, const 
 		web_html(c, web_state_label(c, d, xs[i].state));
 		web_printf(c, "</td>");
 		due_cell(c, due[i], now);
-		web_printf(c, "<td>");
+		web_printf(c, "<td class=\"assignee\">");
+		web_html(c, assignee[i]);
+		web_printf(c, "</td><td>");
 		if (xs[i].registry_number)
 			web_html(c, xs[i].registry_number);
 		web_printf(c, "</td></tr>");
@@ -134,27 +143,74 @@ void web_route_backoffice(struct web_ctx *c)
 {
 	if (!web_require(c, "employee"))
 		return;
-	struct eng_inbox_filter f = {param(c, "estat"), param(c, "tramit"), param(c, "q"), param(c, "termini")};
+	struct eng_inbox_filter f = {param(c, "estat"), param(c, "tramit"), param(c, "q"), param(c, "termini"),
+	                             NULL};
+	const char *assigned = param(c, "assignat");
+	if (assigned && strcmp(assigned, "me") == 0)
+		f.assigned = c->session.principal_id;
+	else if (assigned && strcmp(assigned, "none") == 0)
+		f.assigned = "";
 	if ((f.due && strcmp(f.due, "soon") != 0 && strcmp(f.due, "overdue") != 0) ||
-	    (f.text && strlen(f.text) > 100))
+	    (assigned && !f.assigned) || (f.text && strlen(f.text) > 100))
 		return web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
 	struct eng_expedient_view *xs;
 	int64_t *due;
+	const char **assignee;
 	size_t n;
 	struct eng_error err;
 	if (eng_store_expedient_inbox(c->store, &c->arena, c->srv->cfg.entity_id, &f, INBOX_LIMIT, &xs,
-	                              &due, &n, &err) != 0)
+	                              &due, &assignee, &n, &err) != 0)
 		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
-	bool filtered = f.state || f.tramit || f.text || f.due;
+	bool filtered = f.state || f.tramit || f.text || f.due || f.assigned;
 	web_page_begin(c, web_t(c, "backoffice.title"));
 	web_printf(c, "<h1>%s</h1><p>%s</p>", web_t(c, "backoffice.title"), web_t(c, "backoffice.intro"));
-	filters(c, &f);
+	filters(c, &f, assigned);
 	web_printf(c, "<p id=\"count\" role=\"status\">%zu %s</p>", n,
 	           web_t(c, n == 1 ? "inbox.one" : "inbox.many"));
 	if (n == 0)
 		web_printf(c, "<p id=\"empty\">%s</p>", web_t(c, filtered ? "inbox.none" : "backoffice.empty"));
 	else
-		table(c, xs, due, n);
+		table(c, xs, due, assignee, n);
 	web_page_end(c);
 	web_send(c, 200, "text/html; charset=utf-8");
+}
+
+/* POST /backoffice/expedients/{id}/assign: to=me takes the expedient, to=none leaves it. */
+void web_route_backoffice_assign(struct web_ctx *c, const char *id)
+{
+	if (!web_require(c, "employee"))
+		return;
+	static const char *const fields[] = {"to", NULL};
+	struct eng_value *v;
+	size_t n;
+	if (!web_post_fields(c, 1024, fields, &v, &n))
+		return;
+	const char *to = eng_values_get(v, n, "to");
+	if (!to || (strcmp(to, "me") != 0 && strcmp(to, "none") != 0))
+		return web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
+	struct eng_error err;
+	const char *me = c->session.principal_id;
+	int rc = eng_store_expedient_assign(c->store, c->srv->cfg.entity_id, id,
+	                                    strcmp(to, "me") == 0 ? me : NULL, me, &err);
+	if (rc == ENG_ENOTFOUND)
+		return web_error_page(c, 404, "err.notfound.title", "err.notfound");
+	if (rc)
+		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+	web_redirect(c, eng_arena_printf(&c->arena, "/backoffice/expedients/%s", id));
+}
+
+void web_render_assignment(struct web_ctx *c, const char *id)
+{
+	const char *name = eng_store_expedient_assignee(c->store, &c->arena, c->srv->cfg.entity_id, id);
+	web_printf(c, "<form method=\"post\" action=\"/backoffice/expedients/%s/assign\" id=\"assignment\">"
+	              "<p>%s: <strong id=\"assignee\">", id, web_t(c, "inbox.assigned"));
+	web_html(c, name ? name : web_t(c, "inbox.assigned.nobody"));
+	web_printf(c, "</strong> <input type=\"hidden\" name=\"csrf\" value=\"");
+	web_attr(c, c->session.csrf);
+	web_printf(c, "\"><button type=\"submit\" name=\"to\" value=\"me\" class=\"secondary\" "
+	              "id=\"assign-me\">%s</button>", web_t(c, "inbox.assign.me"));
+	if (name)
+		web_printf(c, " <button type=\"submit\" name=\"to\" value=\"none\" class=\"secondary\" "
+		              "id=\"assign-none\">%s</button>", web_t(c, "inbox.assign.none"));
+	web_printf(c, "</p></form>");
 }

@@ -187,6 +187,10 @@ const char *web_state_label(struct web_ctx *c, const struct eng_definition *def,
 void web_render_data(struct web_ctx *c, const struct eng_definition *def,
                      const struct eng_value *data, size_t n);
 const char *web_date(struct web_ctx *c, const char *iso); /* "27 de novembre de 2026, 15:31" */
+/* The inbox's assignment (inbox.c): POST /backoffice/expedients/{id}/assign, and the line
+ * on the expedient's back-office page that shows and changes who handles it. */
+void web_route_backoffice_assign(struct web_ctx *c, const char *id);
+void web_render_assignment(struct web_ctx *c, const char *id);
 const char *web_day(struct web_ctx *c, const char *ymd); /* "3 d'abril de 2026" */
 
 /* Starts an expedient with the initial action. key (may be NULL) makes a repeat of the same

@@ -153,6 +153,8 @@ static void dispatch(struct web_ctx *c)
 			return web_route_backoffice_expedient(c, seg[0]);
 		if (n == 3 && post && strcmp(seg[1], "actions") == 0)
 			return web_route_backoffice_action(c, seg[0], seg[2]);
+		if (n == 2 && post && strcmp(seg[1], "assign") == 0)
+			return web_route_backoffice_assign(c, seg[0]);
 	}
 	if (get && strcmp(p, "/backoffice/registry") == 0)
 		return web_route_registry(c);

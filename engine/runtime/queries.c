@@ -58,7 +58,7 @@ static const struct {
 	 * its state's deadline and the resolution's (the step keeps both in vars, in ms, and
 	 * drops them when they stop running); the most urgent first. */
 	{"expedient_inbox",
-	 "SELECT " ENG__VIEW_COLUMNS ", d.due FROM expedient x CROSS JOIN LATERAL (SELECT "
+	 "SELECT " ENG__VIEW_COLUMNS ", coalesce(x.assigned_to, ''), d.due FROM expedient x CROSS JOIN LATERAL (SELECT "
 	 "least(nullif(x.vars->>('due.' || x.state), '')::bigint, "
 	 "nullif(x.vars->>'due.resolution', '')::bigint) AS due) d, "
 	 "(SELECT (extract(epoch FROM now()) * 1000)::bigint AS ms) n WHERE x.entity_id = $1 "
@@ -67,7 +67,18 @@ static const struct {
 	 "x.applicant_name ILIKE $4 OR coalesce(x.registry_number, '') ILIKE $4) "
 	 "AND ($5::text IS NULL OR ($5 = 'overdue' AND d.due < n.ms) OR ($5 = 'soon' AND "
 	 "d.due >= n.ms AND d.due < n.ms + 5 * 86400000)) "
+	 "AND ($7::text IS NULL OR ($7 = '' AND x.assigned_to IS NULL) OR x.assigned_to = $7) "
 	 "ORDER BY d.due NULLS LAST, x.created_at DESC, x.number DESC LIMIT $6"},
+	/* Assigning is one statement: the row and its log change together, and only an
+	 * expedient of this entity moves. */
+	{"expedient_assign",
+	 "WITH x AS (UPDATE expedient SET assigned_to = nullif($3, '') WHERE entity_id = $1 AND id = $2 "
+	 "RETURNING id) INSERT INTO expedient_assignment (expedient_id, assigned_to, assigned_by) "
+	 "SELECT id, nullif($3, ''), $4 FROM x"},
+	{"expedient_assignee",
+	 "SELECT coalesce(e.name, x.assigned_to) FROM expedient x LEFT JOIN employee e ON "
+	 "e.entity_id = x.entity_id AND e.username = x.assigned_to WHERE x.entity_id = $1 AND "
+	 "x.id = $2 AND x.assigned_to IS NOT NULL"},
 	{"event_list",
 	 "SELECT seq, action, actor_kind, actor_id, from_state, to_state, " ISO("at")
 	 " FROM event WHERE expedient_id = $1 ORDER BY seq"},
@@ -431,8 +442,8 @@ int eng_store_document_by_csv(struct eng_store *s, struct eng_arena *a, const ch
 
 int eng_store_expedient_inbox(struct eng_store *s, struct eng_arena *a, const char *entity_id,
                               const struct eng_inbox_filter *f, int limit,
-                              struct eng_expedient_view **out, int64_t **due_ms, size_t *n,
-                              struct eng_error *err)
+                              struct eng_expedient_view **out, int64_t **due_ms,
+                              const char ***assignee, size_t *n, struct eng_error *err)
 {
 	char lim[16], *like = NULL;
 	snprintf(lim, sizeof(lim), "%d", limit);
@@ -450,20 +461,50 @@ int eng_store_expedient_inbox(struct eng_store *s, struct eng_arena *a, const ch
 		*p++ = '%';
 		*p = '\0';
 	}
-	const char *p[] = {entity_id, f->state, f->tramit, like, f->due, lim};
-	PGresult *r = run_query(s, "expedient_inbox", 6, p, err);
+	const char *p[] = {entity_id, f->state, f->tramit, like, f->due, lim, f->assigned};
+	PGresult *r = run_query(s, "expedient_inbox", 7, p, err);
 	if (!r)
 		return err->code;
 	*n = (size_t)PQntuples(r);
 	*out = eng_arena_alloc(a, sizeof(**out) * (*n + 1));
 	*due_ms = eng_arena_alloc(a, sizeof(**due_ms) * (*n + 1));
+	*assignee = eng_arena_alloc(a, sizeof(**assignee) * (*n + 1));
 	int cols = PQnfields(r);
 	for (size_t i = 0; i < *n; i++) {
 		expedient_row(&(*out)[i], a, r, (int)i);
+		(*assignee)[i] = col(a, r, (int)i, cols - 2);
 		(*due_ms)[i] = PQgetisnull(r, (int)i, cols - 1) ? 0 : atoll(PQgetvalue(r, (int)i, cols - 1));
 	}
 	PQclear(r);
 	return 0;
+}
+
+int eng_store_expedient_assign(struct eng_store *s, const char *entity_id, const char *id,
+                               const char *to, const char *by, struct eng_error *err)
+{
+	if (!eng_uuid_valid(id))
+		return eng_error_set(err, ENG_ENOTFOUND, "no expedient %s", id);
+	const char *p[] = {entity_id, id, to ? to : "", by};
+	PGresult *r = eng_store__ensure(s, err) ? NULL
+	              : eng_store__run(s, "expedient_assign", 4, p, PGRES_COMMAND_OK, err);
+	if (!r)
+		return err->code;
+	bool moved = strcmp(PQcmdTuples(r), "1") == 0;
+	PQclear(r);
+	return moved ? 0 : eng_error_set(err, ENG_ENOTFOUND, "no expedient %s", id);
+}
+
+const char *eng_store_expedient_assignee(struct eng_store *s, struct eng_arena *a,
+                                         const char *entity_id, const char *id)
+{
+	const char *p[] = {entity_id, id};
+	struct eng_error err;
+	PGresult *r = eng_uuid_valid(id) ? run_query(s, "expedient_assignee", 2, p, &err) : NULL;
+	if (!r)
+		return NULL;
+	const char *name = PQntuples(r) ? col(a, r, 0, 0) : NULL;
+	PQclear(r);
+	return name;
 }
 
 int eng_store_csv_lookup(struct eng_store *s, struct eng_arena *a, const char *csv,

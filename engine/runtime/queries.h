@@ -80,13 +80,21 @@ int eng_store_expedient_list(struct eng_store *s, struct eng_arena *a, const cha
  * or the applicant's NIF or name, matched literally and without case. */
 struct eng_inbox_filter {
 	const char *state, *tramit, *text, *due;
+	const char *assigned; /* an employee's username, or "" for nobody */
 };
 /* The entity's expedients that pass f, the most urgent first; (*due_ms)[i] is row i's next
- * legal time limit (Unix ms), 0 when none runs. */
+ * legal time limit (Unix ms), 0 when none runs; (*assignee)[i] the username handling it, or "". */
 int eng_store_expedient_inbox(struct eng_store *s, struct eng_arena *a, const char *entity_id,
                               const struct eng_inbox_filter *f, int limit,
-                              struct eng_expedient_view **out, int64_t **due_ms, size_t *n,
-                              struct eng_error *err);
+                              struct eng_expedient_view **out, int64_t **due_ms,
+                              const char ***assignee, size_t *n, struct eng_error *err);
+/* Hands expedient id to employee `to` (NULL or "": to nobody), logged as done by `by`.
+ * ENG_ENOTFOUND when the entity has no such expedient. */
+int eng_store_expedient_assign(struct eng_store *s, const char *entity_id, const char *id,
+                               const char *to, const char *by, struct eng_error *err);
+/* The name of the employee handling expedient id, or NULL (nobody, or the database failed). */
+const char *eng_store_expedient_assignee(struct eng_store *s, struct eng_arena *a,
+                                         const char *entity_id, const char *id);
 
 struct eng_event_view {
 	int64_t seq;

@@ -135,6 +135,60 @@ Test(inbox, the_most_urgent_first_and_every_filter)
 	http_get(citizen, "/backoffice?termini=overdue", &page);
 	cr_expect_eq(page.status, 403);
 	http_response_free(&page);
+
+	/* Assignment: the employee takes the late one; the inbox filters by it, the page and
+	 * the log say who; leaving it hands it to nobody. */
+	http_get(e, "/backoffice", &page);
+	char *csrf = http_extract(page.body, "name=\"csrf\" value=\"", '"');
+	http_response_free(&page);
+	char form[200];
+	snprintf(path, sizeof(path), "/backoffice/expedients/%s/assign", ids[0]);
+	snprintf(form, sizeof(form), "csrf=%s&to=me", csrf);
+	http_post_form(e, path, form, &page);
+	cr_expect_eq(page.status, 303, "%s", page.body);
+	http_response_free(&page);
+	rows(e, "/backoffice?assignat=me", ids, names, got, sizeof(got), &status);
+	cr_expect_str_eq(got, "late");
+	rows(e, "/backoffice?assignat=none", ids, names, got, sizeof(got), &status);
+	cr_expect_str_eq(got, "soon none");
+	http_get(e, "/backoffice", &page);
+	cr_expect(strstr(page.body, "<td class=\"assignee\">demo.empleat</td>") != NULL, "%s", page.body);
+	http_response_free(&page);
+	snprintf(path, sizeof(path), "/backoffice/expedients/%s", ids[0]);
+	http_get(e, path, &page);
+	cr_expect(strstr(page.body, "<strong id=\"assignee\">Pere Demo Empleat</strong>") != NULL, "%s", page.body);
+	http_response_free(&page);
+	snprintf(path, sizeof(path), "/backoffice/expedients/%s/assign", ids[0]);
+	snprintf(form, sizeof(form), "csrf=%s&to=none", csrf);
+	http_post_form(e, path, form, &page);
+	cr_expect_eq(page.status, 303);
+	http_response_free(&page);
+	rows(e, "/backoffice?assignat=me", ids, names, got, sizeof(got), &status);
+	cr_expect_str_eq(got, "");
+	snprintf(q, sizeof(q), "SELECT string_agg(coalesce(assigned_to, '-') || ' by ' || assigned_by, ', ' "
+	         "ORDER BY id) FROM expedient_assignment WHERE expedient_id = '%s'", ids[0]);
+	r = PQexec(conn, q);
+	cr_expect_str_eq(PQgetvalue(r, 0, 0), "demo.empleat by demo.empleat, - by demo.empleat");
+	PQclear(r);
+	/* Refused: a citizen, another value, an unknown expedient, a wrong token. */
+	http_post_form(citizen, path, form, &page);
+	cr_expect_eq(page.status, 403);
+	http_response_free(&page);
+	snprintf(form, sizeof(form), "csrf=%s&to=pere", csrf);
+	http_post_form(e, path, form, &page);
+	cr_expect_eq(page.status, 400);
+	http_response_free(&page);
+	snprintf(form, sizeof(form), "csrf=%s&to=me", csrf);
+	http_post_form(e, "/backoffice/expedients/00000000-0000-4000-8000-000000000000/assign", form, &page);
+	cr_expect_eq(page.status, 404);
+	http_response_free(&page);
+	http_post_form(e, path, "csrf=wrong&to=me", &page);
+	cr_expect_eq(page.status, 403);
+	http_response_free(&page);
+	r = PQexec(conn, "SELECT count(*) FROM expedient_assignment");
+	cr_expect_str_eq(PQgetvalue(r, 0, 0), "2", "the refusals changed nothing");
+	PQclear(r);
+	free(csrf);
 	http_client_free(citizen);
 	http_client_free(e);
 	for (int i = 0; i < 3; i++)
