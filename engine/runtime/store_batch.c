@@ -254,7 +254,7 @@ static int write_effects(struct eng_store *s, struct eng_batch_item **b, size_t 
                          struct eng__tx *tx, struct eng_error *err)
 {
 	struct rows cancel = {json_array(), 0}, arm = {json_array(), 0};
-	bool outbox = false;
+	bool outbox = false, timers = false;
 	int rc = 0;
 	for (size_t k = 0; k < m && !rc; k++) {
 		if (b[k]->rc || tx[k].out->step.n_effects == 0)
@@ -264,13 +264,16 @@ static int write_effects(struct eng_store *s, struct eng_batch_item **b, size_t 
 		if (!rc)
 			rc = add_timers(&tx[k], &cancel, &arm, err);
 		outbox |= tx[k].out->n_outbox > 0;
+		/* Counted by the transition, not read off the batch's own lists: effects_write also
+		 * arms timers by itself (a binding notification's window). */
+		timers |= tx[k].out->n_timers > 0;
 	}
 	if (!rc)
 		rc = send_rows(s, "batch_timer_cancel", &cancel, PGRES_COMMAND_OK, NULL, err);
 	if (!rc)
 		rc = send_rows(s, "batch_timer_insert", &arm, PGRES_COMMAND_OK, NULL, err);
 	if (!rc)
-		rc = eng_store__wake(s, outbox, arm.n > 0 || cancel.n > 0, err);
+		rc = eng_store__wake(s, outbox, timers, err);
 	json_decref(cancel.json);
 	json_decref(arm.json);
 	return rc;
