@@ -144,10 +144,7 @@ const struct conn_type *conn_table_route(const char *effect_kind, const char *ar
 	const struct conn_type *c = NULL;
 	if (args_json && has_media(effect_kind)) {
 		json_t *args = json_loads(args_json, 0, NULL);
-		const char *medium = json_string_value(json_object_get(args, "medium"));
-		if (!medium)
-			medium = json_string_value(json_object_get(args, "channel"));
-		c = claimed_by(effect_kind, medium);
+		c = claimed_by(effect_kind, json_string_value(json_object_get(args, "medium")));
 		json_decref(args);
 	}
 	/* Any other medium goes to the default connector, which refuses what it cannot send

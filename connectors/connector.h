@@ -53,7 +53,7 @@ struct conn_type {
 	unsigned capabilities;             /* CONN_CAP_* */
 	const char *const *effect_kinds;   /* NULL-terminated, e.g. {"notify", NULL}; may be NULL */
 	/* NULL: the default connector of its effect kinds. Otherwise the value of the item's
-	 * args.medium (or, when absent, args.channel) that routes an item to this connector
+	 * args.medium that routes an item to this connector
 	 * rather than to the default; e.g. "sms". See conn_table_route. */
 	const char *medium;
 	/* Validates the entity's JSON configuration (the connector's section, or NULL when the
@@ -81,8 +81,7 @@ int conn_table_check(struct conn_error *err);
  * the first that performs it, or NULL. */
 const struct conn_type *conn_table_find(const char *effect_kind);
 /* The connector an outbox item of this kind goes to: the one whose medium is the args'
- * "medium" string, else the args' "channel" string (a store that names the medium there),
- * else the default connector of the kind, which judges any medium it is handed. Args are
+ * "medium" string, else the default connector of the kind, which judges any medium it is handed. Args are
  * only parsed when some connector of the kind has a medium; args_json may be NULL or not an
  * object (then: the default). NULL when no connector performs the kind. Thread-safe. */
 const struct conn_type *conn_table_route(const char *effect_kind, const char *args_json);

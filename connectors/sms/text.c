@@ -198,12 +198,7 @@ int conn__sms_text(char **out, const char **language, const struct conn_sms *s,
                    const struct eng_outbox_item *item, const json_t *args, char err[256])
 {
 	const char *lang = json_string_value(json_object_get(args, "language"));
-	if (!lang)
-		lang = json_string_value(json_object_get(args, "lang"));
-	/* A store that puts "sms" in channel keeps the notice's kind in "notice". */
-	const char *channel = json_string_value(json_object_get(args, "notice"));
-	if (!channel)
-		channel = json_string_value(json_object_get(args, "channel"));
+	const char *channel = json_string_value(json_object_get(args, "channel"));
 	*out = NULL;
 	if (lang && strcmp(lang, "ca") != 0 && strcmp(lang, "es") != 0) {
 		snprintf(err, 256, "args.language: expected \"ca\" or \"es\", found '%.40s'", lang);

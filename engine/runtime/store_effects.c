@@ -161,10 +161,8 @@ static bool notify_applicant(const struct eng_effect *e)
 /* A notice to the applicant carries where and in which language to send it, as the person's
  * record says when the effect is written: the address in force at the time of the act. A
  * person without an e-mail address gets no "email" and the connector says so.
- * The medium is the person's notice channel, e-mail unless they chose SMS and gave a phone.
- * "channel" stays the engine's binding|informative (the e-mail connector picks its texts by
- * it) except for an SMS notice, where it says "sms" for the SMS connector; "notice" always
- * keeps binding|informative. */
+ * "medium" (how: e-mail unless they chose SMS and gave a phone) routes the notice to its
+ * connector; "channel" keeps the engine's binding|informative, by which both pick texts. */
 static int notify_address(struct eng__tx *t, const struct eng_effect *e, json_t *args,
                           struct eng_error *err)
 {
@@ -179,17 +177,11 @@ static int notify_address(struct eng__tx *t, const struct eng_effect *e, json_t 
 	if (known && *PQgetvalue(r, 0, 0))
 		json_object_set_new(args, "email", json_string(PQgetvalue(r, 0, 0)));
 	const char *lang = known && *PQgetvalue(r, 0, 1) ? PQgetvalue(r, 0, 1) : t->cmd->lang;
-	if (lang && (strcmp(lang, "ca") == 0 || strcmp(lang, "es") == 0)) {
+	if (lang && (strcmp(lang, "ca") == 0 || strcmp(lang, "es") == 0))
 		json_object_set_new(args, "language", json_string(lang));
-		json_object_set_new(args, "lang", json_string(lang));
-	}
 	const char *phone = known ? PQgetvalue(r, 0, 2) : "";
 	bool sms = known && *phone && strcmp(PQgetvalue(r, 0, 3), "sms") == 0;
-	const char *kind = eng_values_get(e->args, e->n_args, "channel");
-	json_object_set_new(args, "notice", json_string(kind ? kind : "informative"));
 	json_object_set_new(args, "medium", json_string(sms ? "sms" : "email"));
-	if (sms)
-		json_object_set_new(args, "channel", json_string("sms"));
 	if (*phone)
 		json_object_set_new(args, "phone", json_string(phone));
 	PQclear(r);

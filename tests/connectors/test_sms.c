@@ -226,7 +226,7 @@ Test(sms, spanish_notice_arrives_as_a_form_with_the_api_key_header)
 	                                FORM_BODY "\", \"auth_header\": \"X-Api-Key\", "
 	                                "\"auth_secret\": \"k3y-for-the-gateway\"");
 	struct eng_delivery d = deliver(set, "{\"channel\": \"informative\", \"medium\": \"sms\", "
-	                                     "\"phone\": \"0034 699-000-111\", \"lang\": \"es\"}", KEY);
+	                                     "\"phone\": \"0034 699-000-111\", \"language\": \"es\"}", KEY);
 	cr_assert_eq(d.status, ENG_DELIVERY_DONE, "%s", d.error);
 	cr_assert_str_eq(d.result_json, "{\"to\":\"+34699000111\",\"message_id\":\"gw-1\","
 	                                "\"segments\":1,\"encoding\":\"gsm7\",\"language\":\"es\"}");
@@ -696,7 +696,8 @@ Test(sms, routing_sends_sms_medium_to_the_gateway_and_the_rest_to_smtp)
 	cr_assert_eq(conn_table_find("notify"), smtp);
 	cr_assert_eq(conn_table_route("notify", NULL), smtp);
 	cr_assert_eq(conn_table_route("notify", "{\"medium\": \"sms\"}"), sms);
-	cr_assert_eq(conn_table_route("notify", "{\"channel\": \"sms\"}"), sms);
+	/* Only the medium routes; channel says binding or informative. */
+	cr_assert_eq(conn_table_route("notify", "{\"channel\": \"sms\"}"), smtp);
 	cr_assert_eq(conn_table_route("notify", "{\"channel\": \"binding\"}"), smtp);
 	cr_assert_eq(conn_table_route("notify", "{\"medium\": \"email\", \"channel\": \"sms\"}"), smtp);
 	cr_assert_eq(conn_table_route("notify", "not json"), smtp);
@@ -716,19 +717,15 @@ Test(sms, routing_sends_sms_medium_to_the_gateway_and_the_rest_to_smtp)
 	char args[300];
 	snprintf(args, sizeof(args), "{\"channel\": \"binding\", \"medium\": \"sms\", %s}", contact);
 	cr_assert_eq(deliver(set, args, "EXP-2026-000042/5/0").status, ENG_DELIVERY_DONE);
-	snprintf(args, sizeof(args), "{\"channel\": \"sms\", %s}", contact);
+	snprintf(args, sizeof(args), "{\"channel\": \"informative\", \"medium\": \"sms\", %s}", contact);
 	cr_assert_eq(deliver(set, args, "EXP-2026-000042/5/1").status, ENG_DELIVERY_DONE);
-	/* As the store writes an SMS notice: the kind of notice moves to "notice". */
-	snprintf(args, sizeof(args), "{\"channel\": \"sms\", \"medium\": \"sms\", "
-	         "\"notice\": \"binding\", %s}", contact);
-	cr_assert_eq(deliver(set, args, "EXP-2026-000042/5/5").status, ENG_DELIVERY_DONE);
-	cr_assert_eq(sms_count(), 3);
+	cr_assert_eq(sms_count(), 2);
 	cr_assert_eq(count_in(mailbox), 0);
-	json_t *m = sms_sent(2);
-	cr_assert_str_eq(str(m, "fields", "text"), INFORMATIVE_CA);
-	json_decref(m);
-	m = sms_sent(3);
+	json_t *m = sms_sent(1);
 	cr_assert_str_eq(str(m, "fields", "text"), BINDING_CA);
+	json_decref(m);
+	m = sms_sent(2);
+	cr_assert_str_eq(str(m, "fields", "text"), INFORMATIVE_CA);
 	json_decref(m);
 	snprintf(args, sizeof(args), "{\"channel\": \"binding\", %s}", contact);
 	struct eng_delivery d = deliver(set, args, "EXP-2026-000042/5/2");
@@ -737,7 +734,7 @@ Test(sms, routing_sends_sms_medium_to_the_gateway_and_the_rest_to_smtp)
 	         contact);
 	cr_assert_eq(deliver(set, args, "EXP-2026-000042/5/4").status, ENG_DELIVERY_DONE);
 	cr_assert_eq(count_in(mailbox), 2);
-	cr_assert_eq(sms_count(), 3);
+	cr_assert_eq(sms_count(), 2);
 	m = load(mailbox, 1);
 	cr_assert_str_eq(str(m, "headers", "To"), "maria@example.org");
 	json_decref(m);

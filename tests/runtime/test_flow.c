@@ -167,8 +167,7 @@ Test(flow, fee_payment_deadline_and_withdrawal_through_store_and_workers)
 	snprintf(sql, sizeof(sql), "SELECT args::text FROM outbox WHERE expedient_id = '%s' AND kind = 'notify'", id);
 	char *notice = query1(sql);
 	cr_expect_str_eq(notice, "{\"audience\":\"applicant\",\"channel\":\"binding\","
-	                         "\"email\":\"maria@example.org\",\"lang\":\"es\",\"language\":\"es\","
-	                         "\"medium\":\"email\",\"notice\":\"binding\"}");
+	                         "\"email\":\"maria@example.org\",\"language\":\"es\",\"medium\":\"email\"}");
 	free(notice);
 	snprintf(sql, sizeof(sql), "SELECT to_char(due_at AT TIME ZONE 'Europe/Madrid', 'YYYY-MM-DD') FROM timer "
 	         "WHERE expedient_id = '%s' AND name = 'deadline.fixing' AND state = 'armed'", id);
