@@ -9,15 +9,6 @@
 
 #include "internal.h"
 
-static const char *size_text(struct web_ctx *c, int64_t n)
-{
-	if (n >= 1 << 20)
-		return eng_arena_printf(&c->arena, "%.1f MiB", (double)n / (1 << 20));
-	if (n >= 1024)
-		return eng_arena_printf(&c->arena, "%.1f KiB", (double)n / 1024);
-	return eng_arena_printf(&c->arena, "%lld bytes", (long long)n);
-}
-
 void web_render_attachments(struct web_ctx *c, const struct eng_expedient_view *x)
 {
 	struct eng_attachment_view *a;
@@ -39,7 +30,7 @@ void web_render_attachments(struct web_ctx *c, const struct eng_expedient_view *
 		web_printf(c, "</a><br><span class=\"hint\">%s: ", web_t(c, "att.eni_id"));
 		web_html(c, a[i].eni_id);
 		web_printf(c, "</span></td><td>%s</td><td><code class=\"hash\">%s</code></td></tr>",
-		           size_text(c, a[i].size), a[i].sha256);
+		           web_size_text(c, a[i].size), a[i].sha256);
 	}
 	web_printf(c, "</tbody></table>");
 }
@@ -130,6 +121,7 @@ static void headers(struct web_ctx *c, const struct eng_attachment_view *a, long
 	evhttp_add_header(h, "Content-Type", a->media_type);
 	evhttp_add_header(h, "Content-Disposition", disposition(c, a->name));
 	evhttp_add_header(h, "Content-Length", eng_arena_printf(&c->arena, "%lld", size));
+	/* Streamed without web_send, so its headers are set here. */
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	/* Never rendered as our page, even if a browser ignored the attachment disposition. */
 	evhttp_add_header(h, "Content-Security-Policy", "default-src 'none'; sandbox");

@@ -22,35 +22,25 @@ static const struct eng_definition *def_of(struct web_ctx *c, const struct eng_e
 	return cat_catalog_by_hash(c->srv->catalog, x->definition_hash);
 }
 
-static void render_list(struct web_ctx *c, struct eng_expedient_view *xs, size_t n, bool backoffice)
+/* The citizen's own expedients (the back office has its inbox, inbox.c). */
+static void render_list(struct web_ctx *c, struct eng_expedient_view *xs, size_t n)
 {
 	web_printf(c, "<table id=\"expedients\"><thead><tr><th scope=\"col\">%s</th>"
 	              "<th scope=\"col\">%s</th>", web_t(c, "col.number"), web_t(c, "col.tramit"));
-	if (backoffice)
-		web_printf(c, "<th scope=\"col\">%s</th>", web_t(c, "col.applicant"));
 	web_printf(c, "<th scope=\"col\">%s</th><th scope=\"col\">%s</th></tr></thead><tbody>",
 	           web_t(c, "col.state"), web_t(c, "col.registry"));
 	for (size_t i = 0; i < n; i++) {
 		const struct eng_definition *d = def_of(c, &xs[i]);
 		const struct eng_state *st = d ? eng_definition_state(d, xs[i].state) : NULL;
-		web_printf(c, "<tr data-id=\"%s\"><td><a href=\"/%s/expedients/%s\">", xs[i].id,
-		           backoffice ? "backoffice" : "carpeta", xs[i].id);
+		web_printf(c, "<tr data-id=\"%s\"><td><a href=\"/carpeta/expedients/%s\">", xs[i].id, xs[i].id);
 		web_html(c, xs[i].number);
 		web_printf(c, "</a></td><td>");
 		web_html(c, d ? eng_text_get(&d->title, c->lang) : xs[i].tramit_code);
-		web_printf(c, "</td>");
-		if (backoffice) {
-			web_printf(c, "<td>");
-			web_html(c, xs[i].applicant_name);
-			web_printf(c, " (");
-			web_html(c, xs[i].applicant_nif);
-			web_printf(c, ")</td>");
-		}
-		web_printf(c, "<td class=\"state\" data-state=\"");
+		web_printf(c, "</td><td class=\"state\" data-state=\"");
 		web_attr(c, xs[i].state);
 		web_printf(c, "\">");
 		web_html(c, web_state_label(c, d, xs[i].state));
-		if (!backoffice && st && st->applicant_must_act)
+		if (st && st->applicant_must_act)
 			web_printf(c, " <span class=\"tag act\">%s</span>", web_t(c, "carpeta.must_act"));
 		web_printf(c, "</td><td>");
 		if (xs[i].registry_number) {
@@ -79,7 +69,7 @@ void web_route_carpeta(struct web_ctx *c)
 	if (n == 0)
 		web_printf(c, "<p id=\"empty\">%s</p>", web_t(c, "carpeta.empty"));
 	else
-		render_list(c, xs, n, false);
+		render_list(c, xs, n);
 	render_carpeta_notifications(c);
 	web_page_end(c);
 	web_send(c, 200, "text/html; charset=utf-8");
@@ -371,11 +361,13 @@ static void render_carpeta_notifications(struct web_ctx *c)
 	           web_t(c, "prefs.link"));
 }
 
-/* How the signed-in person was identified, as the evidence records it. */
+/* How the signed-in person was identified, as the evidence records it: by the trusted
+ * proxy's header only when session.c believed it on this request (never a header sent from
+ * an address that is not the proxy). */
 static const char *auth_method(struct web_ctx *c)
 {
 	const struct web_config *cfg = &c->srv->cfg;
-	if (cfg->trusted_header && web_header(c, cfg->trusted_header))
+	if (c->via_proxy)
 		return eng_arena_printf(&c->arena, "reverse-proxy:%s", cfg->trusted_header);
 	return cfg->demo ? "demo" : "session";
 }

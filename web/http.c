@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/rand.h>
+
 #include "internal.h"
 
 void web_printf(struct web_ctx *c, const char *fmt, ...)
@@ -196,6 +198,17 @@ const char *web_cookie(struct web_ctx *c, const char *name)
 		h = end;
 	}
 	return NULL;
+}
+
+char *web_random_hex(struct web_ctx *c, size_t bytes)
+{
+	unsigned char raw[64];
+	if (bytes > sizeof(raw) || RAND_bytes(raw, (int)bytes) != 1)
+		return NULL;
+	char *hex = eng_arena_alloc(&c->arena, 2 * bytes + 1);
+	for (size_t i = 0; i < bytes; i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	return hex;
 }
 
 int64_t web_now_ms(void)

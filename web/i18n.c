@@ -362,6 +362,7 @@ static const char *const months_ca[] = {"gener", "febrer", "març", "abril", "ma
 static const char *const months_es[] = {"enero", "febrero", "marzo", "abril", "mayo", "junio",
 	"julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"};
 
+/* Valencian elides "de" before a vowel: "3 d'abril", "15 d'agost", "9 d'octubre". */
 const char *web_day(struct web_ctx *c, const char *ymd)
 {
 	int y, mo, d;
@@ -379,12 +380,5 @@ const char *web_date(struct web_ctx *c, const char *iso)
 	if (!iso || sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s) < 3 || mo < 1 ||
 	    mo > 12)
 		return iso ? iso : "";
-	if (c->lang == ENG_LANG_ES)
-		return eng_arena_printf(&c->arena, "%d de %s de %d, %02d:%02d:%02d", d, months_es[mo - 1],
-		                        y, h, mi, s);
-	/* Valencian elides "de" before a vowel: "3 d'abril", "15 d'agost", "9 d'octubre". */
-	const char *m = months_ca[mo - 1];
-	bool vowel = strchr("aeiou", m[0]) != NULL;
-	return eng_arena_printf(&c->arena, "%d %s%s de %d, %02d:%02d:%02d", d, vowel ? "d'" : "de ", m,
-	                        y, h, mi, s);
+	return eng_arena_printf(&c->arena, "%s, %02d:%02d:%02d", web_day(c, iso), h, mi, s);
 }

@@ -4,7 +4,6 @@
  * works without JavaScript. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "engine/core/calendar.h"
 #include "internal.h"
@@ -104,9 +103,7 @@ static void due_cell(struct web_ctx *c, int64_t due, int64_t now)
 static void table(struct web_ctx *c, const struct eng_expedient_view *xs, const int64_t *due,
                   const char *const *assignee, size_t n)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	int64_t now = web_now_ms();
 	web_printf(c, "<table id=\"expedients\"><thead><tr><th scope=\"col\">%s</th><th scope=\"col\">%s"
 	              "</th><th scope=\"col\">%s</th><th scope=\"col\">%s</th><th scope=\"col\">%s</th>"
 	              "<th scope=\"col\">%s</th><th scope=\"col\">%s</th></tr></thead><tbody>",

@@ -51,6 +51,7 @@ struct web_ctx {
 	const char *query;      /* raw query string or NULL */
 	const char *client;     /* peer address */
 	bool signed_in;
+	bool via_proxy;         /* signed in by the trusted reverse proxy's header on this request */
 	struct eng_session session;
 	const char *display_name;
 	struct eng_employee_view employee; /* when the principal is an employee */
@@ -203,6 +204,11 @@ int web_submit(struct web_ctx *c, const struct eng_definition *d, struct eng_val
 /* The actor for engine commands from the signed-in principal. */
 struct eng_actor web_actor(struct web_ctx *c);
 int64_t web_now_ms(void);
+/* bytes random bytes (at most 64) as lower-case hex, in the arena; NULL when the generator
+ * fails. For tokens and keys. */
+char *web_random_hex(struct web_ctx *c, size_t bytes);
+/* A size as people read it, with a decimal comma: "64 KiB", "10 MiB", "1,5 MiB" (upload.c). */
+const char *web_size_text(struct web_ctx *c, long long n);
 
 /* Uploads (multipart.c, upload.c, attachments.c). A post with files is at most
  * WEB_UPLOAD_MAX_BODY bytes (the server's body limit), each file at most WEB_UPLOAD_MAX_FILE

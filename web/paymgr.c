@@ -5,7 +5,6 @@
  * get the same answer, lookups count against the client's allowance, and every POST carries
  * the same-site token of its form (a double-submit cookie: no session is needed). */
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +26,9 @@ static const char *token_get(struct web_ctx *c)
 	const char *t = web_cookie(c, TOKEN_COOKIE);
 	if (t && strlen(t) == TOKEN_LEN && strspn(t, "0123456789abcdef") == TOKEN_LEN)
 		return t;
-	unsigned char raw[TOKEN_LEN / 2];
-	char *hex = eng_arena_alloc(&c->arena, TOKEN_LEN + 1);
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
+	char *hex = web_random_hex(c, TOKEN_LEN / 2);
+	if (!hex)
 		return NULL;
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Set-Cookie",
 	                  eng_arena_printf(&c->arena, TOKEN_COOKIE "=%s; Path=/pagaments; HttpOnly; "
 	                                   "SameSite=Strict; Max-Age=3600", hex));
@@ -369,7 +365,6 @@ void web_route_paymgr_document(struct web_ctx *c)
 	evbuffer_add(c->out, pdf, len);
 	free(pdf);
 	struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
-	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	evhttp_add_header(h, "Content-Disposition", eng_arena_printf(&c->arena, "attachment; "
 	                  "filename=\"document-pagament-%s.pdf\"", t.reference));
 	web_send(c, 200, "application/pdf");

@@ -4,7 +4,6 @@
  * in with a password (rate-limited in the database), and a trusted reverse proxy may name the
  * person in a header. Every sign-in gets a new token and ends the session it replaces. */
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -90,8 +89,10 @@ static void trusted_sign_in(struct web_ctx *c)
 	bool employee = strncmp(who, "employee:", 9) == 0;
 	const char *kind = employee ? "employee" : "citizen", *principal = employee ? who + 9 : who;
 	if (c->signed_in && strcmp(c->session.principal_kind, kind) == 0 &&
-	    strcmp(c->session.principal_id, principal) == 0)
+	    strcmp(c->session.principal_id, principal) == 0) {
+		c->via_proxy = true;
 		return;
+	}
 	/* The proxy's word overrides the cookie: whatever session the cookie carried belongs to
 	 * someone else now, and if the person named cannot sign in, nobody is signed in. */
 	c->signed_in = false;
@@ -116,8 +117,10 @@ static void trusted_sign_in(struct web_ctx *c)
 		return;
 	}
 	char token[64];
-	if (session_start(c, kind, principal, token) == 0)
+	if (session_start(c, kind, principal, token) == 0) {
 		session_use(c, token);
+		c->via_proxy = c->signed_in;
+	}
 }
 
 void web_session_load(struct web_ctx *c)
@@ -239,12 +242,9 @@ static void login_page(struct web_ctx *c, int status, const char *next, const ch
                        const char *error)
 {
 	/* Double-submit token: the sign-in forms have no session yet to carry a CSRF token. */
-	unsigned char raw[16];
-	char tok[33];
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
+	const char *tok = web_random_hex(c, 16);
+	if (!tok)
 		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
-	for (int i = 0; i < 16; i++)
-		snprintf(tok + 2 * i, 3, "%02x", raw[i]);
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Set-Cookie",
 	                  eng_arena_printf(&c->arena, "lcsrf=%s; Path=/login; HttpOnly; SameSite=Strict", tok));
 	web_page_begin(c, web_t(c, "signin.title"));

@@ -2,7 +2,6 @@
  * definition, and the form that starts an expedient. A post with any invalid value gets the
  * form back (422) with each message beside its field and stores nothing. */
 #include <ctype.h>
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -215,9 +214,7 @@ static void render_file_limits(struct web_ctx *c, const struct eng_field *f, boo
 		web_printf(c, ". ");
 	}
 	long long limit = web_upload_limit(f);
-	web_printf(c, "%s: %lld %s", web_t(c, "upload.max_size"),
-	           limit % (1 << 20) == 0 ? limit >> 20 : limit >> 10,
-	           limit % (1 << 20) == 0 ? "MiB" : "KiB");
+	web_printf(c, "%s: %s", web_t(c, "upload.max_size"), web_size_text(c, limit));
 	if (f->has_max)
 		web_printf(c, ". %s: %lld", web_t(c, "upload.max_files"), (long long)f->max);
 	web_printf(c, ". %s%s%s</span>", web_t(c, "upload.scanned"), again ? " " : "",
@@ -231,6 +228,8 @@ static void render_form(struct web_ctx *c, const struct eng_definition *d,
                         int status, const char *key)
 {
 	bool errors = r && r->n_errors > 0;
+	if (!key && !(key = web_random_hex(c, 16)))
+		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
 	/* The title says there are errors: it is the first thing a screen reader reads. */
 	web_page_begin(c, errors ? eng_arena_printf(&c->arena, "%s: %s", web_t(c, "form.error_title"),
 	                                            eng_text_get(&d->title, c->lang))
@@ -257,14 +256,8 @@ static void render_form(struct web_ctx *c, const struct eng_definition *d,
 	              "<input type=\"hidden\" name=\"csrf\" value=\"", web_url_encode(c, d->code),
 	           has_files(d) ? " enctype=\"multipart/form-data\"" : "");
 	web_attr(c, c->session.csrf);
-	unsigned char raw[16];
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		abort();
 	web_printf(c, "\"><input type=\"hidden\" name=\"submission\" value=\"");
-	if (key)
-		web_attr(c, key);
-	for (int i = 0; !key && i < 16; i++)
-		web_printf(c, "%02x", raw[i]);
+	web_attr(c, key);
 	web_printf(c, "\"><p><strong>%s:</strong> ", web_t(c, "form.applicant"));
 	web_html(c, c->display_name);
 	web_printf(c, " (");

@@ -4,7 +4,6 @@
  * the post passed; one refusal and nothing of the post is written. The scanner fails closed:
  * no engine, no signatures, an error, a limit or an encrypted archive all refuse the file. */
 #define _GNU_SOURCE /* memmem */
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -92,8 +91,7 @@ static const char *extension(const char *name)
 	return dot && dot[1] ? dot + 1 : NULL;
 }
 
-/* "64 KiB", "10 MiB", "1,5 MiB": sizes as people read them. */
-static const char *size_text(struct web_ctx *c, long long n)
+const char *web_size_text(struct web_ctx *c, long long n)
 {
 	if (n >= 1 << 20 && n % (1 << 20) == 0)
 		return eng_arena_printf(&c->arena, "%lld MiB", n >> 20);
@@ -187,9 +185,9 @@ static bool check_file(struct web_ctx *c, const struct eng_field *f, struct eng_
 	long long limit = web_upload_limit(f);
 	if ((long long)u->len > limit) {
 		refuse(r, f, eng_arena_printf(&c->arena, "«%s»: ocupa %s i el màxim és %s.", nm,
-		                              size_text(c, (long long)u->len), size_text(c, limit)),
+		                              web_size_text(c, (long long)u->len), web_size_text(c, limit)),
 		       eng_arena_printf(&c->arena, "«%s»: ocupa %s y el máximo es %s.", nm,
-		                        size_text(c, (long long)u->len), size_text(c, limit)));
+		                        web_size_text(c, (long long)u->len), web_size_text(c, limit)));
 		return false;
 	}
 	const char *ext = extension(u->name);
@@ -221,11 +219,7 @@ static bool check_file(struct web_ctx *c, const struct eng_field *f, struct eng_
 /* Answers a malformed body with 400 and the reason in the reader's language. */
 static bool malformed(struct web_ctx *c, const char *why)
 {
-	evbuffer_drain(c->out, evbuffer_get_length(c->out));
-	web_page_begin(c, web_t(c, "err.badrequest.title"));
-	web_printf(c, "<h1>%s</h1><p id=\"error\">%s</p>", web_t(c, "err.badrequest.title"), web_t(c, why));
-	web_page_end(c);
-	web_send(c, 400, "text/html; charset=utf-8");
+	web_error_page(c, 400, "err.badrequest.title", why);
 	return false;
 }
 
@@ -279,15 +273,10 @@ static bool take_tokens(struct web_ctx *c, struct web_upload_post *out)
 	}
 	/* Files are linked by the submission key (migration 0012), so a post always has one. */
 	if (!out->key || strlen(out->key) < 8 || strlen(out->key) > 200) {
-		unsigned char raw[16];
-		char *hex = eng_arena_alloc(&c->arena, 33);
-		if (RAND_bytes(raw, sizeof(raw)) != 1) {
+		if (!(out->key = web_random_hex(c, 16))) {
 			web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
 			return false;
 		}
-		for (int i = 0; i < 16; i++)
-			snprintf(hex + 2 * i, 3, "%02x", raw[i]);
-		out->key = hex;
 	}
 	return true;
 }

@@ -156,7 +156,6 @@ void web_route_verify_document(struct web_ctx *c, const char *typed)
 		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
 	const char *format = web_query_get(c, "format");
 	struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
-	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	if (strcmp(doc.kind, "receipt") == 0 && !(format && strcmp(format, "json") == 0)) {
 		unsigned char *pdf = NULL;
 		size_t len = 0;
