@@ -422,10 +422,10 @@ static void compare_fees(struct walk *w, const struct eng_definition *a,
 		for (size_t k = 0; same_rates && k < f->n_rates; k++)
 			same_rates = same(f->rates[k].key, g->rates[k].key) &&
 			             f->rates[k].cents == g->rates[k].cents &&
-			             f->rates[k].dated == g->rates[k].dated && f->rates[k].from == g->rates[k].from;
+			             f->rates[k].from == g->rates[k].from;
 		/* The amount a citizen pays is never a detail, whichever way it moves. */
 		if (f->kind != g->kind || f->amount != g->amount || !same(f->by, g->by) ||
-		    !same(f->per, g->per) || !same_rates || !f->fn != !g->fn)
+		    !same(f->per, g->per) || !same_rates || f->versioned != g->versioned || !f->fn != !g->fn)
 			add(w, CAT_CHANGE_BREAKING, CAT_SUBJECT_FEE, f->name, "amount changed");
 	}
 	for (size_t j = 0; j < b->n_fees; j++)

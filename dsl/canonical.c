@@ -273,7 +273,7 @@ static void write_extras(struct buf *b, const struct eng_definition *def)
 			for (size_t k = 0; k < f->n_rates; k++) {
 				buf_str(b, f->rates[k].key);
 				buf_printf(b, " %lld", (long long)f->rates[k].cents);
-				if (f->rates[k].dated)
+				if (f->versioned)
 					buf_printf(b, " from %ld", (long)f->rates[k].from);
 			}
 		}

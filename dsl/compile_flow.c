@@ -364,8 +364,8 @@ static size_t table_size(lua_State *L, int t)
 }
 
 /* Adds the rates table at index `rates` to fee->rates (kept sorted by key, then by date). */
-static void add_rates(struct dsl__compiler *c, int rates, struct eng_fee *fee, bool dated,
-                      int32_t from, const char *what)
+static void add_rates(struct dsl__compiler *c, int rates, struct eng_fee *fee, int32_t from,
+                      const char *what)
 {
 	lua_State *L = c->L;
 	lua_pushnil(L);
@@ -377,7 +377,7 @@ static void add_rates(struct dsl__compiler *c, int rates, struct eng_fee *fee, b
 			lua_pop(L, 1);
 			continue;
 		}
-		struct eng_rate r = { eng_arena_strdup(&c->def->arena, lua_tostring(L, -2)), cents, dated, from };
+		struct eng_rate r = { eng_arena_strdup(&c->def->arena, lua_tostring(L, -2)), cents, from };
 		size_t i = fee->n_rates++;
 		while (i > 0 && (strcmp(fee->rates[i - 1].key, r.key) > 0 ||
 		                 (strcmp(fee->rates[i - 1].key, r.key) == 0 && fee->rates[i - 1].from > r.from))) {
@@ -432,7 +432,7 @@ static void compile_versions(struct dsl__compiler *c, int list, struct eng_fee *
 		if (dsl__get(L, v, "rates") != LUA_TTABLE)
 			dsl__report(c, fee->line, "%s: needs rates = { value = cents, ... }", vwhat);
 		else if (from)
-			add_rates(c, lua_gettop(L), fee, true, day, vwhat);
+			add_rates(c, lua_gettop(L), fee, day, vwhat);
 		lua_settop(L, list);
 	}
 }
@@ -457,6 +457,7 @@ static void compile_tariff(struct dsl__compiler *c, int idx, struct eng_fee *fee
 		dsl__report(c, fee->line, "%s: tariff needs either rates = { value = cents, ... } or "
 		            "versions = { { from = \"YYYY-MM-DD\", rates = { ... } }, ... }", what);
 	} else if (versions_type != LUA_TNIL) {
+		fee->versioned = true;
 		if (versions_type == LUA_TTABLE)
 			compile_versions(c, versions, fee, what);
 		else
@@ -468,7 +469,7 @@ static void compile_tariff(struct dsl__compiler *c, int idx, struct eng_fee *fee
 		dsl__report(c, fee->line, "%s: tariff needs rates = { value = cents, ... }", what);
 	} else {
 		fee->rates = eng_arena_alloc(&c->def->arena, (table_size(L, rates) + 1) * sizeof(*fee->rates));
-		add_rates(c, rates, fee, false, 0, what);
+		add_rates(c, rates, fee, 0, what);
 	}
 	lua_settop(L, top);
 }

@@ -272,8 +272,7 @@ enum eng_fee_kind { ENG_FEE_FIXED, ENG_FEE_TARIFF, ENG_FEE_FORMULA };
 struct eng_rate {
 	const char *key;
 	int64_t cents;
-	bool dated;   /* from a version of the ordinance */
-	int32_t from; /* dated: the day number from which it applies (engine/core/calendar.h) */
+	int32_t from; /* versioned fee: the day number from which it applies (engine/core/calendar.h) */
 };
 
 struct eng_fee {
@@ -284,6 +283,7 @@ struct eng_fee {
 	const char *by;          /* ENG_FEE_TARIFF: the field whose value picks the rate */
 	const char *per;         /* ENG_FEE_TARIFF: a number field to multiply by, or NULL */
 	const char *ordinance;   /* ENG_FEE_TARIFF: the fiscal ordinance it applies, or NULL */
+	bool versioned;          /* ENG_FEE_TARIFF: rates follow the ordinance's versions by date */
 	struct eng_rate *rates;  /* sorted by key, then by from */
 	size_t n_rates;
 	int fn;                  /* ENG_FEE_FORMULA: function id */

@@ -431,25 +431,21 @@ static int compute_fee(struct eng__step *s, const struct eng_fee *fee, const str
 		 * (rates are sorted by key, then by date). */
 		int32_t today = eng_datetime_from_unix(s->ev->time_ms / 1000).day;
 		const struct eng_rate *rate = NULL;
-		bool dated = false;
-		for (size_t i = 0; key && i < fee->n_rates; i++) {
-			if (strcmp(fee->rates[i].key, key) != 0)
-				continue;
-			dated = dated || fee->rates[i].dated;
-			if (!fee->rates[i].dated || fee->rates[i].from <= today)
+		for (size_t i = 0; key && i < fee->n_rates; i++)
+			if (strcmp(fee->rates[i].key, key) == 0 && (!fee->versioned || fee->rates[i].from <= today))
 				rate = &fee->rates[i];
-		}
-		char day[11];
-		eng_day_format(day, today);
-		if (!rate && dated)
+		if (!rate && fee->versioned && key) {
+			char day[11];
+			eng_day_format(day, today);
 			return refusef(s, ENG_EINVALID, ENG_REFUSED_FUNCTION,
 			               "fee '%s': no version of %s in force on %s has a rate for %s = '%s'",
 			               fee->name, fee->ordinance, day, fee->by, key);
+		}
 		if (!rate)
 			return refusef(s, ENG_EINVALID, ENG_REFUSED_FUNCTION,
 			               "fee '%s': the tariff has no rate for %s = '%s'", fee->name, fee->by,
 			               key ? key : "");
-		if (rate->dated) {
+		if (fee->versioned) {
 			/* Which version applied is part of the record, for the receipt and any appeal. */
 			char from[11], vname[120];
 			eng_day_format(from, rate->from);
