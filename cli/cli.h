@@ -24,9 +24,12 @@ int cli_employee(int argc, char **argv);
 int cli_taxes(int argc, char **argv);
 int cli_payments(int argc, char **argv);
 /* Opens the database the server uses (cli_database_open) and brings its schema up to date;
- * prints why and returns 1 on failure (the cluster is then closed). cli/taxes.c. */
+ * prints why and returns 1 on failure (the cluster is then closed). cli/db.c. */
 struct eng_store;
 int cli_store_open(struct eng_pgcluster *cluster, struct eng_store **store);
+/* The entity the command works on: TRAMIT_ENTITY, else "demo" with TRAMIT_DEMO=1, else
+ * "ajuntament", as `tramit serve` chooses it (cli/db.c). */
+const char *cli_entity(void);
 /* Reconciliation of card orders inside `tramit serve` (cli/payments.c): a thread that runs a
  * pass every TRAMIT_RECONCILE_MINUTES (default 10; 0: never) over orders older than
  * TRAMIT_RECONCILE_AFTER_MINUTES (default 30). *out stays NULL when redsys has no query_url.

@@ -54,7 +54,7 @@ static int lookup(const char *csv)
 	int status = 1;
 	if (eng_store_open(&store, conninfo, &err) != 0) {
 		fprintf(stderr, "tramit: csv verify: %s\n", err.msg);
-	} else if (eng_store_document_by_csv(store, &arena, csv, lookup_client, &doc, &err) != 0) {
+	} else if (eng_store_csv_lookup(store, &arena, csv, lookup_client, 0, &doc, &err) != 0) {
 		/* ENG_ENOTFOUND's message is the same for unknown and withdrawn codes. */
 		fprintf(stderr, "tramit: csv verify: %s\n", err.msg);
 	} else {

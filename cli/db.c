@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "engine/runtime/migrate.h"
+#include "engine/runtime/store.h"
 
 int cli_database_open(struct eng_pgcluster *cluster, char *conninfo, size_t size)
 {
@@ -72,5 +73,34 @@ int cli_db(int argc, char **argv)
 done:
 	PQfinish(conn);
 	cli_database_close(&cluster);
+	return status;
+}
+
+const char *cli_entity(void)
+{
+	const char *demo = getenv("TRAMIT_DEMO");
+	return cli_env("TRAMIT_ENTITY", demo && strcmp(demo, "1") == 0 ? "demo" : "ajuntament");
+}
+
+int cli_store_open(struct eng_pgcluster *cluster, struct eng_store **store)
+{
+	char conninfo[1024];
+	*store = NULL;
+	if (cli_database_open(cluster, conninfo, sizeof(conninfo)) != 0)
+		return 1;
+	struct eng_error err = {0};
+	int applied = 0, status = 1;
+	PGconn *conn = PQconnectdb(conninfo);
+	if (PQstatus(conn) != CONNECTION_OK)
+		fprintf(stderr, "tramit: cannot connect to PostgreSQL: %s", PQerrorMessage(conn));
+	else if (eng_migrate(conn, &applied, NULL, &err) != 0)
+		fprintf(stderr, "tramit: migration failed: %s\n", err.msg);
+	else if (eng_store_open(store, conninfo, &err) != 0)
+		fprintf(stderr, "tramit: %s\n", err.msg);
+	else
+		status = 0;
+	PQfinish(conn);
+	if (status)
+		cli_database_close(cluster);
 	return status;
 }

@@ -34,35 +34,7 @@ static bool username_ok(const char *u)
 	return true;
 }
 
-static const char *entity_id(void)
-{
-	const char *d = getenv("TRAMIT_DEMO");
-	return cli_env("TRAMIT_ENTITY", d && strcmp(d, "1") == 0 ? "demo" : "ajuntament");
-}
 
-/* Opens the database the server uses and brings its schema up to date. */
-static int store_open(struct eng_pgcluster *cluster, struct eng_store **store)
-{
-	char conninfo[1024];
-	*store = NULL;
-	if (cli_database_open(cluster, conninfo, sizeof(conninfo)) != 0)
-		return 1;
-	struct eng_error err = {0};
-	int applied = 0, status = 1;
-	PGconn *conn = PQconnectdb(conninfo);
-	if (PQstatus(conn) != CONNECTION_OK)
-		fprintf(stderr, "tramit: cannot connect to PostgreSQL: %s", PQerrorMessage(conn));
-	else if (eng_migrate(conn, &applied, NULL, &err) != 0)
-		fprintf(stderr, "tramit: migration failed: %s\n", err.msg);
-	else if (eng_store_open(store, conninfo, &err) != 0)
-		fprintf(stderr, "tramit: %s\n", err.msg);
-	else
-		status = 0;
-	PQfinish(conn);
-	if (status)
-		cli_database_close(cluster);
-	return status;
-}
 
 static int employee_add(int argc, char **argv)
 {
@@ -98,14 +70,14 @@ static int employee_add(int argc, char **argv)
 	struct eng_pgcluster cluster;
 	struct eng_store *store;
 	status = 1;
-	if (store_open(&cluster, &store) != 0)
+	if (cli_store_open(&cluster, &store) != 0)
 		goto done;
 	struct eng_error err = {0};
-	if (eng_store_employee_add(store, entity_id(), argv[1], name, roles, n_roles, &err) != 0)
+	if (eng_store_employee_add(store, cli_entity(), argv[1], name, roles, n_roles, &err) != 0)
 		fprintf(stderr, "tramit: adding employee %s: %s\n", argv[1], err.msg);
 	else {
 		printf("employee %s (%s) in entity %s with %zu role%s; set a password with "
-		       "`tramit employee password %s`\n", argv[1], name, entity_id(), n_roles,
+		       "`tramit employee password %s`\n", argv[1], name, cli_entity(), n_roles,
 		       n_roles == 1 ? "" : "s", argv[1]);
 		status = 0;
 	}
@@ -177,13 +149,13 @@ static int employee_password(int argc, char **argv)
 	}
 	struct eng_pgcluster cluster;
 	struct eng_store *store;
-	if (store_open(&cluster, &store) != 0)
+	if (cli_store_open(&cluster, &store) != 0)
 		goto done;
-	if (eng_store_employee_password_set(store, entity_id(), argv[1], hash, &err) != 0)
+	if (eng_store_employee_password_set(store, cli_entity(), argv[1], hash, &err) != 0)
 		fprintf(stderr, "tramit: setting the password: %s; add the employee first with "
 		                "`tramit employee add`\n", err.msg);
 	else {
-		printf("password set for employee %s in entity %s\n", argv[1], entity_id());
+		printf("password set for employee %s in entity %s\n", argv[1], cli_entity());
 		status = 0;
 	}
 	eng_store_close(store);

@@ -18,11 +18,6 @@
 /* An order whose query failed is asked about again this much later. */
 enum { RETRY_S = 5 * 60 };
 
-static const char *entity_id(void)
-{
-	const char *d = getenv("TRAMIT_DEMO");
-	return cli_env("TRAMIT_ENTITY", d && strcmp(d, "1") == 0 ? "demo" : "ajuntament");
-}
 
 static int minutes_read(int *out, const char *text, const char *what)
 {
@@ -108,7 +103,7 @@ static int reconcile(int argc, char **argv)
 	eng_store_set_calendar(store, x.calendar);
 	struct web_reconcile_stats st;
 	struct eng_error err = {0};
-	int rc = web_payments_reconcile(store, entity_id(), x.connectors, cat_catalog_lookup,
+	int rc = web_payments_reconcile(store, cli_entity(), x.connectors, cat_catalog_lookup,
 	                                x.catalog, older * 60, RETRY_S, stdout, &st, &err);
 	if (rc == 0 || rc == WEB_ENOPAYMENTS) {
 		if (rc)

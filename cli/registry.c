@@ -26,11 +26,6 @@ static int usage(void)
 	return 2;
 }
 
-static const char *entity_id(void)
-{
-	const char *d = getenv("TRAMIT_DEMO");
-	return cli_env("TRAMIT_ENTITY", d && strcmp(d, "1") == 0 ? "demo" : "ajuntament");
-}
 
 static const char *actor(void)
 {
@@ -117,7 +112,7 @@ static int export(int argc, char **argv)
 	char fallback[64];
 	snprintf(fallback, sizeof(fallback), "http://127.0.0.1:%.8s", cli_env("PORT", "8080"));
 	struct conn_sicres_export_options opt = {
-		.entity_id = entity_id(), .number = number, .to = v[0], .to_name = v[1],
+		.entity_id = cli_entity(), .number = number, .to = v[0], .to_name = v[1],
 		.verify_base_url = v[3] ? v[3] : fallback, .actor = actor(), .path = v[2],
 	};
 	struct db d;
@@ -178,7 +173,7 @@ static int import(int argc, char **argv)
 	struct conn_sicres_result res;
 	struct conn_sicres_error err = {0};
 	int status = 0;
-	if (conn_sicres_import(&res, d.conn, entity_id(), xml, len, actor(), &err) != 0) {
+	if (conn_sicres_import(&res, d.conn, cli_entity(), xml, len, actor(), &err) != 0) {
 		fprintf(stderr, "tramit: registry import: %s: %s; nothing stored\n", path, err.msg);
 		status = 1;
 	} else if (res.replayed) {
@@ -205,7 +200,7 @@ static int decide(int argc, char **argv, enum conn_sicres_decision dec)
 	struct conn_sicres_result res;
 	struct conn_sicres_error err = {0};
 	int status = 0;
-	if (conn_sicres_decide(&res, d.conn, entity_id(), identifier, v[1] != NULL, dec, v[0],
+	if (conn_sicres_decide(&res, d.conn, cli_entity(), identifier, v[1] != NULL, dec, v[0],
 	                       actor(), &err) != 0) {
 		status = fail(argv[1], &err);
 	} else {
@@ -225,7 +220,7 @@ static int list(int argc, char **argv)
 	const char *v[4] = {0}, *extra;
 	if (parse(argc, argv, names, v, 4, &extra) != 0 || extra)
 		return usage();
-	struct conn_sicres_book_query q = {.entity_id = entity_id(), .search = v[2], .limit = 100};
+	struct conn_sicres_book_query q = {.entity_id = cli_entity(), .search = v[2], .limit = 100};
 	if (v[0] && (strlen(v[0]) != 1 || !strchr("ES", v[0][0]))) {
 		fprintf(stderr, "tramit: registry list: --book is E (entries in) or S (out), not '%s'\n", v[0]);
 		return 1;
@@ -278,7 +273,7 @@ static int exchanges(int argc, char **argv)
 	size_t n;
 	struct conn_sicres_error err = {0};
 	int status = 0;
-	if (conn_sicres_exchange_list(&x, &n, &a, d.conn, entity_id(), v[0] ? "in" : v[1] ? "out" : NULL,
+	if (conn_sicres_exchange_list(&x, &n, &a, d.conn, cli_entity(), v[0] ? "in" : v[1] ? "out" : NULL,
 	                              200, &err) != 0) {
 		status = fail("exchanges", &err);
 	} else {
@@ -303,10 +298,10 @@ static int office(int argc, char **argv)
 		return 1;
 	struct conn_sicres_error err = {0};
 	int status = 0;
-	if (conn_sicres_office_set(d.conn, entity_id(), code, &err) != 0)
+	if (conn_sicres_office_set(d.conn, cli_entity(), code, &err) != 0)
 		status = fail("office", &err);
 	else
-		printf("entity %s: registry office %s\n", entity_id(), code);
+		printf("entity %s: registry office %s\n", cli_entity(), code);
 	db_close(&d);
 	return status;
 }

@@ -28,35 +28,6 @@ static int usage(void)
 	return 2;
 }
 
-static const char *entity_id(void)
-{
-	const char *d = getenv("TRAMIT_DEMO");
-	return cli_env("TRAMIT_ENTITY", d && strcmp(d, "1") == 0 ? "demo" : "ajuntament");
-}
-
-int cli_store_open(struct eng_pgcluster *cluster, struct eng_store **store)
-{
-	char conninfo[1024];
-	*store = NULL;
-	if (cli_database_open(cluster, conninfo, sizeof(conninfo)) != 0)
-		return 1;
-	struct eng_error err = {0};
-	int applied = 0, status = 1;
-	PGconn *conn = PQconnectdb(conninfo);
-	if (PQstatus(conn) != CONNECTION_OK)
-		fprintf(stderr, "tramit: cannot connect to PostgreSQL: %s", PQerrorMessage(conn));
-	else if (eng_migrate(conn, &applied, NULL, &err) != 0)
-		fprintf(stderr, "tramit: migration failed: %s\n", err.msg);
-	else if (eng_store_open(store, conninfo, &err) != 0)
-		fprintf(stderr, "tramit: %s\n", err.msg);
-	else
-		status = 0;
-	PQfinish(conn);
-	if (status)
-		cli_database_close(cluster);
-	return status;
-}
-
 /* ---- CSV (RFC 4180: commas, double quotes, "" inside quotes, CRLF or LF) ----------------- */
 
 struct record {
@@ -329,14 +300,14 @@ static int taxes_import(const char *file)
 		goto done;
 	struct eng_error err = {0};
 	size_t added, unchanged, bad_row;
-	if (eng_store_tax_import(store, entity_id(), rows, n, &added, &unchanged, &bad_row, &err) != 0) {
+	if (eng_store_tax_import(store, cli_entity(), rows, n, &added, &unchanged, &bad_row, &err) != 0) {
 		if (bad_row < n)
 			fprintf(stderr, "%s:%d: %s; nothing was imported\n", file, lines[bad_row], err.msg);
 		else
 			fprintf(stderr, "tramit: importing %s: %s; nothing was imported\n", file, err.msg);
 	} else {
 		printf("%zu receipt%s imported, %zu already present and unchanged (entity %s)\n", added,
-		       added == 1 ? "" : "s", unchanged, entity_id());
+		       added == 1 ? "" : "s", unchanged, cli_entity());
 		status = 0;
 	}
 	eng_store_close(store);
@@ -366,7 +337,7 @@ static int taxes_list(int argc, char **argv)
 	size_t n = 0;
 	struct eng_error err = {0};
 	int status = 1;
-	if (eng_store_tax_list(store, &a, entity_id(), state, &t, &n, &err) != 0) {
+	if (eng_store_tax_list(store, &a, cli_entity(), state, &t, &n, &err) != 0) {
 		fprintf(stderr, "tramit: listing receipts: %s\n", err.msg);
 	} else {
 		printf("reference\tstate\tamount\tdeadline\tdebtor\tconcept\tpaid\n");
@@ -392,7 +363,7 @@ static int taxes_cancel(const char *reference)
 		return 1;
 	struct eng_error err = {0};
 	int status = 1;
-	if (eng_store_tax_cancel(store, entity_id(), reference, &err) != 0) {
+	if (eng_store_tax_cancel(store, cli_entity(), reference, &err) != 0) {
 		fprintf(stderr, "tramit: %s\n", err.msg);
 	} else {
 		printf("receipt %s cancelled\n", reference);

@@ -121,18 +121,6 @@ static const char *iso_madrid(struct eng_arena *a, int64_t ms)
 	                        t.second / 60 % 60, t.second % 60, (int)(offset / 3600));
 }
 
-static void uuid_new(char out[37])
-{
-	unsigned char b[16];
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		abort();
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-	         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-	         b[13], b[14], b[15]);
-}
-
 /* The entity (the sender) as content and evidence name it. */
 static json_t *sender_json(struct eng_store *s, const char *entity_id, struct eng_error *err)
 {
@@ -197,7 +185,7 @@ int eng_store__notification_make_available(struct eng__tx *t, const struct eng_e
 	int64_t made = c->event.time_ms, reject;
 	char last_day[11], id[37];
 	eng_notification_window(made, &reject, last_day);
-	uuid_new(id);
+	eng_store__uuid_new(id);
 	json_t *sender = sender_json(t->s, c->entity_id, err);
 	if (!sender)
 		return err->code;

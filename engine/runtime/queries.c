@@ -433,13 +433,6 @@ int eng_store_event_list(struct eng_store *s, struct eng_arena *a, const char *e
 	return 0;
 }
 
-int eng_store_document_by_csv(struct eng_store *s, struct eng_arena *a, const char *csv,
-                              const char *client, struct eng_document_view *out,
-                              struct eng_error *err)
-{
-	return eng_store_csv_lookup(s, a, csv, client, 0, out, err);
-}
-
 int eng_store_expedient_inbox(struct eng_store *s, struct eng_arena *a, const char *entity_id,
                               const struct eng_inbox_filter *f, int limit,
                               struct eng_expedient_view **out, int64_t **due_ms,

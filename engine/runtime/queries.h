@@ -109,14 +109,11 @@ struct eng_document_view {
 	size_t content_len;
 	bool withdrawn;
 };
-/* Looks up a document by normalised CSV; logs the lookup with client. ENG_ENOTFOUND when
- * unknown or withdrawn (callers must not tell the two apart). */
-int eng_store_document_by_csv(struct eng_store *s, struct eng_arena *a, const char *csv,
-                              const char *client, struct eng_document_view *out,
-                              struct eng_error *err);
-/* The same, within client's allowance: per_minute lookups in the last minute, counted over
- * every server on the database (0: no limit). ENG_EDENIED when the client used it up; that
- * refusal is not logged as a lookup and tells nothing about the code. */
+/* Looks up a document by normalised CSV and logs the lookup with client, within the
+ * client's allowance: per_minute lookups in the last minute, counted over every server on
+ * the database (0: no limit). ENG_ENOTFOUND when unknown or withdrawn (callers must not tell
+ * the two apart); ENG_EDENIED when the client used its allowance up, a refusal that is not
+ * logged as a lookup and tells nothing about the code. */
 int eng_store_csv_lookup(struct eng_store *s, struct eng_arena *a, const char *csv,
                          const char *client, int64_t per_minute, struct eng_document_view *out,
                          struct eng_error *err);

@@ -254,7 +254,7 @@ bool eng_uuid_valid(const char *s)
 }
 
 /* A random (version 4) UUID: ids are not guessable from each other. */
-static void uuid_new(char out[37])
+void eng_store__uuid_new(char out[37])
 {
 	unsigned char b[16];
 	if (RAND_bytes(b, sizeof(b)) != 1)
@@ -396,7 +396,7 @@ static int load_new(struct eng__tx *t, struct eng_error *err)
 	t->exp = (struct eng_expedient){.applicant_id = c->event.actor.id};
 	t->applicant_name = c->applicant_name ? c->applicant_name : "";
 	snprintf(t->last_hash, sizeof(t->last_hash), "%s", eng_genesis_hash);
-	uuid_new(t->out->expedient_id);
+	eng_store__uuid_new(t->out->expedient_id);
 	return t->def ? 0 : eng_error_set(err, ENG_EINVALID, "no definition to create the expedient with");
 }
 

@@ -82,6 +82,8 @@ int eng_store__flush(struct eng_store *s, struct eng_error *err);
 int eng_store__send_sql(struct eng_store *s, const char *sql, struct eng_error *err);
 int eng_store__ensure(struct eng_store *s, struct eng_error *err);
 void eng_store__sha256_hex(char out[65], const void *data, size_t len);
+/* A random (version 4) UUID. */
+void eng_store__uuid_new(char out[37]);
 /* Canonical JSON text (sorted keys, compact, ASCII); malloc'd. */
 char *eng_store__json_text(json_t *j);
 json_t *eng_store__values_json(const struct eng_value *v, size_t n);
