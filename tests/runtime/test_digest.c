@@ -314,6 +314,13 @@ Test(audit_digest, serve_makes_the_daily_digest)
 	cr_expect_str_eq(n, "1", "the server made no digest; see %s", log);
 	free(n);
 	cr_expect_eq(tramit_stop(server, SIGTERM), 0);
-	expect_query("SELECT n_heads FROM audit_digest", "1");
+	/* A chain grows and the server starts again the same day: its daily job, which runs as
+	 * soon as it starts, finds today's digest and makes no second one. */
+	char *b = file_one("Una altra");
+	server = tramit_start(args, env, port, log);
+	usleep(1500 * 1000);
+	cr_expect_eq(tramit_stop(server, SIGTERM), 0);
+	expect_query("SELECT count(*) || ' ' || max(n_heads) FROM audit_digest", "1 1");
 	free(a);
+	free(b);
 }

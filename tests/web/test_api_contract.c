@@ -175,8 +175,13 @@ Test(api_contract, every_route_is_described_and_answers_as_described)
 		cr_expect_not_null(json_object_get(json_object_get(op, "responses"), status),
 		                   "%s %s answered %s, which the description does not list", p->method,
 		                   p->template, status);
-		if (r.status >= 400 && strcmp(r.content_type, "application/json") == 0)
+		/* Every API error is JSON in the contract's shape; the payment gateway's notification
+		 * answers the gateway in plain text, as its description says. */
+		bool plain = strcmp(p->template, "/api/v1/payments/redsys/notification") == 0 && r.status != 405;
+		if (r.status >= 400 && strncmp(p->path, "/api/", 5) == 0 && !plain) {
+			cr_expect_str_eq(r.content_type, "application/json", "%s %s", p->method, p->path);
 			expect_error_shape(doc, r.body, p->path);
+		}
 		bool known = false;
 		for (size_t k = 0; k < n_templates; k++)
 			known = known || strcmp(seen[k], p->template) == 0;
