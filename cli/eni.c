@@ -1,13 +1,16 @@
 /* `tramit eni export EXPEDIENT_ID --key SEAL_KEY.pem --cert SEAL_CERT.pem -o DIR [--url BASE]`
- * writes an expedient as an ENI export folder with its index sealed; `tramit eni verify DIR
+ * writes an expedient as an ENI export folder with its index sealed, the files its applicant
+ * attached included (read from the repository: TRAMIT_DOCUMENTS_DIR as the server has it); `tramit eni verify DIR
  * --trust CA.pem` checks the seal and every document's SHA-256 against the index and names the
  * first problem. Exit 0 when done or valid, 1 otherwise, 2 on usage errors. */
-#include <libpq-fe.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "connectors/eni/eni.h"
+#include "engine/runtime/docstore.h"
+#include "engine/runtime/store.h"
 
 static int usage(void)
 {
@@ -39,23 +42,47 @@ static int parse(int argc, char **argv, const char *const *names, const char **v
 	return *positional ? 0 : -1;
 }
 
-static int load(struct conn_eni_expedient **x, const char *id)
+/* The repository the attachments' bytes come from: the server's database and folder. */
+struct repository {
+	struct eng_store *store;
+	const char *folder;
+};
+
+static int read_blob(void *ctx, const char *sha256, conn_eni_sink sink, void *payload, char *msg,
+                     size_t msg_cap)
 {
-	struct eng_pgcluster cluster;
-	char conninfo[1024];
-	if (cli_database_open(&cluster, conninfo, sizeof(conninfo)) != 0)
-		return 1;
-	int status = 1;
-	PGconn *conn = PQconnectdb(conninfo);
+	struct repository *r = ctx;
+	struct eng_error err = {0};
+	if (eng_docstore_read(r->store, r->folder, sha256, sink, payload, &err) == 0)
+		return 0;
+	snprintf(msg, msg_cap, "%s", err.msg);
+	return -1;
+}
+
+static int export_loaded(const char *id, const char *dir, const char *url,
+                         const struct conn_sign_signer *seal, struct eng_store *store)
+{
+	struct conn_eni_expedient *x = NULL;
 	struct conn_eni_error err = {0};
-	if (PQstatus(conn) != CONNECTION_OK)
-		fprintf(stderr, "tramit: eni export: database: %s", PQerrorMessage(conn));
-	else if (conn_eni_expedient_load(x, conn, id, &err) != 0)
+	if (conn_eni_expedient_load(&x, eng_store_conn(store), id, &err) != 0) {
 		fprintf(stderr, "tramit: eni export: %s\n", err.msg);
-	else
+		return 1;
+	}
+	const char *folder = getenv("TRAMIT_DOCUMENTS_DIR");
+	struct repository repo = {.store = store, .folder = folder && *folder ? folder : NULL};
+	struct conn_eni_export_options opt = {.seal = seal, .verify_base_url = url,
+	                                      .read = read_blob, .read_ctx = &repo};
+	struct conn_eni_export_report rep;
+	int status = 1;
+	if (conn_eni_export(&rep, dir, x, &opt, &err) != 0) {
+		fprintf(stderr, "tramit: eni export: %s\n", err.msg);
+	} else {
+		printf("%s: %zu document%s (%zu attached by the applicant) and the sealed index written "
+		       "to %s\n", rep.identifier, rep.n_documents, rep.n_documents == 1 ? "" : "s",
+		       rep.n_attachments, dir);
 		status = 0;
-	PQfinish(conn);
-	cli_database_close(&cluster);
+	}
+	conn_eni_expedient_free(x);
 	return status;
 }
 
@@ -73,21 +100,19 @@ static int export(int argc, char **argv)
 		fprintf(stderr, "tramit: eni export: seal: %s\n", serr.msg);
 		return 1;
 	}
-	struct conn_eni_expedient *x = NULL;
-	int status = load(&x, id);
-	if (status == 0) {
-		struct conn_eni_export_options opt = {.seal = seal, .verify_base_url = v[3] ? v[3] : fallback};
-		struct conn_eni_export_report rep;
-		struct conn_eni_error err = {0};
-		if (conn_eni_export(&rep, v[2], x, &opt, &err) != 0) {
-			fprintf(stderr, "tramit: eni export: %s\n", err.msg);
-			status = 1;
-		} else {
-			printf("%s: %zu document%s and the sealed index written to %s\n", rep.identifier,
-			       rep.n_documents, rep.n_documents == 1 ? "" : "s", v[2]);
-		}
+	struct eng_pgcluster cluster;
+	char conninfo[1024];
+	int status = 1;
+	if (cli_database_open(&cluster, conninfo, sizeof(conninfo)) == 0) {
+		struct eng_store *store = NULL;
+		struct eng_error err = {0};
+		if (eng_store_open(&store, conninfo, &err) != 0)
+			fprintf(stderr, "tramit: eni export: database: %s\n", err.msg);
+		else
+			status = export_loaded(id, v[2], v[3] ? v[3] : fallback, seal, store);
+		eng_store_close(store);
+		cli_database_close(&cluster);
 	}
-	conn_eni_expedient_free(x);
 	conn_sign_signer_free(seal);
 	return status;
 }

@@ -32,8 +32,10 @@ struct eni__doc {
 	const char *doc_type;       /* TipoDocumental */
 	const char *captured_at;    /* FechaCaptura and FechaIncorporacionExpediente */
 	const char *csv;            /* ValorCSV (TipoFirma TF01) */
+	const char *origin;         /* OrigenCiudadanoAdministracion: "0" citizen, "1" administration */
 	const unsigned char *bytes;
 	size_t len;
+	const struct conn_eni_attachment *attachment; /* bytes streamed from the repository instead */
 	char sha256_b64[48];
 };
 
@@ -48,6 +50,8 @@ int eni__index_xml(xmlChar **out, int *len, const struct conn_eni_expedient *x,
 
 /* Base64 of the SHA-256 of the bytes (44 characters and a NUL). */
 void eni__sha256_b64(char out[48], const unsigned char *data, size_t len);
+/* The same of a file's bytes, read a piece at a time; CONN_ENI_EFAIL naming the path. */
+int eni__file_sha256_b64(char out[48], const char *path, struct conn_eni_error *err);
 /* Whole-file read (*out malloc'd, NUL-terminated) and write; CONN_ENI_EFAIL naming the path. */
 int eni__file_read(unsigned char **out, size_t *len, const char *path, struct conn_eni_error *err);
 int eni__file_write(const char *path, const unsigned char *data, size_t len,

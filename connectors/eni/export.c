@@ -1,8 +1,10 @@
 /* Writes one expedient as an ENI export folder: documents with their metadata first, the
  * sealed index last, so a folder with an index.xml is always a complete export. A receipt is
  * exported twice: its JSON original (EE01) and its PDF rendering (EE02, a copy with format
- * change pointing to the original), both listed in the index. */
+ * change pointing to the original), both listed in the index. The files the citizen attached
+ * follow, streamed from the repository. */
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,15 +20,26 @@ static const char *document_type(const char *kind)
 	return strcmp(kind, "receipt") == 0 ? "TD09" : "TD99";
 }
 
-/* Extension and NTI format name of an original by media type. */
+/* Extension and NTI format name (NombreFormato) of an original by media type: the formats
+ * of the NTI catalogue of standards that uploads and issued documents use. */
 static void original_format(const char *media_type, const char **ext, const char **format)
 {
-	if (strcmp(media_type, "application/json") == 0)
-		*ext = "json", *format = "JSON";
-	else if (strcmp(media_type, "application/pdf") == 0)
-		*ext = "pdf", *format = "PDF";
-	else
-		*ext = "bin", *format = media_type;
+	static const char *const table[][3] = {
+		{"application/json", "json", "JSON"}, {"application/pdf", "pdf", "PDF"},
+		{"image/jpeg", "jpg", "JPEG"}, {"image/png", "png", "PNG"}, {"image/tiff", "tiff", "TIFF"},
+		{"image/svg+xml", "svg", "SVG"}, {"application/xml", "xml", "XML"}, {"text/xml", "xml", "XML"},
+		{"text/plain", "txt", "TXT"}, {"text/csv", "csv", "CSV"}, {"application/rtf", "rtf", "RTF"},
+		{"application/zip", "zip", "ZIP"},
+		{"application/vnd.oasis.opendocument.text", "odt", "ODT"},
+		{"application/vnd.oasis.opendocument.spreadsheet", "ods", "ODS"},
+		{"application/vnd.oasis.opendocument.presentation", "odp", "ODP"},
+	};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcmp(media_type, table[i][0]) == 0) {
+			*ext = table[i][1], *format = table[i][2];
+			return;
+		}
+	*ext = "bin", *format = media_type;
 }
 
 /* ES_<organ>_<year>_<specific>: the year is the one of the date (its first four characters). */
@@ -72,6 +85,29 @@ static int fill_doc(struct eni__doc *e, const char *organ, const struct conn_eni
 	e->doc_type = document_type(d->kind);
 	e->captured_at = d->created_at;
 	e->csv = d->csv;
+	return 0;
+}
+
+/* A citizen's attachment: its original (EE01), of citizen origin, under the identifier it got
+ * when it was linked (or one made like the documents' for a row that has none). */
+static int plan_attachment(struct eni__doc *e, const char *organ, const struct conn_eni_attachment *a,
+                           struct conn_eni_error *err)
+{
+	const char *ext;
+	original_format(a->media_type, &ext, &e->format);
+	char hex[33];
+	uuid_hex(hex, a->id);
+	int bad = a->eni_id[0] ? (size_t)snprintf(e->id, sizeof(e->id), "%s", a->eni_id) >= sizeof(e->id)
+	                       : make_identifier(e->id, sizeof(e->id), organ, a->captured_at, hex) != 0;
+	if (bad || (size_t)snprintf(e->file, sizeof(e->file), "%s.%s", e->id, ext) >= sizeof(e->file))
+		return eni__fail(err, CONN_ENI_EFAIL, "attachment %s: too long an identifier", a->id);
+	/* TD99 Otros: the form field says what it is, the document type list does not. */
+	e->doc_type = "TD99";
+	e->captured_at = a->captured_at;
+	e->csv = a->csv;
+	e->state = a->state;
+	e->origin = a->origin == 0 ? "0" : "1";
+	e->attachment = a;
 	return 0;
 }
 
@@ -123,6 +159,9 @@ static int plan(struct eni__doc *docs, size_t *n, unsigned char **pdfs, size_t *
 		copy->bytes = pdfs[i];
 		copy->len = pdf_lens[i];
 	}
+	for (size_t i = 0; i < x->n_attachments; i++)
+		if (plan_attachment(&docs[(*n)++], x->organ, &x->attachments[i], err) != 0)
+			return CONN_ENI_EFAIL;
 	return 0;
 }
 
@@ -142,14 +181,74 @@ static int make_folders(const char *dir, struct conn_eni_error *err)
 	return 0;
 }
 
+/* Where an attachment's chunks go: the file and the running hash. */
+struct stream {
+	FILE *f;
+	EVP_MD_CTX *md;
+	long long written;
+};
+
+static int stream_sink(const void *data, size_t len, void *payload)
+{
+	struct stream *st = payload;
+	if (fwrite(data, 1, len, st->f) != len || EVP_DigestUpdate(st->md, data, len) != 1)
+		return -1;
+	st->written += (long long)len;
+	return 0;
+}
+
+/* Writes an attachment's bytes from the repository a chunk at a time, hashing them as they
+ * pass: the index gets the hash of what was written, and a blob whose bytes no longer match
+ * their name fails the export instead of entering a sealed index. */
+static int write_streamed(const char *path, struct eni__doc *d, const struct conn_eni_export_options *opt,
+                          struct conn_eni_error *err)
+{
+	const struct conn_eni_attachment *a = d->attachment;
+	if (!opt->read)
+		return eni__fail(err, CONN_ENI_EFAIL, "attachment %s: no reader for the repository", a->id);
+	struct stream st = {.f = fopen(path, "wb"), .md = EVP_MD_CTX_new()};
+	char msg[256] = "";
+	int rc = !st.f ? eni__fail(err, CONN_ENI_EFAIL, "%s: cannot create: %s", path, strerror(errno))
+	       : !st.md || EVP_DigestInit_ex(st.md, EVP_sha256(), NULL) != 1
+	         ? eni__fail(err, CONN_ENI_EFAIL, "%s: hashing failed", path)
+	       : opt->read(opt->read_ctx, a->sha256, stream_sink, &st, msg, sizeof(msg)) != 0
+	         ? eni__fail(err, CONN_ENI_EFAIL, "attachment %s (%s): %s", a->id, a->name,
+	                     msg[0] ? msg : "reading from the repository failed")
+	         : 0;
+	if (st.f && fclose(st.f) != 0 && rc == 0)
+		rc = eni__fail(err, CONN_ENI_EFAIL, "%s: write error: %s", path, strerror(errno));
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	if (rc == 0 && (EVP_DigestFinal_ex(st.md, md, &md_len) != 1 || md_len != 32))
+		rc = eni__fail(err, CONN_ENI_EFAIL, "%s: hashing failed", path);
+	EVP_MD_CTX_free(st.md);
+	if (rc != 0)
+		return rc;
+	char hex[65];
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	if (strcmp(hex, a->sha256) != 0 || st.written != a->size)
+		return eni__fail(err, CONN_ENI_EFAIL, "attachment %s (%s): the repository gave %lld bytes "
+		                 "hashing to %s, not the %lld bytes of %s", a->id, a->name, st.written, hex,
+		                 a->size, a->sha256);
+	EVP_EncodeBlock((unsigned char *)d->sha256_b64, md, 32);
+	return 0;
+}
+
 static int write_document(const char *dir, struct eni__doc *d, const char *organ,
-                          const char *regulation, struct conn_eni_error *err)
+                          const struct conn_eni_export_options *opt, struct conn_eni_error *err)
 {
 	char path[4096];
-	eni__sha256_b64(d->sha256_b64, d->bytes, d->len);
 	snprintf(path, sizeof(path), "%s/documents/%s", dir, d->file);
-	if (eni__file_write(path, d->bytes, d->len, err) != 0)
-		return CONN_ENI_EFAIL;
+	if (d->attachment) {
+		if (write_streamed(path, d, opt, err) != 0)
+			return CONN_ENI_EFAIL;
+	} else {
+		eni__sha256_b64(d->sha256_b64, d->bytes, d->len);
+		if (eni__file_write(path, d->bytes, d->len, err) != 0)
+			return CONN_ENI_EFAIL;
+	}
+	const char *regulation = opt->csv_regulation;
 	xmlChar *xml = NULL;
 	int len = 0;
 	if (eni__document_xml(&xml, &len, d, organ, regulation, err) != 0)
@@ -203,7 +302,7 @@ int conn_eni_export(struct conn_eni_export_report *out, const char *dir,
 	                    specific) != 0)
 		return eni__fail(err, CONN_ENI_EFAIL, "expedient %s: organ '%s' makes too long an "
 		                 "identifier", x->id, x->organ);
-	size_t cap = x->n_docs * 2 + 1, n = 0;
+	size_t cap = x->n_docs * 2 + x->n_attachments + 1, n = 0;
 	struct eni__doc *docs = calloc(cap, sizeof(*docs));
 	unsigned char **pdfs = calloc(cap, sizeof(*pdfs));
 	size_t *pdf_lens = calloc(cap, sizeof(*pdf_lens));
@@ -215,11 +314,12 @@ int conn_eni_export(struct conn_eni_export_report *out, const char *dir,
 	if (make_folders(dir, err) != 0 || plan(docs, &n, pdfs, pdf_lens, x, opt, err) != 0)
 		goto done;
 	for (size_t i = 0; i < n; i++)
-		if (write_document(dir, &docs[i], x->organ, opt->csv_regulation, err) != 0)
+		if (write_document(dir, &docs[i], x->organ, opt, err) != 0)
 			goto done;
 	if (write_index(dir, x, out->identifier, docs, n, opt, err) != 0)
 		goto done;
 	out->n_documents = n;
+	out->n_attachments = x->n_attachments;
 	rc = 0;
 done:
 	for (size_t i = 0; pdfs && i < x->n_docs; i++)

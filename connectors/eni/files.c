@@ -1,5 +1,5 @@
 /* Small helpers shared by the ENI export and its verification: error text, SHA-256 in base64
- * and whole-file reads and writes. */
+ * (of memory, or of a file read a piece at a time), whole-file reads and writes. */
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -28,6 +28,28 @@ void eni__sha256_b64(char out[48], const unsigned char *data, size_t len)
 	if (!ok || md_len != 32)
 		abort();
 	EVP_EncodeBlock((unsigned char *)out, md, 32);
+}
+
+int eni__file_sha256_b64(char out[48], const char *path, struct conn_eni_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return eni__fail(err, CONN_ENI_EFAIL, "%s: cannot open: %s", path, strerror(errno));
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+	unsigned char buf[1 << 16];
+	for (size_t n; ok && (n = fread(buf, 1, sizeof(buf), f)) > 0;)
+		ok = EVP_DigestUpdate(ctx, buf, n) == 1;
+	int bad = ferror(f);
+	fclose(f);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	ok = ok && !bad && EVP_DigestFinal_ex(ctx, md, &md_len) == 1 && md_len == 32;
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return eni__fail(err, CONN_ENI_EFAIL, "%s: %s", path, bad ? "read error" : "hashing failed");
+	EVP_EncodeBlock((unsigned char *)out, md, 32);
+	return 0;
 }
 
 int eni__file_read(unsigned char **out, size_t *len, const char *path, struct conn_eni_error *err)

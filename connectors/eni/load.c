@@ -1,5 +1,6 @@
-/* Reads an expedient and its documents for an ENI export straight from PostgreSQL, in one
- * read-only repeatable-read transaction so the index and the documents are one snapshot.
+/* Reads an expedient, its documents and the metadata of its attachments for an ENI export
+ * straight from PostgreSQL, in one read-only repeatable-read transaction so the index and the
+ * documents are one snapshot (attachments' bytes are immutable and read later, streamed).
  * Times are rendered in Europe/Madrid (SET LOCAL: the caller's session is left untouched). */
 #include <ctype.h>
 #include <stdio.h>
@@ -12,13 +13,20 @@
 
 static const char expedient_sql[] =
 	"SELECT x.id, x.number, coalesce(e.dir3, e.id), x.tramit_code, x.state, x.applicant_nif, "
-	ISO_TIME("x.created_at") " FROM expedient x JOIN entity e ON e.id = x.entity_id "
+	"x.entity_id, " ISO_TIME("x.created_at") " FROM expedient x JOIN entity e ON e.id = x.entity_id "
 	"WHERE x.id = $1::uuid";
 
 /* Withdrawn documents stay in the expedient: withdrawing a CSV does not remove the document. */
 static const char documents_sql[] =
 	"SELECT id::text, kind, csv, media_type, " ISO_TIME("created_at") ", content FROM document "
 	"WHERE expedient_id = $1::uuid ORDER BY created_at, id";
+
+/* Only linked attachments (a pending one belongs to no expedient yet), in the order they were
+ * posted: by post, then by their place in it. */
+static const char attachments_sql[] =
+	"SELECT id::text, coalesce(eni_id, ''), name, sha256, media_type, " ISO_TIME("captured_at")
+	", coalesce(csv, ''), state, size::text, origin::text FROM attachment "
+	"WHERE expedient_id = $1::uuid ORDER BY captured_at, ord, id";
 
 /* 8-4-4-4-12 hex digits: anything else cannot name an expedient, and must not reach the
  * uuid cast (whose syntax error would read like a database failure). */
@@ -63,8 +71,8 @@ static char *dup_text(const PGresult *r, int row, int col)
 static int fill_expedient(struct conn_eni_expedient *x, const PGresult *r)
 {
 	char **fields[] = {&x->id, &x->number, &x->organ, &x->tramit_code, &x->state,
-	                   &x->applicant_nif, &x->opened_at};
-	for (int i = 0; i < 7; i++)
+	                   &x->applicant_nif, &x->entity_id, &x->opened_at};
+	for (int i = 0; i < 8; i++)
 		if (!(*fields[i] = dup_text(r, 0, i)))
 			return -1;
 	return 0;
@@ -92,6 +100,26 @@ static int fill_documents(struct conn_eni_expedient *x, const PGresult *r)
 	return 0;
 }
 
+static int fill_attachments(struct conn_eni_expedient *x, const PGresult *r)
+{
+	int n = PQntuples(r);
+	x->attachments = calloc(n ? (size_t)n : 1, sizeof(*x->attachments));
+	if (!x->attachments)
+		return -1;
+	x->n_attachments = (size_t)n;
+	for (int i = 0; i < n; i++) {
+		struct conn_eni_attachment *a = &x->attachments[i];
+		char **fields[] = {&a->id, &a->eni_id, &a->name, &a->sha256, &a->media_type,
+		                   &a->captured_at, &a->csv, &a->state};
+		for (int c = 0; c < 8; c++)
+			if (!(*fields[c] = dup_text(r, i, c)))
+				return -1;
+		a->size = atoll(PQgetvalue(r, i, 8));
+		a->origin = atoi(PQgetvalue(r, i, 9));
+	}
+	return 0;
+}
+
 /* libpq returns one format per query: the documents query asks for binary results so that
  * content arrives as raw bytes, and casts every other column to text, whose binary form is its
  * text (libpq NUL-terminates every value). */
@@ -115,6 +143,12 @@ static int read_snapshot(struct conn_eni_expedient *x, PGconn *conn, const char 
 	PQclear(r);
 	if (rc != 0)
 		return eni__fail(err, CONN_ENI_EFAIL, "out of memory reading the documents of expedient %s", id);
+	if (!(r = query(conn, attachments_sql, id, 0, err)))
+		return CONN_ENI_EFAIL;
+	rc = fill_attachments(x, r);
+	PQclear(r);
+	if (rc != 0)
+		return eni__fail(err, CONN_ENI_EFAIL, "out of memory reading the attachments of expedient %s", id);
 	return 0;
 }
 
@@ -156,6 +190,15 @@ void conn_eni_expedient_free(struct conn_eni_expedient *x)
 		free(d->content);
 	}
 	free(x->docs);
+	for (size_t i = 0; i < x->n_attachments; i++) {
+		struct conn_eni_attachment *a = &x->attachments[i];
+		char *fields[] = {a->id, a->eni_id, a->name, a->sha256, a->media_type, a->captured_at,
+		                  a->csv, a->state};
+		for (size_t c = 0; c < sizeof(fields) / sizeof(fields[0]); c++)
+			free(fields[c]);
+	}
+	free(x->attachments);
+	free(x->entity_id);
 	free(x->id);
 	free(x->number);
 	free(x->organ);

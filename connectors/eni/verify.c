@@ -128,13 +128,9 @@ static int check_document(const char *dir, const struct indexed *e, struct conn_
 	if (find_content(name, sizeof(name), docs_dir, e->id, err) != 0)
 		return err->code;
 	snprintf(path, sizeof(path), "%s/%s", docs_dir, name);
-	unsigned char *bytes;
-	size_t len;
-	if (eni__file_read(&bytes, &len, path, err) != 0)
-		return CONN_ENI_EFAIL;
 	char actual[48];
-	eni__sha256_b64(actual, bytes, len);
-	free(bytes);
+	if (eni__file_sha256_b64(actual, path, err) != 0)
+		return CONN_ENI_EFAIL;
 	if (strcmp(actual, e->hash) != 0)
 		return eni__fail(err, CONN_ENI_EINVALID, "documents/%s: SHA-256 is %s, the index says %s",
 		                 name, actual, e->hash);

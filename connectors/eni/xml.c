@@ -63,8 +63,8 @@ static void document_metadata(struct builder *b, xmlNodePtr root, const struct e
 	add(b, meta, ns, "Identificador", d->id);
 	add(b, meta, ns, "Organo", organ);
 	add(b, meta, ns, "FechaCaptura", d->captured_at);
-	/* Everything exported today is issued by the administration: 1 (DOMAIN.md 10.1). */
-	add(b, meta, ns, "OrigenCiudadanoAdministracion", "1");
+	/* 0 citizen, 1 administration (DOMAIN.md 10.1). */
+	add(b, meta, ns, "OrigenCiudadanoAdministracion", d->origin ? d->origin : "1");
 	xmlNodePtr state = add(b, meta, ns, "EstadoElaboracion", NULL);
 	add(b, state, ns, "ValorEstadoElaboracion", d->state);
 	if (d->origin_id)

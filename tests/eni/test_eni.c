@@ -1,15 +1,20 @@
 /* `tramit eni export` and `tramit eni verify` against a real PostgreSQL: a general application
- * filed through the store leaves a receipt; its export holds the receipt's JSON and PDF with
- * ENI metadata that xmllint accepts and an index that `xmlsec1 --verify` accepts; our verifier
- * agrees, and names the document and both hashes when a byte changes, the signature's reason
- * when the index changes, and the id of an expedient that does not exist. */
+ * filed through the store leaves a receipt, and two files attached to it sit in the repository
+ * (one in the database, one in the documents folder); its export holds the receipt's JSON and
+ * PDF and both files byte for byte, with ENI metadata that xmllint accepts and an index that
+ * `xmlsec1 --verify` accepts; our verifier agrees, and names the document and both hashes when
+ * a byte changes, the signature's reason when the index changes, the damaged blob when the
+ * repository's bytes no longer match their name, and the id of an expedient that does not
+ * exist. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "connectors/csv/csv.h"
+#include "engine/runtime/docstore.h"
 #include "engine/runtime/migrate.h"
 #include "engine/runtime/queries.h"
 #include "engine/runtime/store.h"
@@ -26,6 +31,11 @@ static char csv[CONN_CSV_DISPLAY_LEN + 1];
 static char expedient_id[40], number[40];
 static char pki[] = "/tmp/tramit-eni-XXXXXX";
 static char out_dir[64];
+static char docs_dir[64];
+/* The two attached files: a PDF kept in the database and a PNG kept in the folder. */
+static const char pdf_bytes[] = "%PDF-1.4\n% an attached plan of the street\n%%EOF\n";
+static const unsigned char png_bytes[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 0};
+static char pdf_sha[65], png_sha[65];
 
 static const struct eng_definition *lookup(const char *hash, void *payload)
 {
@@ -54,6 +64,37 @@ static void submit(struct eng_store *s)
 	eng_arena_free(&arena);
 }
 
+/* Stages one file under key and links it to the expedient as the filing transaction's trigger
+ * does (migration 0012, attachment_link), with the receipt's CSV. */
+static void attach_one(struct eng_store *s, const char *folder, const char *key,
+                       struct eng_doc_upload *f)
+{
+	struct eng_error err = {0};
+	cr_assert_eq(eng_docstore_stage(s, folder, "demo", "citizen:12345678Z", key, f, 1, &err), 0,
+	             "%s", err.msg);
+	const char *p[] = {expedient_id, csv, key};
+	PGresult *r = PQexecParams(conn, "UPDATE attachment SET expedient_id = $1::uuid, linked_at = now(), "
+	        "organ = 'L01462508', eni_id = format('ES_L01462508_%s_%s', to_char(captured_at AT TIME "
+	        "ZONE 'Europe/Madrid', 'YYYY'), replace(id::text, '-', '')), csv = $2, "
+	        "signature_type = 'TF01' WHERE submission_key = $3", 3, NULL, p, NULL, NULL, 0);
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(r));
+	cr_assert_str_eq(PQcmdTuples(r), "1");
+	PQclear(r);
+}
+
+static void attach(struct eng_store *s)
+{
+	struct eng_doc_upload pdf = {.field = "plans", .name = "plànol.pdf", .media_type = "application/pdf",
+	                             .data = pdf_bytes, .len = sizeof(pdf_bytes) - 1};
+	attach_one(s, NULL, "k-pdf", &pdf);
+	snprintf(pdf_sha, sizeof(pdf_sha), "%s", pdf.sha256);
+	struct eng_doc_upload png = {.field = "photo", .name = "foto.png", .media_type = "image/png",
+	                             .data = png_bytes, .len = sizeof(png_bytes)};
+	cr_assert_eq(mkdir(docs_dir, 0700), 0, "%s", docs_dir);
+	attach_one(s, docs_dir, "k-png", &png);
+	snprintf(png_sha, sizeof(png_sha), "%s", png.sha256);
+}
+
 static void setup(void)
 {
 	struct eng_error err = {0};
@@ -72,8 +113,10 @@ static void setup(void)
 	PQclear(r);
 	cr_assert_eq(conn_csv_new(csv), 0);
 	submit(s);
-	eng_store_close(s);
 	cr_assert_not_null(mkdtemp(pki));
+	snprintf(docs_dir, sizeof(docs_dir), "%s/docs", pki);
+	attach(s);
+	eng_store_close(s);
 	char *out;
 	cr_assert_eq(shell_run(&out, NULL, "sh %s/tests/sign/make_pki.sh %s 2>&1", TRAMIT_SOURCE_DIR,
 	                       pki), 0, "make_pki.sh failed");
@@ -122,8 +165,8 @@ static void expedient_identifier(char out[128])
 
 static int tramit(char **out, const char *args)
 {
-	return shell_run(out, NULL, "cd %s && TRAMIT_DATABASE_URL='%s' %s eni %s 2>&1", pki,
-	                 cluster.conninfo, TRAMIT_BINARY, args);
+	return shell_run(out, NULL, "cd %s && TRAMIT_DATABASE_URL='%s' TRAMIT_DOCUMENTS_DIR='%s' %s "
+	                 "eni %s 2>&1", pki, cluster.conninfo, docs_dir, TRAMIT_BINARY, args);
 }
 
 static void export_ok(void)
@@ -133,7 +176,8 @@ static void export_ok(void)
 	int rc = tramit(&out, args);
 	cr_assert_eq(rc, 0, "%s", out);
 	expedient_identifier(exp_id);
-	snprintf(want, sizeof(want), "%s: 2 documents and the sealed index written to export\n", exp_id);
+	snprintf(want, sizeof(want), "%s: 4 documents (2 attached by the applicant) and the sealed "
+	         "index written to export\n", exp_id);
 	cr_assert_str_eq(out, want);
 	free(out);
 }
@@ -150,16 +194,31 @@ static char *xpath(const char *file, const char *expr)
 
 #define LN(name) "*[local-name()='" name "']"
 
+/* An attachment's ENI identifier, by the key it was staged under. */
+static void attachment_identifier(char out[128], const char *key)
+{
+	PGresult *r = PQexecParams(conn, "SELECT eni_id FROM attachment WHERE submission_key = $1", 1,
+	                           NULL, (const char *[]){key}, NULL, NULL, 0);
+	cr_assert_eq(PQntuples(r), 1, "%s", PQresultErrorMessage(r));
+	snprintf(out, 128, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+}
+
 Test(eni, export_writes_documents_and_metadata_that_xmllint_accepts)
 {
 	export_ok();
 	char id[128], *out, want[1024];
 	receipt_identifier(id);
-	int rc = shell_run(&out, NULL, "cd %s && ls documents index.xml", out_dir);
+	char pdf_id[128], png_id[128];
+	attachment_identifier(pdf_id, "k-pdf");
+	attachment_identifier(png_id, "k-png");
+	int rc = shell_run(&out, NULL, "cd %s && ls documents | LC_ALL=C sort", out_dir);
 	cr_assert_eq(rc, 0);
-	snprintf(want, sizeof(want), "index.xml\n\ndocuments:\n%s.json\n%s.xml\n%s_PDF.pdf\n%s_PDF.xml\n",
-	         id, id, id, id);
-	cr_expect_str_eq(out, want);
+	char *sorted;
+	shell_run(&sorted, NULL, "printf '%%s\\n' %s.json %s.xml %s_PDF.pdf %s_PDF.xml %s.pdf %s.xml "
+	          "%s.png %s.xml | LC_ALL=C sort", id, id, id, id, pdf_id, pdf_id, png_id, png_id);
+	cr_expect_str_eq(out, sorted);
+	free(sorted);
 	free(out);
 	rc = shell_run(&out, NULL, "cd %s && xmllint --noout index.xml documents/*.xml 2>&1", out_dir);
 	cr_expect_eq(rc, 0, "%s", out);
@@ -247,7 +306,7 @@ Test(eni, verify_accepts_the_export_with_an_exact_summary)
 	subject[strcspn(subject, "\n")] = '\0';
 	int rc = tramit(&out, "verify export --trust ca.pem");
 	cr_expect_eq(rc, 0, "%s", out);
-	snprintf(want, sizeof(want), "%s: index sealed by %s\n2 documents: every SHA-256 matches the "
+	snprintf(want, sizeof(want), "%s: index sealed by %s\n4 documents: every SHA-256 matches the "
 	         "index\n", exp_id, subject);
 	cr_expect_str_eq(out, want);
 	free(out);
@@ -283,10 +342,10 @@ Test(eni, a_changed_index_fails_with_the_signature_reason)
 {
 	export_ok();
 	char *out;
-	/* Reorder the two documents: the index still parses, its digest no longer matches. */
+	/* Renumber the first document: the index still parses, its digest no longer matches. */
 	cr_assert_eq(shell_run(&out, NULL, "cd %s && sed -i 's|<eniconind:OrdenDocumentoExpediente>1<|"
-	                       "<eniconind:OrdenDocumentoExpediente>3<|' index.xml && grep -c "
-	                       "'OrdenDocumentoExpediente>3<' index.xml", out_dir), 0);
+	                       "<eniconind:OrdenDocumentoExpediente>5<|' index.xml && grep -c "
+	                       "'OrdenDocumentoExpediente>5<' index.xml", out_dir), 0);
 	cr_assert_str_eq(out, "1\n");
 	free(out);
 	int rc = tramit(&out, "verify export --trust ca.pem");
@@ -335,5 +394,82 @@ Test(eni, an_unknown_expedient_and_bad_usage_are_refused)
 	cr_expect_str_eq(out, "usage: tramit eni export EXPEDIENT_ID --key SEAL_KEY.pem --cert "
 	                 "SEAL_CERT.pem -o DIR [--url BASE]\n       tramit eni verify DIR --trust "
 	                 "CA.pem\n");
+	free(out);
+}
+
+Test(eni, attachments_go_byte_for_byte_with_citizen_origin_and_their_hash_in_the_index)
+{
+	export_ok();
+	char pdf_id[128], png_id[128], want[1024], *out;
+	attachment_identifier(pdf_id, "k-pdf");
+	attachment_identifier(png_id, "k-png");
+	/* The bytes: the database's blob and the folder's, as they were uploaded. */
+	int rc = shell_run(&out, NULL, "cd %s/documents && sha256sum %s.pdf %s.png | cut -c1-64", out_dir,
+	                   pdf_id, png_id);
+	cr_assert_eq(rc, 0, "%s", out);
+	snprintf(want, sizeof(want), "%s\n%s\n", pdf_sha, png_sha);
+	cr_expect_str_eq(out, want);
+	free(out);
+	char file[200];
+	snprintf(file, sizeof(file), "documents/%s.xml", png_id);
+	char *v = xpath(file, "concat(//" LN("Identificador") ",'|',//" LN("Organo") ",'|',//"
+	                LN("OrigenCiudadanoAdministracion") ",'|',//" LN("ValorEstadoElaboracion")
+	                ",'|',//" LN("TipoDocumental") ",'|',//" LN("NombreFormato") ",'|',//"
+	                LN("referenciaFichero") ",'|',//" LN("TipoFirma") ",'|',//" LN("ValorCSV") ")");
+	snprintf(want, sizeof(want), "%s|%s|0|EE01|TD99|PNG|%s.png|TF01|%s", png_id, dir3, png_id, csv);
+	cr_expect_str_eq(v, want);
+	free(v);
+	snprintf(file, sizeof(file), "documents/%s.xml", pdf_id);
+	v = xpath(file, "concat(//" LN("OrigenCiudadanoAdministracion") ",'|',//" LN("NombreFormato") ")");
+	cr_expect_str_eq(v, "0|PDF");
+	free(v);
+	/* In the index after the receipt's two, in the order they were posted, with their hashes. */
+	rc = shell_run(&out, NULL, "cd %s/documents && for f in %s.pdf %s.png; do openssl dgst -sha256 "
+	               "-binary $f | base64; done", out_dir, pdf_id, png_id);
+	cr_assert_eq(rc, 0);
+	v = xpath("index.xml", "concat(//" LN("DocumentoIndizado") "[3]/" LN("IdentificadorDocumento")
+	          ",'|',//" LN("DocumentoIndizado") "[3]/" LN("ValorHuella") ",'|',//"
+	          LN("DocumentoIndizado") "[3]/" LN("OrdenDocumentoExpediente") ",'|',//"
+	          LN("DocumentoIndizado") "[4]/" LN("IdentificadorDocumento") ",'|',//"
+	          LN("DocumentoIndizado") "[4]/" LN("ValorHuella") ",'|',//" LN("DocumentoIndizado")
+	          "[4]/" LN("OrdenDocumentoExpediente") ")");
+	char *nl = strchr(out, '\n');
+	cr_assert_not_null(nl);
+	*nl = '\0';
+	char *second = nl + 1;
+	second[strcspn(second, "\n")] = '\0';
+	snprintf(want, sizeof(want), "%s|%s|3|%s|%s|4", pdf_id, out, png_id, second);
+	cr_expect_str_eq(v, want);
+	free(v);
+	free(out);
+	rc = shell_run(&out, NULL, "xmlsec1 --verify --trusted-pem %s/ca.pem %s/index.xml 2>&1", pki,
+	               out_dir);
+	cr_expect_eq(rc, 0, "%s", out);
+	free(out);
+}
+
+Test(eni, a_damaged_blob_in_the_repository_stops_the_export_before_the_index)
+{
+	char *out, *hash, want[1024], args[512], id[64];
+	/* One byte of the folder's file changes behind the repository's back. */
+	cr_assert_eq(shell_run(&out, NULL, "f=%s/%.2s/%s; chmod u+w $f && printf X | dd of=$f bs=1 "
+	                       "seek=9 conv=notrunc 2>/dev/null", docs_dir, png_sha, png_sha), 0);
+	free(out);
+	shell_run(&hash, NULL, "sha256sum < %s/%.2s/%s | cut -c1-64", docs_dir, png_sha, png_sha);
+	hash[strcspn(hash, "\n")] = '\0';
+	PGresult *r = PQexec(conn, "SELECT id FROM attachment WHERE submission_key = 'k-png'");
+	snprintf(id, sizeof(id), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	snprintf(args, sizeof(args), "export %s --key seal.key --cert seal.pem -o export", expedient_id);
+	int rc = tramit(&out, args);
+	cr_expect_eq(rc, 1);
+	snprintf(want, sizeof(want), "tramit: eni export: attachment %s (foto.png): blob %s: its %zu "
+	         "stored bytes hash to %s; the repository is damaged\n", id, png_sha, sizeof(png_bytes),
+	         hash);
+	cr_expect_str_eq(out, want);
+	free(out);
+	free(hash);
+	rc = shell_run(&out, NULL, "test -e %s/index.xml", out_dir);
+	cr_expect_neq(rc, 0, "no index was written");
 	free(out);
 }
