@@ -166,6 +166,7 @@ void web_route_carpeta_expedient(struct web_ctx *c, const char *id)
 		           web_t(c, "receipt.ok"));
 	render_expedient_head(c, d, &x);
 	render_expedient_notifications(c, x.id, false);
+	web_messages_section(c, x.id, false);
 	render_expedient_body(c, d, &x);
 }
 
@@ -215,6 +216,7 @@ void web_route_backoffice_expedient(struct web_ctx *c, const char *id)
 	if (!shown)
 		web_printf(c, "<p id=\"no-actions\">%s</p>", web_t(c, "expedient.no_actions"));
 	render_expedient_notifications(c, x.id, true);
+	web_messages_section(c, x.id, true);
 	render_expedient_body(c, d, &x);
 }
 

@@ -183,6 +183,15 @@ void web_route_paymgr_find(struct web_ctx *c);
 void web_route_paymgr_card(struct web_ctx *c);
 void web_route_paymgr_document(struct web_ctx *c);
 
+/* Messages on an expedient (messages.c): the section of the Carpeta's and the back office's
+ * expedient page, and POST /carpeta|backoffice/expedients/ID/messages (kind "citizen" or
+ * "employee"). */
+void web_messages_section(struct web_ctx *c, const char *expedient_id, bool staff);
+void web_route_message_post(struct web_ctx *c, const char *expedient_id, const char *kind);
+/* A message's text as stored: line ends as LF, surrounding white space trimmed, in place.
+ * Returns its length in characters (the limit, ENG_MESSAGE_MAX, counts characters). */
+size_t web_message_clean(char *s);
+
 /* Shared rendering (render.c). */
 const char *web_state_label(struct web_ctx *c, const struct eng_definition *def, const char *state);
 void web_render_data(struct web_ctx *c, const struct eng_definition *def,

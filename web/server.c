@@ -138,6 +138,8 @@ static void dispatch(struct web_ctx *c)
 		return web_route_carpeta(c);
 	if (get && (n = segments(c, p, "/carpeta/expedients/", seg, 1)) == 1)
 		return web_route_carpeta_expedient(c, seg[0]);
+	if (post && (n = segments(c, p, "/carpeta/expedients/", seg, 2)) == 2 && strcmp(seg[1], "messages") == 0)
+		return web_route_message_post(c, seg[0], "citizen");
 	if ((n = segments(c, p, "/carpeta/notificacions/", seg, 2)) == 1 && get)
 		return web_route_notification(c, seg[0]);
 	if (n == 2 && post && strcmp(seg[1], "open") == 0)
@@ -155,6 +157,8 @@ static void dispatch(struct web_ctx *c)
 			return web_route_backoffice_action(c, seg[0], seg[2]);
 		if (n == 2 && post && strcmp(seg[1], "assign") == 0)
 			return web_route_backoffice_assign(c, seg[0]);
+		if (n == 2 && post && strcmp(seg[1], "messages") == 0)
+			return web_route_message_post(c, seg[0], "employee");
 	}
 	if (get && strcmp(p, "/backoffice/registry") == 0)
 		return web_route_registry(c);

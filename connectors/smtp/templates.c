@@ -28,6 +28,16 @@ static const struct conn__smtp_template builtin[] = {
 	 "Este correo es solo un aviso: la notificación se practica cuando accede a ella en la "
 	 "sede electrónica. Si no accede en 10 días naturales, se entenderá rechazada (arts. 41 y "
 	 "43 de la Ley 39/2015).\n"},
+	/* A message from the unit (web/messages.c): the text stays at the e-office, where the
+	 * person is identified; the notice only says there is one. */
+	{"message", "ca", "Teniu un missatge nou sobre l'expedient {{number}}",
+	 "La unitat que tramita el vostre expedient {{number}} vos ha escrit un missatge. Podeu "
+	 "llegir-lo i respondre en la vostra carpeta ciutadana: {{sede_url}}.\n\n"
+	 "Este correu és només un avís informatiu.\n"},
+	{"message", "es", "Tiene un mensaje nuevo sobre el expediente {{number}}",
+	 "La unidad que tramita su expediente {{number}} le ha escrito un mensaje. Puede leerlo y "
+	 "responder en su carpeta ciudadana: {{sede_url}}.\n\n"
+	 "Este correo es solo un aviso informativo.\n"},
 	{"informative", "ca", "Novetats en el vostre expedient {{expedient}}",
 	 "Hi ha novetats en el vostre expedient {{expedient}}. Podeu consultar-lo en "
 	 "{{sede_url}}.\n\nEste correu és només un avís informatiu.\n"},

@@ -149,6 +149,8 @@ int eng_store__prepare_all(struct eng_store *s, struct eng_error *err)
 		rc = eng_store__prepare(s, s->extra, s->n_extra, err);
 	if (!rc)
 		rc = eng_store__queries_prepare(s, err);
+	if (!rc)
+		rc = eng_store__messages_prepare(s, err);
 	return rc;
 }
 

@@ -66,6 +66,7 @@ int eng_store__prepare(struct eng_store *s, const char *const (*stmts)[2], size_
 int eng_store__effects_prepare(struct eng_store *s, struct eng_error *err);
 int eng_store__batch_prepare(struct eng_store *s, struct eng_error *err);
 int eng_store__queries_prepare(struct eng_store *s, struct eng_error *err);
+int eng_store__messages_prepare(struct eng_store *s, struct eng_error *err);
 PGresult *eng_store__run(struct eng_store *s, const char *name, int n, const char *const *params,
                          ExecStatusType want, struct eng_error *err);
 int eng_store__exec(struct eng_store *s, const char *sql, struct eng_error *err);

@@ -128,8 +128,9 @@ Test(api_contract, every_route_is_described_and_answers_as_described)
 	json_t *paths = json_object_get(doc, "paths");
 	char *id = http_citizen_files(port_a, "GEN-001", "{\"form\": {\"assumpte\": \"Contracte\", "
 	                              "\"exposa\": \"Fets\", \"solicita\": \"Petició\", \"idioma\": \"ca\"}}");
-	char expedient[128], action[160];
+	char expedient[128], action[160], messages[160];
 	snprintf(expedient, sizeof(expedient), "/api/v1/expedients/%s", id);
+	snprintf(messages, sizeof(messages), "/api/v1/expedients/%s/messages", id);
 	snprintf(action, sizeof(action), "/api/v1/expedients/%s/actions/resolve", id);
 	const struct probe probes[] = {
 		{"GET", "/api/v1/openapi.json", "/api/v1/openapi.json", NULL, 200},
@@ -144,6 +145,8 @@ Test(api_contract, every_route_is_described_and_answers_as_described)
 		{"POST", expedient, "/api/v1/expedients/{id}", "x=1", 405},
 		{"POST", action, "/api/v1/expedients/{id}/actions/{action}", "{}", 401},
 		{"GET", action, "/api/v1/expedients/{id}/actions/{action}", NULL, 405},
+		{"GET", messages, "/api/v1/expedients/{id}/messages", NULL, 401},
+		{"POST", messages, "/api/v1/expedients/{id}/messages", "{}", 401},
 		{"GET", "/api/v1/documents/ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ", "/api/v1/documents/{csv}", NULL, 404},
 		{"POST", "/api/v1/documents/ZZZZ", "/api/v1/documents/{csv}", "x=1", 405},
 		{"POST", "/api/v1/callbacks/erp", "/api/v1/callbacks/{subscriber}", "{}", 404},
