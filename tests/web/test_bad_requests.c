@@ -10,36 +10,23 @@
 
 #include "tests/support/http.h"
 #include "tests/support/pgtmp.h"
+#include "tests/support/server.h"
 
-static struct eng_pgcluster cluster;
-static PGconn *conn;
-static pid_t server;
-static int port;
+static struct test_server srv;
+
+static const struct test_server_options options = {
+	.env = (const char *const[]){"TRAMIT_TRUSTED_HEADER=X-Remote-User", "TRAMIT_TRUSTED_PROXY=127.0.0.1",
+	                             NULL},
+};
 
 static void setup(void)
 {
-	struct eng_error err = {0};
-	cr_assert_eq(pgtmp_start(&cluster, &err), 0, "%s", err.msg);
-	conn = pgtmp_connect(&cluster);
-	port = http_free_port();
-	char log_path[700];
-	snprintf(log_path, sizeof(log_path), "%s/server.log", cluster.dir);
-	static char env_db[1200], env_port[32], env_dir[600];
-	snprintf(env_db, sizeof(env_db), "TRAMIT_DATABASE_URL=%s", cluster.conninfo);
-	snprintf(env_port, sizeof(env_port), "PORT=%d", port);
-	snprintf(env_dir, sizeof(env_dir), "TRAMIT_TRAMITS_DIR=%s/tramits", TRAMIT_SOURCE_DIR);
-	const char *env[] = {env_db, env_port, env_dir, "TRAMIT_TRUSTED_HEADER=X-Remote-User",
-	                     "TRAMIT_TRUSTED_PROXY=127.0.0.1", NULL};
-	const char *args[] = {"serve", "--demo", NULL};
-	server = tramit_start(args, env, port, log_path);
+	test_server_start(&srv, &options);
 }
 
 static void teardown(void)
 {
-	if (server > 0)
-		cr_expect_eq(tramit_stop(server, SIGTERM), 0);
-	PQfinish(conn);
-	pgtmp_stop(&cluster);
+	test_server_stop(&srv);
 }
 
 TestSuite(bad_requests, .init = setup, .fini = teardown, .timeout = 180);
@@ -59,7 +46,7 @@ static char *token_of(struct http_client *c, const char *page, const char *field
 /* Everything a bad request could have changed, as one line. */
 static char *state(void)
 {
-	PGresult *r = PQexec(conn, "SELECT (SELECT count(*) FROM expedient) || ' ' || (SELECT count(*) "
+	PGresult *r = PQexec(srv.conn, "SELECT (SELECT count(*) FROM expedient) || ' ' || (SELECT count(*) "
 	                           "FROM event) || ' ' || (SELECT count(*) FROM outbox) || ' ' || "
 	                           "(SELECT coalesce(sum(version), 0) FROM expedient) || ' ' || "
 	                           "(SELECT count(*) FROM web_session) || ' ' || (SELECT count(*) FROM "
@@ -196,11 +183,11 @@ static void try_route(const struct route *rt, struct http_client *c, const char 
 
 Test(bad_requests, every_state_changing_route_refuses_and_explains)
 {
-	struct http_client *citizen = http_client_new(port, "ca"), *employee = http_client_new(port, "ca");
+	struct http_client *citizen = http_client_new(srv.port, "ca"), *employee = http_client_new(srv.port, "ca");
 	http_client_header(citizen, "X-Remote-User: 12345678Z");
 	http_client_header(employee, "X-Remote-User: employee:demo.empleat");
 	char *ccsrf = token_of(citizen, "/tramits/GEN-001/new", "csrf"), *ecsrf = token_of(employee, "/backoffice", "csrf");
-	char *id = http_citizen_files(port, "GEN-001", "{\"form\": {\"assumpte\": \"Mala petició\", "
+	char *id = http_citizen_files(srv.port, "GEN-001", "{\"form\": {\"assumpte\": \"Mala petició\", "
 	                              "\"exposa\": \"Fets\", \"solicita\": \"Petició\", \"idioma\": \"ca\"}}");
 	static const struct route citizen_routes[] = {
 		{"the form", PAGE, "/tramits/GEN-001/new",
@@ -219,7 +206,7 @@ Test(bad_requests, every_state_changing_route_refuses_and_explains)
 	for (size_t i = 0; i < sizeof(employee_routes) / sizeof(employee_routes[0]); i++)
 		try_route(&employee_routes[i], employee, ecsrf, id);
 	/* The payment manager needs no sign-in: its forms carry a double-submit token. */
-	struct http_client *anyone = http_client_new(port, "ca");
+	struct http_client *anyone = http_client_new(srv.port, "ca");
 	char *ptoken = token_of(anyone, "/pagaments", "token");
 	static const struct route pay_routes[] = {
 		{"finding a tax receipt", PAGE, "/pagaments", "referencia=000001234556&nif=12345678Z", false,

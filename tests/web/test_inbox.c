@@ -9,43 +9,30 @@
 
 #include "tests/support/http.h"
 #include "tests/support/pgtmp.h"
+#include "tests/support/server.h"
 
-static struct eng_pgcluster cluster;
-static PGconn *conn;
-static pid_t server;
-static int port;
+static struct test_server srv;
+
+static const struct test_server_options options = {
+	.env = (const char *const[]){"TRAMIT_TRUSTED_HEADER=X-Remote-User", "TRAMIT_TRUSTED_PROXY=127.0.0.1",
+	                             NULL},
+};
 
 static void setup(void)
 {
-	struct eng_error err = {0};
-	cr_assert_eq(pgtmp_start(&cluster, &err), 0, "%s", err.msg);
-	conn = pgtmp_connect(&cluster);
-	port = http_free_port();
-	char log_path[700];
-	snprintf(log_path, sizeof(log_path), "%s/server.log", cluster.dir);
-	static char env_db[1200], env_port[32], env_dir[600];
-	snprintf(env_db, sizeof(env_db), "TRAMIT_DATABASE_URL=%s", cluster.conninfo);
-	snprintf(env_port, sizeof(env_port), "PORT=%d", port);
-	snprintf(env_dir, sizeof(env_dir), "TRAMIT_TRAMITS_DIR=%s/tramits", TRAMIT_SOURCE_DIR);
-	const char *env[] = {env_db, env_port, env_dir, "TRAMIT_TRUSTED_HEADER=X-Remote-User",
-	                     "TRAMIT_TRUSTED_PROXY=127.0.0.1", NULL};
-	const char *args[] = {"serve", "--demo", NULL};
-	server = tramit_start(args, env, port, log_path);
+	test_server_start(&srv, &options);
 }
 
 static void teardown(void)
 {
-	if (server > 0)
-		cr_expect_eq(tramit_stop(server, SIGTERM), 0);
-	PQfinish(conn);
-	pgtmp_stop(&cluster);
+	test_server_stop(&srv);
 }
 
 TestSuite(inbox, .init = setup, .fini = teardown, .timeout = 120);
 
 static void sql(const char *text)
 {
-	PGresult *r = PQexec(conn, text);
+	PGresult *r = PQexec(srv.conn, text);
 	cr_assert(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s",
 	          text, PQresultErrorMessage(r));
 	PQclear(r);
@@ -74,7 +61,7 @@ Test(inbox, the_most_urgent_first_and_every_filter)
 {
 	char *ids[3];
 	for (int i = 0; i < 3; i++)
-		ids[i] = http_citizen_files(port, "GEN-001", "{\"form\": {\"assumpte\": \"Safata\", \"exposa\": "
+		ids[i] = http_citizen_files(srv.port, "GEN-001", "{\"form\": {\"assumpte\": \"Safata\", \"exposa\": "
 		                            "\"Fets\", \"solicita\": \"Petició\", \"idioma\": \"ca\"}}");
 	const char *names[] = {"late", "soon", "none"};
 	char q[600];
@@ -88,7 +75,7 @@ Test(inbox, the_most_urgent_first_and_every_filter)
 	snprintf(q, sizeof(q), "UPDATE expedient SET state = 'resolved', vars = vars - 'due.resolution' "
 	         "WHERE id = '%s'", ids[2]);
 	sql(q);
-	struct http_client *e = http_client_new(port, "ca");
+	struct http_client *e = http_client_new(srv.port, "ca");
 	http_client_header(e, "X-Remote-User: employee:demo.empleat");
 	char got[200];
 	long status;
@@ -106,7 +93,7 @@ Test(inbox, the_most_urgent_first_and_every_filter)
 	rows(e, "/backoffice?tramit=VIA-001", ids, names, got, sizeof(got), &status);
 	cr_expect_str_eq(got, "");
 	snprintf(q, sizeof(q), "SELECT number FROM expedient WHERE id = '%s'", ids[1]);
-	PGresult *r = PQexec(conn, q);
+	PGresult *r = PQexec(srv.conn, q);
 	char path[200];
 	snprintf(path, sizeof(path), "/backoffice?q=%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
@@ -130,7 +117,7 @@ Test(inbox, the_most_urgent_first_and_every_filter)
 	cr_expect(strstr(page.body, "<p id=\"empty\">Cap expedient no compleix aquests filtres.</p>") != NULL,
 	          "%s", page.body);
 	http_response_free(&page);
-	struct http_client *citizen = http_client_new(port, "ca");
+	struct http_client *citizen = http_client_new(srv.port, "ca");
 	http_client_header(citizen, "X-Remote-User: 12345678Z");
 	http_get(citizen, "/backoffice?termini=overdue", &page);
 	cr_expect_eq(page.status, 403);
@@ -167,7 +154,7 @@ Test(inbox, the_most_urgent_first_and_every_filter)
 	cr_expect_str_eq(got, "");
 	snprintf(q, sizeof(q), "SELECT string_agg(coalesce(assigned_to, '-') || ' by ' || assigned_by, ', ' "
 	         "ORDER BY id) FROM expedient_assignment WHERE expedient_id = '%s'", ids[0]);
-	r = PQexec(conn, q);
+	r = PQexec(srv.conn, q);
 	cr_expect_str_eq(PQgetvalue(r, 0, 0), "demo.empleat by demo.empleat, - by demo.empleat");
 	PQclear(r);
 	/* Refused: a citizen, another value, an unknown expedient, a wrong token. */
@@ -185,7 +172,7 @@ Test(inbox, the_most_urgent_first_and_every_filter)
 	http_post_form(e, path, "csrf=wrong&to=me", &page);
 	cr_expect_eq(page.status, 403);
 	http_response_free(&page);
-	r = PQexec(conn, "SELECT count(*) FROM expedient_assignment");
+	r = PQexec(srv.conn, "SELECT count(*) FROM expedient_assignment");
 	cr_expect_str_eq(PQgetvalue(r, 0, 0), "2", "the refusals changed nothing");
 	PQclear(r);
 	free(csrf);

@@ -11,42 +11,25 @@
 
 #include "tests/support/http.h"
 #include "tests/support/pgtmp.h"
+#include "tests/support/server.h"
 
-static struct eng_pgcluster cluster;
-static PGconn *conn;
-static pid_t server;
-static int port;
-static char log_path[600];
+static struct test_server srv;
 
 static void setup(void)
 {
-	struct eng_error err = {0};
-	cr_assert_eq(pgtmp_start(&cluster, &err), 0, "%s", err.msg);
-	conn = pgtmp_connect(&cluster);
-	port = http_free_port();
-	snprintf(log_path, sizeof(log_path), "%s/server.log", cluster.dir);
-	static char env_db[1200], env_port[32], env_dir[600];
-	snprintf(env_db, sizeof(env_db), "TRAMIT_DATABASE_URL=%s", cluster.conninfo);
-	snprintf(env_port, sizeof(env_port), "PORT=%d", port);
-	snprintf(env_dir, sizeof(env_dir), "TRAMIT_TRAMITS_DIR=%s/tramits", TRAMIT_SOURCE_DIR);
-	const char *env[] = {env_db, env_port, env_dir, NULL};
-	const char *args[] = {"serve", "--demo", NULL};
-	server = tramit_start(args, env, port, log_path);
+	test_server_start(&srv, NULL);
 }
 
 static void teardown(void)
 {
-	if (server > 0)
-		cr_expect_eq(tramit_stop(server, SIGTERM), 0, "the server stops cleanly on SIGTERM");
-	PQfinish(conn);
-	pgtmp_stop(&cluster);
+	test_server_stop(&srv);
 }
 
 TestSuite(journey, .init = setup, .fini = teardown, .timeout = 180);
 
 static char *query1(const char *sql)
 {
-	PGresult *r = PQexec(conn, sql);
+	PGresult *r = PQexec(srv.conn, sql);
 	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql, PQresultErrorMessage(r));
 	char *v = strdup(PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
 	PQclear(r);
@@ -108,7 +91,7 @@ static char *good_form(const char *csrf, const char *subject)
 
 Test(journey, catalogue_health_and_languages)
 {
-	struct http_client *ca = http_client_new(port, "ca-ES,ca;q=0.9"), *es = http_client_new(port, "es-ES,es;q=0.9");
+	struct http_client *ca = http_client_new(srv.port, "ca-ES,ca;q=0.9"), *es = http_client_new(srv.port, "es-ES,es;q=0.9");
 	struct http_response r;
 	http_get(ca, "/healthz", &r);
 	cr_expect_eq(r.status, 200);
@@ -158,7 +141,7 @@ Test(journey, catalogue_health_and_languages)
 	http_get(ca, "/x%0Atramit:%20POST%20/forged%20200", &r);
 	cr_expect_eq(r.status, 404);
 	http_response_free(&r);
-	FILE *lf = fopen(log_path, "r");
+	FILE *lf = fopen(srv.log_path, "r");
 	cr_assert_not_null(lf);
 	char line[512];
 	bool forged = false;
@@ -183,7 +166,7 @@ Test(journey, catalogue_health_and_languages)
 
 Test(journey, citizen_files_employee_resolves_anyone_verifies)
 {
-	struct http_client *citizen = http_client_new(port, "ca");
+	struct http_client *citizen = http_client_new(srv.port, "ca");
 	struct http_response r;
 
 	/* Not signed in: the form sends you to sign in and back. */
@@ -271,7 +254,7 @@ Test(journey, citizen_files_employee_resolves_anyone_verifies)
 	expect_contains(&r, "\"state\":\"submitted\"");
 	expect_contains(&r, registry);
 	http_response_free(&r);
-	struct http_client *anon = http_client_new(port, "ca");
+	struct http_client *anon = http_client_new(srv.port, "ca");
 	http_get(anon, api_path, &r);
 	cr_expect_eq(r.status, 401);
 	http_response_free(&r);
@@ -282,7 +265,7 @@ Test(journey, citizen_files_employee_resolves_anyone_verifies)
 	http_response_free(&r);
 
 	/* The employee resolves it. */
-	struct http_client *employee = http_client_new(port, "es");
+	struct http_client *employee = http_client_new(srv.port, "es");
 	sign_in(employee, "employee");
 	char bo_path[128];
 	snprintf(bo_path, sizeof(bo_path), "/backoffice/expedients/%s", id);
@@ -330,7 +313,7 @@ Test(journey, citizen_files_employee_resolves_anyone_verifies)
 
 	/* The hash chains verify; an edited event is found by tramit audit verify. */
 	char cmd[1600], out[1024];
-	snprintf(cmd, sizeof(cmd), "TRAMIT_DATABASE_URL='%s' %s audit verify 2>&1", cluster.conninfo, TRAMIT_BINARY);
+	snprintf(cmd, sizeof(cmd), "TRAMIT_DATABASE_URL='%s' %s audit verify 2>&1", srv.cluster.conninfo, TRAMIT_BINARY);
 	FILE *pipe = popen(cmd, "r");
 	size_t got = fread(out, 1, sizeof(out) - 1, pipe);
 	out[got] = '\0';
@@ -339,7 +322,7 @@ Test(journey, citizen_files_employee_resolves_anyone_verifies)
 	                      "no time-stamped digest of the chains yet (tramit audit digest makes one; "
 	                      "tramit serve does daily with TRAMIT_TSA_URL)\n");
 	snprintf(cmd, sizeof(cmd), "TRAMIT_DATABASE_URL='%s' TRAMIT_TRAMITS_DIR='%s/tramits' %s audit replay 2>&1",
-	         cluster.conninfo, TRAMIT_SOURCE_DIR, TRAMIT_BINARY);
+	         srv.cluster.conninfo, TRAMIT_SOURCE_DIR, TRAMIT_BINARY);
 	pipe = popen(cmd, "r");
 	got = fread(out, 1, sizeof(out) - 1, pipe);
 	out[got] = '\0';
@@ -386,7 +369,7 @@ Test(journey, citizen_files_employee_resolves_anyone_verifies)
 	char *unknown = strdup(r.body);
 	http_response_free(&r);
 	snprintf(sql, sizeof(sql), "UPDATE document SET withdrawn_at = now() WHERE csv = '%s'", csv);
-	PQclear(PQexec(conn, sql));
+	PQclear(PQexec(srv.conn, sql));
 	snprintf(verify_path, sizeof(verify_path), "/verify?csv=%s", csv);
 	http_get(anon, verify_path, &r);
 	cr_expect_eq(r.status, 404);
@@ -405,7 +388,7 @@ Test(journey, citizen_files_employee_resolves_anyone_verifies)
 
 Test(journey, api_refuses_bad_input_and_stores_nothing)
 {
-	struct http_client *citizen = http_client_new(port, "ca");
+	struct http_client *citizen = http_client_new(srv.port, "ca");
 	sign_in(citizen, "citizen");
 	char *csrf = form_csrf(citizen, "/tramits/GEN-001/new");
 	struct http_response r;
@@ -456,7 +439,7 @@ Test(journey, api_refuses_bad_input_and_stores_nothing)
 
 Test(journey, api_actions_check_the_version_and_the_actor)
 {
-	struct http_client *citizen = http_client_new(port, "ca");
+	struct http_client *citizen = http_client_new(srv.port, "ca");
 	sign_in(citizen, "citizen");
 	char *csrf = form_csrf(citizen, "/tramits/GEN-001/new");
 	struct http_response r;
@@ -474,7 +457,7 @@ Test(journey, api_actions_check_the_version_and_the_actor)
 	cr_expect_str_eq(r.body, "{\"code\":\"forbidden\",\"error\":\"'12345678Z' may not take action 'resolve' here\",\"message\":{\"ca\":\"No podeu fer aquesta acció.\",\"es\":\"No puede realizar esta acción.\"}}");
 	http_response_free(&r);
 
-	struct http_client *employee = http_client_new(port, "ca");
+	struct http_client *employee = http_client_new(srv.port, "ca");
 	sign_in(employee, "employee");
 	char bo[200];
 	snprintf(bo, sizeof(bo), "/backoffice/expedients/%s", id);

@@ -12,40 +12,27 @@
 
 #include "tests/support/http.h"
 #include "tests/support/pgtmp.h"
+#include "tests/support/server.h"
 
-static struct eng_pgcluster cluster;
-static PGconn *conn;
-static pid_t server;
-static int port;
+static struct test_server srv;
 static char *expedient;
+
+static const struct test_server_options options = {
+	.env = (const char *const[]){"TRAMIT_TRUSTED_HEADER=X-Remote-User", "TRAMIT_TRUSTED_PROXY=127.0.0.1",
+	                             NULL},
+};
 
 static void setup(void)
 {
-	struct eng_error err = {0};
-	cr_assert_eq(pgtmp_start(&cluster, &err), 0, "%s", err.msg);
-	conn = pgtmp_connect(&cluster);
-	port = http_free_port();
-	char log_path[700];
-	snprintf(log_path, sizeof(log_path), "%s/server.log", cluster.dir);
-	static char env_db[1200], env_port[32], env_dir[600];
-	snprintf(env_db, sizeof(env_db), "TRAMIT_DATABASE_URL=%s", cluster.conninfo);
-	snprintf(env_port, sizeof(env_port), "PORT=%d", port);
-	snprintf(env_dir, sizeof(env_dir), "TRAMIT_TRAMITS_DIR=%s/tramits", TRAMIT_SOURCE_DIR);
-	const char *env[] = {env_db, env_port, env_dir, "TRAMIT_TRUSTED_HEADER=X-Remote-User",
-	                     "TRAMIT_TRUSTED_PROXY=127.0.0.1", NULL};
-	const char *args[] = {"serve", "--demo", NULL};
-	server = tramit_start(args, env, port, log_path);
-	expedient = http_citizen_files(port, "GEN-001", "{\"form\": {\"assumpte\": \"Fanal\", \"exposa\": "
+	test_server_start(&srv, &options);
+	expedient = http_citizen_files(srv.port, "GEN-001", "{\"form\": {\"assumpte\": \"Fanal\", \"exposa\": "
 	                               "\"Fets\", \"solicita\": \"Petició\", \"idioma\": \"es\"}}");
 }
 
 static void teardown(void)
 {
-	if (server > 0)
-		cr_expect_eq(tramit_stop(server, SIGTERM), 0);
 	free(expedient);
-	PQfinish(conn);
-	pgtmp_stop(&cluster);
+	test_server_stop(&srv);
 }
 
 TestSuite(messages, .init = setup, .fini = teardown, .timeout = 120);
@@ -53,7 +40,7 @@ TestSuite(messages, .init = setup, .fini = teardown, .timeout = 120);
 /* One text value of a one-row query. */
 static char *value(const char *sql)
 {
-	PGresult *r = PQexec(conn, sql);
+	PGresult *r = PQexec(srv.conn, sql);
 	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql, PQresultErrorMessage(r));
 	cr_assert_eq(PQntuples(r), 1, "%s", sql);
 	char *v = strdup(PQgetvalue(r, 0, 0));
@@ -70,7 +57,7 @@ static const char *section(const char *body)
 
 static struct http_client *who(const char *principal)
 {
-	struct http_client *c = http_client_new(port, "ca");
+	struct http_client *c = http_client_new(srv.port, "ca");
 	char h[120];
 	snprintf(h, sizeof(h), "X-Remote-User: %s", principal);
 	http_client_header(c, h);
@@ -181,7 +168,7 @@ Test(messages, the_applicant_and_the_unit_write_and_the_notes_stay_inside)
 	http_response_free(&r);
 
 	/* A message is part of the record: the database refuses to change it. */
-	PGresult *res = PQexec(conn, "UPDATE expedient_message SET body = 'x'");
+	PGresult *res = PQexec(srv.conn, "UPDATE expedient_message SET body = 'x'");
 	cr_expect_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
 	cr_expect(strstr(PQresultErrorMessage(res), "expedient_message rows are immutable") != NULL, "%s",
 	          PQresultErrorMessage(res));

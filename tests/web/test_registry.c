@@ -11,45 +11,28 @@
 
 #include "tests/support/http.h"
 #include "tests/support/pgtmp.h"
+#include "tests/support/server.h"
 #include "tests/support/shell.h"
 
 #define DEMO_DIR3 "L01462508"
 
-static struct eng_pgcluster cluster;
-static PGconn *conn;
-static pid_t server;
-static int port;
-static char log_path[600];
+static struct test_server srv;
 
 static void setup(void)
 {
-	struct eng_error err = {0};
-	cr_assert_eq(pgtmp_start(&cluster, &err), 0, "%s", err.msg);
-	conn = pgtmp_connect(&cluster);
-	port = http_free_port();
-	snprintf(log_path, sizeof(log_path), "%s/server.log", cluster.dir);
-	static char env_db[1200], env_port[32], env_dir[600];
-	snprintf(env_db, sizeof(env_db), "TRAMIT_DATABASE_URL=%s", cluster.conninfo);
-	snprintf(env_port, sizeof(env_port), "PORT=%d", port);
-	snprintf(env_dir, sizeof(env_dir), "TRAMIT_TRAMITS_DIR=%s/tramits", TRAMIT_SOURCE_DIR);
-	const char *env[] = {env_db, env_port, env_dir, NULL};
-	const char *args[] = {"serve", "--demo", NULL};
-	server = tramit_start(args, env, port, log_path);
+	test_server_start(&srv, NULL);
 }
 
 static void teardown(void)
 {
-	if (server > 0)
-		cr_expect_eq(tramit_stop(server, SIGTERM), 0, "the server stops cleanly on SIGTERM");
-	PQfinish(conn);
-	pgtmp_stop(&cluster);
+	test_server_stop(&srv);
 }
 
 TestSuite(registry, .init = setup, .fini = teardown, .timeout = 240);
 
 static char *query1(const char *sql)
 {
-	PGresult *r = PQexec(conn, sql);
+	PGresult *r = PQexec(srv.conn, sql);
 	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql, PQresultErrorMessage(r));
 	char *v = strdup(PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
 	PQclear(r);
@@ -77,7 +60,7 @@ static void expect_lacks(const struct http_response *r, const char *needle)
 /* Signs in with the demo form as "citizen" or "employee". */
 static struct http_client *signed_in(const char *who, const char *lang)
 {
-	struct http_client *c = http_client_new(port, lang);
+	struct http_client *c = http_client_new(srv.port, lang);
 	struct http_response r;
 	http_get(c, "/login", &r);
 	char *tok = http_extract(r.body, "name=\"csrf\" value=\"", '"');
@@ -95,7 +78,7 @@ static struct http_client *signed_in(const char *who, const char *lang)
 static int registry(char **out, const char *args)
 {
 	return shell_run(out, NULL, "cd %s && TRAMIT_DATABASE_URL='%s' TRAMIT_ENTITY=demo %s registry %s 2>&1",
-	                 cluster.dir, cluster.conninfo, TRAMIT_BINARY, args);
+	                 srv.cluster.dir, srv.cluster.conninfo, TRAMIT_BINARY, args);
 }
 
 /* The demo municipality sends its first entry to itself and imports it: one exchange in the
@@ -116,7 +99,7 @@ static char *exchange_in_inbox(const char *number)
 
 Test(registry, the_book_lists_filters_and_keeps_out_citizens_and_strangers)
 {
-	free(http_citizen_files(port, "GEN-001", "{\"form\": {\"assumpte\": \"Fanal apagat al carrer Major\", "
+	free(http_citizen_files(srv.port, "GEN-001", "{\"form\": {\"assumpte\": \"Fanal apagat al carrer Major\", "
 	                        "\"exposa\": \"Fa una setmana que no funciona.\", \"solicita\": \"Que el reparen.\", "
 	                        "\"correu\": \"maria.demo@example.org\", \"idioma\": \"ca\"}}"));
 	char *number = query1("SELECT number FROM registry_entry");
@@ -162,7 +145,7 @@ Test(registry, the_book_lists_filters_and_keeps_out_citizens_and_strangers)
 	expect_lacks(&r, number);
 	http_response_free(&r);
 	http_client_free(citizen);
-	struct http_client *anon = http_client_new(port, "ca");
+	struct http_client *anon = http_client_new(srv.port, "ca");
 	http_get(anon, "/backoffice/registry", &r);
 	cr_expect_eq(r.status, 303);
 	cr_expect_str_eq(r.location, "/login?next=%2Fbackoffice%2Fregistry");
@@ -174,7 +157,7 @@ Test(registry, the_book_lists_filters_and_keeps_out_citizens_and_strangers)
 
 Test(registry, accepting_through_the_form_needs_the_csrf_token_and_writes_the_next_entry)
 {
-	free(http_citizen_files(port, "GEN-001", "{\"form\": {\"assumpte\": \"Gual\", \"exposa\": \"Fets\", "
+	free(http_citizen_files(srv.port, "GEN-001", "{\"form\": {\"assumpte\": \"Gual\", \"exposa\": \"Fets\", "
 	                        "\"solicita\": \"Peticio\", \"correu\": \"maria.demo@example.org\", "
 	                        "\"idioma\": \"ca\"}}"));
 	char *number = query1("SELECT number FROM registry_entry");
@@ -235,7 +218,7 @@ Test(registry, accepting_through_the_form_needs_the_csrf_token_and_writes_the_ne
 
 Test(registry, an_employee_outside_the_registry_sees_the_book_but_may_not_decide)
 {
-	free(http_citizen_files(port, "GEN-001", "{\"form\": {\"assumpte\": \"Gual\", \"exposa\": \"Fets\", "
+	free(http_citizen_files(srv.port, "GEN-001", "{\"form\": {\"assumpte\": \"Gual\", \"exposa\": \"Fets\", "
 	                        "\"solicita\": \"Peticio\", \"correu\": \"maria.demo@example.org\", "
 	                        "\"idioma\": \"ca\"}}"));
 	char *number = query1("SELECT number FROM registry_entry");
@@ -243,10 +226,10 @@ Test(registry, an_employee_outside_the_registry_sees_the_book_but_may_not_decide
 	cr_assert_eq(shell_run(&out, NULL, "TRAMIT_DATABASE_URL='%s' TRAMIT_ENTITY=demo %s employee add "
 	                       "tecnica --name 'Tècnica Prova' --role tecnic@via-publica 2>&1 && printf "
 	                       "'%%s\\n' 'una contrasenya prou llarga' | TRAMIT_DATABASE_URL='%s' "
-	                       "TRAMIT_ENTITY=demo %s employee password tecnica 2>&1", cluster.conninfo,
-	                       TRAMIT_BINARY, cluster.conninfo, TRAMIT_BINARY), 0, "%s", out);
+	                       "TRAMIT_ENTITY=demo %s employee password tecnica 2>&1", srv.cluster.conninfo,
+	                       TRAMIT_BINARY, srv.cluster.conninfo, TRAMIT_BINARY), 0, "%s", out);
 	free(out);
-	struct http_client *c = http_client_new(port, "ca");
+	struct http_client *c = http_client_new(srv.port, "ca");
 	struct http_response r;
 	http_get(c, "/login", &r);
 	char *tok = http_extract(r.body, "name=\"csrf\" value=\"", '"');

@@ -10,32 +10,18 @@
 
 #include "tests/support/http.h"
 #include "tests/support/pgtmp.h"
+#include "tests/support/server.h"
 
-static struct eng_pgcluster cluster;
-static pid_t server;
-static int port;
+static struct test_server srv;
 
 static void setup(void)
 {
-	struct eng_error err = {0};
-	cr_assert_eq(pgtmp_start(&cluster, &err), 0, "%s", err.msg);
-	port = http_free_port();
-	char log_path[700];
-	snprintf(log_path, sizeof(log_path), "%s/server.log", cluster.dir);
-	static char env_db[1200], env_port[32], env_dir[600];
-	snprintf(env_db, sizeof(env_db), "TRAMIT_DATABASE_URL=%s", cluster.conninfo);
-	snprintf(env_port, sizeof(env_port), "PORT=%d", port);
-	snprintf(env_dir, sizeof(env_dir), "TRAMIT_TRAMITS_DIR=%s/tramits", TRAMIT_SOURCE_DIR);
-	const char *env[] = {env_db, env_port, env_dir, NULL};
-	const char *args[] = {"serve", "--demo", NULL};
-	server = tramit_start(args, env, port, log_path);
+	test_server_start(&srv, NULL);
 }
 
 static void teardown(void)
 {
-	if (server > 0)
-		cr_expect_eq(tramit_stop(server, SIGTERM), 0);
-	pgtmp_stop(&cluster);
+	test_server_stop(&srv);
 }
 
 TestSuite(search, .init = setup, .fini = teardown, .timeout = 120);
@@ -69,7 +55,7 @@ static void expect_page(struct http_client *c, const char *q, const char *codes,
 
 Test(search, pages_find_tramits_in_either_language_without_accents)
 {
-	struct http_client *ca = http_client_new(port, "ca"), *es = http_client_new(port, "es");
+	struct http_client *ca = http_client_new(srv.port, "ca"), *es = http_client_new(srv.port, "es");
 	expect_page(ca, "padro", "PAD-005", "1 tràmit per a «padro»");
 	expect_page(ca, "Padr%C3%B3", "PAD-005", "1 tràmit per a «Padró»");
 	expect_page(ca, "subvenci%C3%B3n", "PAR-004", "1 tràmit per a «subvención»");
@@ -107,7 +93,7 @@ Test(search, pages_find_tramits_in_either_language_without_accents)
 
 Test(search, the_api_answers_the_same_search)
 {
-	struct http_client *c = http_client_new(port, NULL);
+	struct http_client *c = http_client_new(srv.port, NULL);
 	struct http_response r;
 	http_get(c, "/api/v1/tramits?q=certificat", &r);
 	cr_expect_eq(r.status, 200);
