@@ -489,9 +489,6 @@ static void api_message_post(struct web_ctx *c, const struct eng_expedient_view 
 {
 	if (!web_csrf_ok(c, web_header(c, "X-CSRF-Token")))
 		return api_error_as(c, 403, "csrf", "missing or wrong X-CSRF-Token header");
-	const char *key = web_header(c, "Idempotency-Key");
-	if (!key || strlen(key) < 16 || strlen(key) > 64)
-		return api_error(c, 400, "an Idempotency-Key header of 16 to 64 characters is required");
 	size_t len;
 	char *body = web_body(c, 32768, &len);
 	if (!body)
@@ -512,14 +509,18 @@ static void api_message_post(struct web_ctx *c, const struct eng_expedient_view 
 			extra = eng_arena_strdup(&c->arena, k);
 	char *clean = json_is_string(text) ? eng_arena_strdup(&c->arena, json_string_value(text)) : NULL;
 	bool note = json_is_true(internal);
-	const char *why = !json_is_object(j) ? "expected {\"message\": \"...\"}"
-	                : extra ? eng_arena_printf(&c->arena, "unknown member '%s'", extra)
+	static const char shape[] = "expected {\"message\": \"...\", \"internal\": false}";
+	const char *why = !json_is_object(j) ? shape
+	                : extra ? eng_arena_printf(&c->arena, "unknown member '%s': %s", extra, shape)
 	                : !clean ? "message: expected a string"
 	                : internal && !json_is_boolean(internal) ? "internal: expected true or false"
 	                : NULL;
 	json_decref(j);
 	if (why)
 		return api_error(c, 400, why);
+	const char *key = web_header(c, "Idempotency-Key");
+	if (!key || strlen(key) < 16 || strlen(key) > 64)
+		return api_error(c, 400, "an Idempotency-Key header of 16 to 64 characters is required");
 	if (note && !staff)
 		return api_error(c, 403, "only employees write internal notes");
 	size_t chars = web_message_clean(clean);

@@ -51,7 +51,7 @@ static char *state(void)
 	                           "(SELECT coalesce(sum(version), 0) FROM expedient) || ' ' || "
 	                           "(SELECT count(*) FROM web_session) || ' ' || (SELECT count(*) FROM "
 	                           "card_order) || ' ' || (SELECT count(*) FROM person WHERE "
-	                           "notice_channel = 'sms')");
+	                           "notice_channel = 'sms') || ' ' || (SELECT count(*) FROM expedient_message)");
 	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(r));
 	char *v = strdup(PQgetvalue(r, 0, 0));
 	PQclear(r);
@@ -196,10 +196,16 @@ Test(bad_requests, every_state_changing_route_refuses_and_explains)
 		{"notice preferences", PAGE, "/carpeta/avisos", "channel=sms&phone=612345678", false, NULL, NULL},
 		{"filing through the API", API, "/api/v1/tramits/GEN-001/expedients",
 		 "{\"form\": {\"assumpte\": \"A\", \"exposa\": \"B\", \"solicita\": \"C\", \"idioma\": \"ca\"}}", false, NULL, NULL},
+		{"a message from the Carpeta", PAGE, "/carpeta/expedients/{id}/messages",
+		 "key=0123456789abcdef0123456789abcdef&message=Hola", true, NULL, NULL},
+		{"a message through the API", API, "/api/v1/expedients/{id}/messages", "{\"message\": \"Hola\"}",
+		 true, NULL, NULL},
 	};
 	static const struct route employee_routes[] = {
 		{"an action in the back office", PAGE, "/backoffice/expedients/{id}/actions/resolve", "version=1", true, NULL, NULL},
 		{"an action through the API", API, "/api/v1/expedients/{id}/actions/resolve", "{}", true, NULL, NULL},
+		{"a note in the back office", PAGE, "/backoffice/expedients/{id}/messages",
+		 "key=0123456789abcdef0123456789abcdef&internal=yes&message=Nota", true, NULL, NULL},
 	};
 	for (size_t i = 0; i < sizeof(citizen_routes) / sizeof(citizen_routes[0]); i++)
 		try_route(&citizen_routes[i], citizen, ccsrf, id);
