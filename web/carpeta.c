@@ -165,6 +165,7 @@ void web_route_carpeta_expedient(struct web_ctx *c, const char *id)
 		web_printf(c, "<div class=\"panel\" role=\"status\" id=\"submitted\">%s</div>",
 		           web_t(c, "receipt.ok"));
 	render_expedient_head(c, d, &x);
+	web_deadlines_section(c, d, &x);
 	render_expedient_notifications(c, x.id, false);
 	web_messages_section(c, x.id, false);
 	render_expedient_body(c, d, &x);
@@ -192,6 +193,7 @@ void web_route_backoffice_expedient(struct web_ctx *c, const char *id)
 	web_printf(c, " (");
 	web_html(c, x.applicant_nif);
 	web_printf(c, ")</p>");
+	web_deadlines_section(c, d, &x);
 	web_render_assignment(c, x.id);
 	web_printf(c, "<h2>%s</h2>", web_t(c, "expedient.actions"));
 	const struct eng_state *st = d ? eng_definition_state(d, x.state) : NULL;

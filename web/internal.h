@@ -192,6 +192,11 @@ void web_route_message_post(struct web_ctx *c, const char *expedient_id, const c
  * Returns its length in characters (the limit, ENG_MESSAGE_MAX, counts characters). */
 size_t web_message_clean(char *s);
 
+/* The time limits running on an expedient and how they were counted (deadlines.c): nothing
+ * when none runs. */
+void web_deadlines_section(struct web_ctx *c, const struct eng_definition *d,
+                           const struct eng_expedient_view *x);
+
 /* Shared rendering (render.c). */
 const char *web_state_label(struct web_ctx *c, const struct eng_definition *def, const char *state);
 void web_render_data(struct web_ctx *c, const struct eng_definition *def,
