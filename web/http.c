@@ -96,7 +96,31 @@ static int hexval(char ch)
 	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
 
-/* Decodes one urlencoded component into the arena; NULL if malformed. */
+size_t web_utf8_len(const unsigned char *s, size_t n)
+{
+	size_t k = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
+	         : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+	if (k == 0 || k > n || (k == 2 && s[0] < 0xC2) || (k == 4 && s[0] > 0xF4))
+		return 0;
+	for (size_t i = 1; i < k; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	if ((k == 3 && s[0] == 0xE0 && s[1] < 0xA0) || (k == 4 && s[0] == 0xF0 && s[1] < 0x90) ||
+	    (k == 3 && s[0] == 0xED && s[1] >= 0xA0) || (k == 4 && s[0] == 0xF4 && s[1] >= 0x90))
+		return 0;
+	return k;
+}
+
+bool web_utf8_valid(const char *s, size_t n)
+{
+	for (size_t i = 0, k; i < n; i += k)
+		if (!(k = web_utf8_len((const unsigned char *)s + i, n - i)))
+			return false;
+	return true;
+}
+
+/* Decodes one urlencoded component into the arena; NULL if malformed: a bad escape, a NUL, or
+ * bytes that are not UTF-8 (every page is UTF-8, and so is everything the database stores). */
 static char *decode(struct web_ctx *c, const char *s, size_t n)
 {
 	char *out = eng_arena_alloc(&c->arena, n + 1);
@@ -117,8 +141,8 @@ static char *decode(struct web_ctx *c, const char *s, size_t n)
 		}
 	}
 	out[o] = '\0';
-	if (strlen(out) != o)
-		return NULL; /* embedded NUL */
+	if (strlen(out) != o || !web_utf8_valid(out, o))
+		return NULL;
 	return out;
 }
 

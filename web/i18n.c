@@ -387,6 +387,8 @@ static const struct {
 	 "Una parte del formulario tiene cabeceras demasiado largas (como máximo 1024 bytes)."},
 	{"mp.disposition", "Una part del formulari no diu a quin camp pertany (Content-Disposition amb name).",
 	 "Una parte del formulario no dice a qué campo pertenece (Content-Disposition con name)."},
+	{"mp.encoding", "Un camp del formulari no és text vàlid (UTF-8). Torneu a escriure'l i envieu el formulari de nou.",
+	 "Un campo del formulario no es texto válido (UTF-8). Vuelva a escribirlo y envíe el formulario de nuevo."},
 	{"mp.value", "Un camp del formulari és massa llarg (com a màxim 64 KiB) o conté caràcters nuls.",
 	 "Un campo del formulario es demasiado largo (como máximo 64 KiB) o contiene caracteres nulos."},
 	{"mp.field", "S'ha enviat un fitxer per a un camp que no admet fitxers.",

@@ -81,6 +81,10 @@ void web_error_page(struct web_ctx *c, int status, const char *title_key, const 
  * on malformed input (bad percent escape, invalid UTF-8, too large). */
 int web_parse_form(struct web_ctx *c, const char *text, size_t len, struct eng_value **out,
                    size_t *n);
+/* Length of the valid UTF-8 sequence at s (n > 0 bytes available), 0 if invalid (overlong
+ * forms, surrogates and code points past U+10FFFF are invalid). */
+size_t web_utf8_len(const unsigned char *s, size_t n);
+bool web_utf8_valid(const char *s, size_t n);
 /* Reads the body of a POST into the arena; returns NULL if larger than max. */
 char *web_body(struct web_ctx *c, size_t max, size_t *len);
 const char *web_query_get(struct web_ctx *c, const char *name);

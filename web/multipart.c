@@ -170,22 +170,6 @@ int web_multipart_parse(struct web_ctx *c, const char *ctype, const char *body, 
 	}
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t k = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
-	         : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
-	if (k == 0 || k > n || (k == 2 && s[0] < 0xC2) || (k == 4 && s[0] > 0xF4))
-		return 0;
-	for (size_t i = 1; i < k; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	if ((k == 3 && s[0] == 0xE0 && s[1] < 0xA0) || (k == 4 && s[0] == 0xF0 && s[1] < 0x90) ||
-	    (k == 3 && s[0] == 0xED && s[1] >= 0xA0))
-		return 0;
-	return k;
-}
-
 char *web_filename_clean(struct web_ctx *c, const char *raw)
 {
 	/* Only the last path component: some browsers send the whole client path. */
@@ -197,7 +181,7 @@ char *web_filename_clean(struct web_ctx *c, const char *raw)
 	char *out = eng_arena_alloc(&c->arena, n + 1);
 	size_t o = 0;
 	for (size_t i = 0; i < n;) {
-		size_t k = utf8_len((const unsigned char *)base + i, n - i);
+		size_t k = web_utf8_len((const unsigned char *)base + i, n - i);
 		unsigned char ch = (unsigned char)base[i];
 		/* "|" and line breaks separate files in a form value; the rest are unsafe in a
 		 * Content-Disposition header or on a desktop. */

@@ -233,9 +233,13 @@ static bool sort_parts(struct web_ctx *c, const struct eng_definition *d, struct
 		struct web_part *p = &parts[i];
 		const struct eng_field *f = eng_definition_field(d, p->name);
 		bool file_field = f && f->type == ENG_FIELD_FILE;
+		if (!web_utf8_valid(p->name, strlen(p->name)))
+			return malformed(c, "mp.encoding");
 		if (!p->filename) {
 			if (p->len > MAX_VALUE || memchr(p->data, '\0', p->len))
 				return malformed(c, "mp.value");
+			if (!web_utf8_valid(p->data, p->len))
+				return malformed(c, "mp.encoding");
 			if (file_field)
 				continue; /* a file field's value comes from its files, never from text */
 			out->values[out->n_values++] = (struct eng_value){

@@ -141,6 +141,15 @@ static void try_route(const struct route *rt, struct http_client *c, const char 
 	post(c, rt, path, body, csrf, &r);
 	expect_refused(rt, "a malformed body", &r, 400, api ? "\"code\":\"invalid_json\"" : page_message[1], before);
 	http_response_free(&r);
+	/* 2b. Bytes that are not UTF-8 (an escaped 0xC3 without its continuation). */
+	if (api)
+		snprintf(body, sizeof(body), "{\"form\": \"\xc3(\"}");
+	else
+		snprintf(body, sizeof(body), "%s=%s&%s%sx=%%C3%%28", field, csrf, rt->good, *rt->good ? "&" : "");
+	post(c, rt, path, body, csrf, &r);
+	expect_refused(rt, "a body that is not UTF-8", &r, 400, api ? "\"code\":\"invalid_json\"" : page_message[1],
+	               before);
+	http_response_free(&r);
 
 	/* 3. A field the form does not have. */
 	if (api)
