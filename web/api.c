@@ -180,18 +180,27 @@ static json_t *expedient_json(struct web_ctx *c, const struct eng_expedient_view
 	return j;
 }
 
-static void api_expedient(struct web_ctx *c, const char *id)
+/* Loads expedient id into x for the signed-in principal who may see it; otherwise answers
+ * (401, 404 or 503) and returns false. */
+static bool api_visible(struct web_ctx *c, const char *id, struct eng_expedient_view *x)
 {
 	web_session_load(c);
-	if (!c->signed_in)
-		return api_error(c, 401, "sign in first: this call needs a session cookie");
-	struct eng_expedient_view x;
-	int rc = web_expedient_visible(c, id, &x);
-	if (rc == ENG_ENOTFOUND)
-		return api_error(c, 404, "no such expedient");
+	if (!c->signed_in) {
+		api_error(c, 401, "sign in first: this call needs a session cookie");
+		return false;
+	}
+	int rc = web_expedient_visible(c, id, x);
 	if (rc)
-		return api_error(c, 503, "the database is unavailable; try again later");
-	send_json(c, 200, expedient_json(c, &x));
+		api_error(c, rc == ENG_ENOTFOUND ? 404 : 503, rc == ENG_ENOTFOUND ? "no such expedient"
+		          : "the database is unavailable; try again later");
+	return rc == 0;
+}
+
+static void api_expedient(struct web_ctx *c, const char *id)
+{
+	struct eng_expedient_view x;
+	if (api_visible(c, id, &x))
+		send_json(c, 200, expedient_json(c, &x));
 }
 
 /* The first member of object j other than `allowed` (owned by j), or NULL. */
@@ -548,15 +557,9 @@ static void api_messages(struct web_ctx *c, const char *id, bool get, bool post)
 {
 	if (!get && !post)
 		return api_error(c, 405, "use GET or POST");
-	web_session_load(c);
-	if (!c->signed_in)
-		return api_error(c, 401, "sign in first: this call needs a session cookie");
 	struct eng_expedient_view x;
-	int rc = web_expedient_visible(c, id, &x);
-	if (rc == ENG_ENOTFOUND)
-		return api_error(c, 404, "no such expedient");
-	if (rc)
-		return api_error(c, 503, "the database is unavailable; try again later");
+	if (!api_visible(c, id, &x))
+		return;
 	if (post)
 		return api_message_post(c, &x);
 	struct eng_message_view *m;
