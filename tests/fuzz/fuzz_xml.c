@@ -121,6 +121,24 @@ int fuzz_init(const char *dir)
 	seeds[2] = (struct fuzz_seed){s, n};
 	seeds[3] = (struct fuzz_seed){"x<?xml version=\"1.0\"?><a/>", 0};
 	fuzz_harness.n_seeds = 4;
+	/* The three real seeds must pass, or the harness would only ever test refusals. */
+	for (int i = 0; i < 3; i++) {
+		const unsigned char *in = (const unsigned char *)seeds[i].data + 1;
+		size_t len = seeds[i].len - 1;
+		struct conn_sign_report rep = {0};
+		struct conn_sicres_error xerr = {0};
+		struct eng_arena a = {0};
+		struct conn_sicres_record r;
+		int rc = i == 0 ? conn_sign_xades_verify(&rep, in, len, NULL, 0, trust, &serr)
+		       : i == 1 ? conn_sign_cades_verify(&rep, in, len, signed_content, signed_len, trust, &serr)
+		       : conn_sicres_read(&r, &a, in, len, &xerr);
+		conn_sign_report_clear(&rep);
+		eng_arena_free(&a);
+		if (rc != 0) {
+			fprintf(stderr, "fuzz: xml: seed %d refused: %s\n", i, i < 2 ? serr.msg : xerr.msg);
+			return -1;
+		}
+	}
 	return 0;
 }
 
