@@ -351,10 +351,13 @@ int eng_calendar_parse(struct eng_calendar *c, const char *text, struct eng_erro
 		c->items = items;
 		c->cap = c->n + tmp->n;
 	}
-	memcpy(&c->items[c->n], tmp->items, tmp->n * sizeof(*tmp->items));
+	/* An empty text has no items, and memcpy and qsort must not see a NULL. */
+	if (tmp->n)
+		memcpy(&c->items[c->n], tmp->items, tmp->n * sizeof(*tmp->items));
 	c->n += tmp->n;
 	tmp->n = 0;
-	qsort(c->items, c->n, sizeof(*c->items), by_day);
+	if (c->n)
+		qsort(c->items, c->n, sizeof(*c->items), by_day);
 	for (int y = YEAR_MIN; y <= YEAR_MAX; y++)
 		c->covered[y - YEAR_MIN] = c->covered[y - YEAR_MIN] || tmp->covered[y - YEAR_MIN];
 done:
