@@ -1,8 +1,9 @@
 /* `tramit payments reconcile [--older-than MINUTES]`: one reconciliation pass over the card
  * orders that never got a notification (web/payments.h), and the same pass run periodically
- * by `tramit serve` on its own thread. Invariant: an order is only settled from the gateway's
- * signed answer; a pass on several servers at once never asks about the same order twice
- * (the store claims orders with FOR UPDATE SKIP LOCKED and leases them). */
+ * by `tramit serve` on its own thread (bank collection files are cli/bank.c's). Invariant: an
+ * order is only settled from the gateway's signed answer; a pass on several servers at once
+ * never asks about the same order twice (the store claims orders with FOR UPDATE SKIP LOCKED
+ * and leases them). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -121,11 +122,19 @@ done:
 	return status;
 }
 
+int cli_payments_bank(int argc, char **argv); /* cli/bank.c */
+
 int cli_payments(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "reconcile") == 0)
 		return reconcile(argc - 1, argv + 1);
-	fprintf(stderr, "usage: tramit payments reconcile [--older-than MINUTES]\n");
+	if (argc >= 2 && (strcmp(argv[1], "import-bank") == 0 || strcmp(argv[1], "bank-report") == 0 ||
+	                  strcmp(argv[1], "fee-document") == 0))
+		return cli_payments_bank(argc - 1, argv + 1);
+	fprintf(stderr, "usage: tramit payments reconcile [--older-than MINUTES]\n"
+	                "       tramit payments import-bank FILE\n"
+	                "       tramit payments bank-report [--all]\n"
+	                "       tramit payments fee-document EXPEDIENT_ID FEE [--pdf OUT.pdf]\n");
 	return 2;
 }
 

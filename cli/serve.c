@@ -18,6 +18,8 @@
 #include "engine/runtime/worker.h"
 #include "web/web.h"
 
+int cli_payments_demo_seed(struct eng_store *store, const char *entity, struct eng_error *err); /* cli/bank.c */
+
 static volatile sig_atomic_t early_stop;
 
 static void on_early_signal(int sig)
@@ -49,6 +51,7 @@ static int prepare_database(const char *conninfo, bool demo, const char *entity,
 	                            cli_env("TRAMIT_ENTITY_NAME_ES", demo ? "Ayuntamiento de Demostración" : entity),
 	                            demo, &err) != 0 ||
 	    (demo && eng_store_seed_demo(store, entity, &err) != 0) ||
+	    (demo && cli_payments_demo_seed(store, entity, &err) != 0) ||
 	    cat_catalog_publish(catalog, store, &err) != 0) {
 		fprintf(stderr, "tramit: preparing the database: %s\n", err.msg);
 		goto done;

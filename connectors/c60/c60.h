@@ -69,4 +69,41 @@ struct conn_c60_document {
 int conn_c60_pdf(unsigned char **out, size_t *len, const struct conn_c60_document *doc,
                  struct conn_error *err);
 
+/* ---- Collection files (docs/payments.md, "Bank collection files") ------------------------ */
+
+/* One collected document (a record 02) as the bank reported it. */
+struct conn_c60_collected {
+	int line;                /* 1-based line of the record in the file */
+	char emisora[7];
+	char modalidad;          /* '1', '2' (liquidaciones) or '3' (autoliquidaciones) */
+	char reference[13];      /* 10-digit document number + 2 control digits, verified */
+	char identification[11];
+	long long amount_cents;  /* 1..99999999 */
+	char collected_on[11];   /* YYYY-MM-DD */
+	char bank[5], office[5]; /* where it was paid */
+	char channel;            /* '1' counter, '2' self-service, '3' remote banking */
+};
+
+/* A whole collection file. items is malloc'd; conn_c60_collection_free releases it. */
+struct conn_c60_collection {
+	char bank[5], office[5]; /* the presenter (record 00) */
+	char created_on[11];     /* YYYY-MM-DD */
+	char file_number[7];
+	size_t n;                /* records 02 */
+	long long total_cents;
+	struct conn_c60_collected *items;
+};
+
+/* Parses a collection file of len bytes (80-character records, LF or CRLF). The file is
+ * checked whole: record lengths, codes and order (00, then blocks 01 02... 08, then 09),
+ * numeric fields, dates, blanks, each block's and the file's counts and sums, and each
+ * reference's control digits (conn_c60_control_digits). Returns 0 and fills out, or
+ * CONN_EINVALID with err->msg naming the line, the field and its positions ("line 4, amount
+ * (positions 32-39): expected 8 digits, found '0001234A'") and out left empty; CONN_ENOMEM.
+ * Reentrant. */
+int conn_c60_collection_parse(struct conn_c60_collection *out, const char *text, size_t len,
+                              struct conn_error *err);
+/* Frees the items and empties c; accepts NULL. */
+void conn_c60_collection_free(struct conn_c60_collection *c);
+
 #endif
