@@ -7,6 +7,9 @@
 
 #include "cli.h"
 
+int cli_mandates(int argc, char **argv); /* cli/mandates.c */
+int cli_certificates(int argc, char **argv); /* cli/certificates.c */
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -51,6 +54,10 @@ static void usage(FILE *out)
 	        "                       the Cuaderno 60 payment document of a tràmit's fee\n"
 	        "  employee add|password USERNAME\n"
 	        "                       add a back-office employee; set their password (from stdin)\n"
+	        "  mandates add|list|revoke\n"
+	        "                       representation mandates: who may act for whom, on what, when\n"
+	        "  certificates link USERNAME NIF\n"
+	        "                       an employee signs in with the certificate of NIF\n"
 	        "  version              print the version\n"
 	        "\n"
 	        "environment: TRAMIT_DATABASE_URL, TRAMIT_VAR_DIR, PORT, TRAMIT_BIND,\n"
@@ -121,6 +128,10 @@ int main(int argc, char **argv)
 		return cli_taxes(argc - 1, argv + 1);
 	if (strcmp(cmd, "payments") == 0)
 		return cli_payments(argc - 1, argv + 1);
+	if (strcmp(cmd, "mandates") == 0)
+		return cli_mandates(argc - 1, argv + 1);
+	if (strcmp(cmd, "certificates") == 0)
+		return cli_certificates(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0) {
 		printf("tramit %s\n", TRAMIT_VERSION);
 		return 0;

@@ -62,10 +62,18 @@ void web_route_carpeta(struct web_ctx *c)
 	size_t n;
 	struct eng_error err;
 	if (eng_store_expedient_list(c->store, &c->arena, c->srv->cfg.entity_id,
-	                             c->session.principal_id, 200, &xs, &n, &err) != 0)
+	                             web_party(c), 200, &xs, &n, &err) != 0)
 		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+	/* Acting for someone: only the tràmits the mandate covers today. */
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++)
+		if (web_mandate_covers(c, xs[i].tramit_code))
+			xs[kept++] = xs[i];
+	n = kept;
 	web_page_begin(c, web_t(c, "carpeta.title"));
 	web_printf(c, "<h1>%s</h1><p>%s</p>", web_t(c, "carpeta.title"), web_t(c, "carpeta.intro"));
+	web_printf(c, "<p><a href=\"/carpeta/representacio\" id=\"acting-link\">%s</a></p>",
+	           web_t(c, "acting.title"));
 	if (n == 0)
 		web_printf(c, "<p id=\"empty\">%s</p>", web_t(c, "carpeta.empty"));
 	else
@@ -338,8 +346,13 @@ static void render_carpeta_notifications(struct web_ctx *c)
 	size_t n;
 	struct eng_error err;
 	if (eng_notification_list(c->store, &c->arena, c->srv->cfg.entity_id,
-	                          c->session.principal_id, NULL, &ns, &n, &err) != 0)
+	                          web_party(c), NULL, &ns, &n, &err) != 0)
 		return;
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++)
+		if (web_mandate_covers(c, ns[i].tramit_code))
+			ns[kept++] = ns[i];
+	n = kept;
 	struct eng_notification_view *waiting = eng_arena_alloc(&c->arena, sizeof(*ns) * (n + 1));
 	struct eng_notification_view *past = eng_arena_alloc(&c->arena, sizeof(*ns) * (n + 1));
 	size_t nw = 0, np = 0;
@@ -373,6 +386,8 @@ static const char *auth_method(struct web_ctx *c)
 	const struct web_config *cfg = &c->srv->cfg;
 	if (c->via_proxy)
 		return eng_arena_printf(&c->arena, "reverse-proxy:%s", cfg->trusted_header);
+	if (c->signin_method && strcmp(c->signin_method, "certificate") == 0)
+		return "certificate";
 	return cfg->demo ? "demo" : "session";
 }
 
@@ -496,8 +511,10 @@ void web_route_notification(struct web_ctx *c, const char *id)
 		return;
 	struct eng_notification_view x;
 	struct eng_error err;
-	const char *nif = c->session.principal_id;
+	const char *nif = web_party(c);
 	int rc = eng_notification_get(c->store, &c->arena, c->srv->cfg.entity_id, id, nif, &x, &err);
+	if (rc == 0 && !web_mandate_covers(c, x.tramit_code))
+		rc = ENG_ENOTFOUND;
 	if (rc == ENG_ENOTFOUND)
 		return web_error_page(c, 404, "err.notfound.title", "notif.notfound");
 	if (rc)
@@ -537,10 +554,24 @@ void web_route_notification_open(struct web_ctx *c, const char *id)
 	static const char *const no_fields[] = {NULL};
 	if (!web_post_fields(c, 4096, no_fields, &v, &n))
 		return;
+	/* A representative opens the party's notification; the access records who did. */
 	struct eng_notification_access acc = {
 		.entity_id = c->srv->cfg.entity_id, .notification_id = id,
-		.nif = c->session.principal_id, .auth_method = auth_method(c), .time_ms = web_now_ms(),
+		.nif = web_party(c), .auth_method = auth_method(c), .time_ms = web_now_ms(),
 	};
+	if (c->acting_for) {
+		struct eng_notification_view shown;
+		struct eng_error gerr;
+		int g = eng_notification_get(c->store, &c->arena, acc.entity_id, id, acc.nif, &shown, &gerr);
+		if (g == 0 && !web_mandate_covers(c, shown.tramit_code))
+			g = ENG_ENOTFOUND;
+		if (g)
+			return web_error_page(c, g == ENG_ENOTFOUND ? 404 : 503,
+			                      g == ENG_ENOTFOUND ? "err.notfound.title" : "err.unavailable.title",
+			                      g == ENG_ENOTFOUND ? "notif.notfound" : "err.unavailable");
+		acc.auth_method = eng_arena_printf(&c->arena, "%s; representative:%s", acc.auth_method,
+		                                   c->session.principal_id);
+	}
 	struct eng_notification_view x;
 	struct eng_error err = {0};
 	bool first;
@@ -652,7 +683,7 @@ static void render_expedient_notifications(struct web_ctx *c, const char *expedi
 	struct eng_notification_view *ns;
 	size_t n;
 	struct eng_error err;
-	const char *nif = staff ? NULL : c->session.principal_id;
+	const char *nif = staff ? NULL : web_party(c);
 	if (eng_notification_list(c->store, &c->arena, c->srv->cfg.entity_id, nif, expedient_id,
 	                          &ns, &n, &err) != 0 || n == 0)
 		return;

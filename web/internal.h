@@ -35,6 +35,7 @@ struct web_server {
 	struct eng_arena arena;         /* long-lived: entity names */
 	int port;
 	const char *documents_dir; /* TRAMIT_DOCUMENTS_DIR: uploads' bytes in a folder; NULL: in PostgreSQL */
+	struct web_tls *tls;       /* TLS (tls.c); NULL: plain HTTP */
 };
 
 /* One request. Everything allocated for it lives in arena and dies with it. */
@@ -58,6 +59,14 @@ struct web_ctx {
 	struct evbuffer *out;   /* response body */
 	int status;             /* set by web_send, for the access log */
 	struct web_upload_post *upload; /* this request's checked and staged files, or NULL */
+	/* Representation (session.c, mandates.c): the party a signed-in citizen acts for now, with
+	 * their name and what covers it today ("*" every tràmit, or codes joined by ","); NULL when
+	 * acting for themselves. session_loaded makes web_session_load idempotent. */
+	const char *acting_for, *acting_name, *acting_scope;
+	const char *cert_company; /* the company the sign-in certificate represents, or NULL */
+	const char *signin_method; /* "certificate", "password", "demo", "proxy"; NULL: unknown */
+	const char *session_token; /* the live session's token, once signed in */
+	bool session_loaded;
 };
 
 /* i18n */
@@ -274,5 +283,41 @@ const char *web_upload_formats(struct web_ctx *c, const struct eng_field *f);
 void web_render_attachments(struct web_ctx *c, const struct eng_expedient_view *x);
 /* GET /attachments/{id}: the file, to the applicant of its expedient and to employees. */
 void web_route_attachment(struct web_ctx *c, const char *id);
+
+/* TLS (tls.c). Reads TRAMIT_TLS_CERT, TRAMIT_TLS_KEY, TRAMIT_TLS_CLIENT_CA and TRAMIT_TLS_CRL;
+ * *out stays NULL when TLS is off. ENG_EINVALID with err naming the variable and the file
+ * that cannot be used. */
+struct web_tls;
+int web_tls_open(struct web_tls **out, struct eng_error *err);
+void web_tls_free(struct web_tls *t);
+void web_tls_attach(struct web_tls *t, struct evhttp *http); /* no-op for NULL */
+bool web_tls_on(const struct web_ctx *c);
+bool web_tls_client_ca(const struct web_ctx *c); /* client certificates are asked for */
+enum web_cert_verdict {
+	WEB_CERT_OK, WEB_CERT_NONE, WEB_CERT_EXPIRED, WEB_CERT_NOT_YET_VALID, WEB_CERT_REVOKED,
+	WEB_CERT_UNKNOWN_CA, WEB_CERT_INVALID,
+};
+/* The client certificate of the request's connection: its subject's entries (arena, NULL
+ * when absent) and OpenSSL's verdict against the client CA. */
+struct web_peer_cert {
+	const char *serial_number, *org_identifier, *organization, *given_name, *surname, *common_name;
+};
+int web_tls_peer(struct web_ctx *c, struct web_peer_cert *out);
+/* "; Secure" under TLS, else "": appended to every cookie the server sets. */
+const char *web_cookie_secure(const struct web_ctx *c);
+/* GET and POST /login/certificate (session.c). */
+void web_route_login_certificate(struct web_ctx *c);
+/* Representation (mandates.c): GET and POST /carpeta/representacio, the "acting as" switch;
+ * web_party is whose folder the citizen sees (the party acted for, or themselves);
+ * web_mandate_covers says whether the party acted for may be acted for on tràmit code today
+ * (always true when acting for oneself); web_mandate_guard answers a refusal (403 with a
+ * message in ca and es) and returns false when the request files or acts on a tràmit the
+ * session's representation does not cover; web_render_acting prints the "acting for X" line
+ * of the page header. */
+void web_route_acting(struct web_ctx *c);
+const char *web_party(const struct web_ctx *c);
+bool web_mandate_covers(const struct web_ctx *c, const char *code);
+bool web_mandate_guard(struct web_ctx *c);
+void web_render_acting(struct web_ctx *c);
 
 #endif

@@ -53,6 +53,7 @@ void web_page_begin(struct web_ctx *c, const char *title)
 	              "class=\"site-search\"><label for=\"site-search\">%s</label> <input type=\"search\" "
 	              "id=\"site-search\" name=\"q\" maxlength=\"200\"> <button type=\"submit\">%s</button>"
 	              "</form></header><main id=\"main\">", web_t(c, "search.label"), web_t(c, "search.button"));
+	web_render_acting(c); /* "acting for X" on every page while representing someone */
 }
 
 void web_page_end(struct web_ctx *c)
@@ -117,6 +118,7 @@ void web_render_data(struct web_ctx *c, const struct eng_definition *def,
 struct eng_actor web_actor(struct web_ctx *c)
 {
 	struct eng_actor a = {.kind = ENG_PRINCIPAL_CITIZEN, .id = c->session.principal_id};
+	a.represents = c->acting_for; /* the principal stays the actor; the party is whom they act for */
 	if (c->signed_in && strcmp(c->session.principal_kind, "employee") == 0) {
 		a.kind = ENG_PRINCIPAL_EMPLOYEE;
 		a.roles = c->employee.roles;

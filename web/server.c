@@ -113,6 +113,8 @@ static void dispatch(struct web_ctx *c)
 	const char *seg[4];
 	int n;
 
+	if (!web_mandate_guard(c)) /* a representative filing outside their mandate */
+		return;
 	if (strncmp(p, "/api/", 5) == 0)
 		return web_route_api(c, p + 4);
 	if (get && strcmp(p, "/healthz") == 0)
@@ -126,6 +128,10 @@ static void dispatch(struct web_ctx *c)
 		return web_route_login(c);
 	if (post && strcmp(p, "/logout") == 0)
 		return web_route_logout(c);
+	if ((get || post) && strcmp(p, "/login/certificate") == 0)
+		return web_route_login_certificate(c);
+	if ((get || post) && strcmp(p, "/carpeta/representacio") == 0)
+		return web_route_acting(c);
 	if (get && strcmp(p, "/lang") == 0)
 		return web_route_lang(c);
 	if ((n = segments(c, p, "/tramits/", seg, 2)) >= 1) {
@@ -273,6 +279,7 @@ static int loop_init(struct web_loop *l, struct web_server *s, evutil_socket_t f
 	evhttp_set_timeout(l->http, 30);
 	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
 	evhttp_set_gencb(l->http, on_request, l);
+	web_tls_attach(s->tls, l->http); /* every connection speaks TLS when it is configured */
 	if (fd >= 0) {
 		/* Each loop's listener closes its own descriptor when freed. */
 		evutil_socket_t own = dup(fd);
@@ -292,6 +299,8 @@ int web_server_new(struct web_server **out, const struct web_config *cfg,
 	s->cfg = *cfg;
 	s->catalog = catalog;
 	if ((rc = web_upload_folder(&s->documents_dir, err)) != 0) /* uploads' bytes (docstore.h) */
+		goto done;
+	if ((rc = web_tls_open(&s->tls, err)) != 0) /* TRAMIT_TLS_*: a bad path stops start-up */
 		goto done;
 	if (!s->cfg.bind)
 		s->cfg.bind = "127.0.0.1";
@@ -381,6 +390,7 @@ void web_server_free(struct web_server *s)
 		eng_store_close(l->store);
 	}
 	free(s->loops);
+	web_tls_free(s->tls);
 	free(s->tramits_json);
 	eng_arena_free(&s->arena);
 	free(s);

@@ -2,13 +2,17 @@
  * hash is stored. Every state-changing form carries the session's CSRF token, compared in
  * constant time. Demo sign-in exists only when the server runs in demo mode; employees sign
  * in with a password (rate-limited in the database), and a trusted reverse proxy may name the
- * person in a header. Every sign-in gets a new token and ends the session it replaces. */
+ * person in a header; under TLS, a client certificate signs in a citizen, a company's
+ * representative or an employee (certificate_sign_in). Every sign-in gets a new token and
+ * ends the session it replaces, and records how the person signed in. */
 #include <openssl/crypto.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "engine/core/validate.h"
+#include "engine/runtime/mandates.h"
 #include "internal.h"
 
 enum { SESSION_IDLE = 30 * 60, SESSION_ABSOLUTE = 12 * 3600 };
@@ -16,6 +20,26 @@ enum { SESSION_IDLE = 30 * 60, SESSION_ABSOLUTE = 12 * 3600 };
 /* After 5 failures for a username, or 20 from one address, within 15 minutes, sign-in is
  * refused until the oldest of them is 15 minutes old. */
 static const struct eng_signin_limits signin_limits = {15 * 60, 5, 20};
+
+/* Whom a citizen acts for: kept only while their certificate's company or a mandate in
+ * force today covers it; once it lapses (expired, revoked) the session falls back to the
+ * person themselves, so access ends with the mandate. */
+static void acting_load(struct web_ctx *c, const char *token)
+{
+	struct eng_session_acting a;
+	struct eng_error err;
+	if (eng_session_acting_get(c->store, &c->arena, token, &a, &err) != 0)
+		return;
+	c->signin_method = a.method;
+	c->cert_company = a.cert_company;
+	if (a.acting_as && a.scope) {
+		c->acting_for = a.acting_as;
+		c->acting_name = a.acting_name;
+		c->acting_scope = a.scope;
+	} else if (a.acting_as) {
+		eng_session_acting_set(c->store, token, NULL, &err);
+	}
+}
 
 static void session_use(struct web_ctx *c, const char *token)
 {
@@ -28,15 +52,18 @@ static void session_use(struct web_ctx *c, const char *token)
 		return; /* the person or employee was removed */
 	c->display_name = c->session.name;
 	c->signed_in = true;
+	c->session_token = eng_arena_strdup(&c->arena, token);
 	if (strcmp(c->session.principal_kind, "employee") == 0)
 		c->employee = (struct eng_employee_view){c->session.principal_id, c->session.name,
 		                                         c->session.roles, c->session.n_roles};
+	else
+		acting_load(c, token);
 }
 
 /* Rotation: a sign-in always gets a new token; the session whose cookie came with the
  * request, if any, ends. Writes the token and sets the cookie; 0 or -1. */
 static int session_start(struct web_ctx *c, const char *kind, const char *principal,
-                         char token[64])
+                         const char *method, const char *company, char token[64])
 {
 	const char *old = web_cookie(c, "sid");
 	if (old)
@@ -46,8 +73,13 @@ static int session_start(struct web_ctx *c, const char *kind, const char *princi
 	if (eng_store_session_create(c->store, token, csrf, c->srv->cfg.entity_id, kind, principal,
 	                             SESSION_ABSOLUTE, &err) != 0)
 		return -1;
+	if (eng_session_mark(c->store, token, method, company, &err) != 0) {
+		eng_store_session_delete(c->store, token, NULL);
+		return -1;
+	}
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Set-Cookie",
-	                  eng_arena_printf(&c->arena, "sid=%s; Path=/; HttpOnly; SameSite=Lax", token));
+	                  eng_arena_printf(&c->arena, "sid=%s; Path=/; HttpOnly; SameSite=Lax%s", token,
+	                                   web_cookie_secure(c)));
 	return 0;
 }
 
@@ -117,7 +149,7 @@ static void trusted_sign_in(struct web_ctx *c)
 		return;
 	}
 	char token[64];
-	if (session_start(c, kind, principal, token) == 0) {
+	if (session_start(c, kind, principal, "proxy", NULL, token) == 0) {
 		session_use(c, token);
 		c->via_proxy = c->signed_in;
 	}
@@ -125,6 +157,9 @@ static void trusted_sign_in(struct web_ctx *c)
 
 void web_session_load(struct web_ctx *c)
 {
+	if (c->session_loaded)
+		return;
+	c->session_loaded = true;
 	const char *token = web_cookie(c, "sid");
 	if (token && strlen(token) == 43)
 		session_use(c, token);
@@ -206,9 +241,10 @@ static const char *safe_next(const char *next, const char *fallback)
 
 const char *web_applicant_only(struct web_ctx *c)
 {
-	/* Not signed in (a signed back-office callback): the system acts on any expedient. */
+	/* Not signed in (a signed back-office callback): the system acts on any expedient. A
+	 * citizen acting for someone acts on that party's expedients, not their own. */
 	const char *kind = c->session.principal_kind;
-	return kind && strcmp(kind, "citizen") == 0 ? c->session.principal_id : NULL;
+	return kind && strcmp(kind, "citizen") == 0 ? web_party(c) : NULL;
 }
 
 int web_expedient_visible(struct web_ctx *c, const char *id, struct eng_expedient_view *x)
@@ -218,6 +254,8 @@ int web_expedient_visible(struct web_ctx *c, const char *id, struct eng_expedien
 	const char *only = web_applicant_only(c);
 	if (rc == 0 && only && strcmp(x->applicant_nif, only) != 0)
 		rc = ENG_ENOTFOUND; /* another person's expedient: as if it did not exist */
+	if (rc == 0 && only && !web_mandate_covers(c, x->tramit_code))
+		rc = ENG_ENOTFOUND; /* the party's, but no mandate covers its tràmit today */
 	return rc;
 }
 
@@ -246,7 +284,8 @@ static void login_page(struct web_ctx *c, int status, const char *next, const ch
 	if (!tok)
 		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Set-Cookie",
-	                  eng_arena_printf(&c->arena, "lcsrf=%s; Path=/login; HttpOnly; SameSite=Strict", tok));
+	                  eng_arena_printf(&c->arena, "lcsrf=%s; Path=/login; HttpOnly; SameSite=Strict%s", tok,
+	                                   web_cookie_secure(c)));
 	web_page_begin(c, web_t(c, "signin.title"));
 	web_printf(c, "<h1>%s</h1>", web_t(c, "signin.title"));
 	if (error) {
@@ -266,8 +305,14 @@ static void login_page(struct web_ctx *c, int status, const char *next, const ch
 			web_printf(c, "\"><button type=\"submit\" id=\"signin-%s\">%s</button></form>", who[i],
 			           web_t(c, i == 0 ? "signin.citizen" : "signin.employee"));
 		}
-	} else {
+	} else if (!web_tls_client_ca(c)) {
 		web_printf(c, "<p>%s</p>", web_t(c, "signin.unavailable"));
+	}
+	if (web_tls_client_ca(c)) {
+		web_printf(c, "<h2>%s</h2><p><a id=\"signin-certificate-link\" href=\"/login/certificate?next=",
+		           web_t(c, "signin.cert.title"));
+		web_attr(c, web_url_encode(c, next ? next : ""));
+		web_printf(c, "\">%s</a></p>", web_t(c, "signin.cert.link"));
 	}
 	web_printf(c, "<h2>%s</h2><form method=\"post\" action=\"/login\">"
 	              "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
@@ -286,10 +331,11 @@ static void login_page(struct web_ctx *c, int status, const char *next, const ch
 	web_send(c, status, "text/html; charset=utf-8");
 }
 
-static void signed_in(struct web_ctx *c, const char *kind, const char *principal, const char *next)
+static void signed_in(struct web_ctx *c, const char *kind, const char *principal, const char *next,
+                      const char *method, const char *company)
 {
 	char token[64];
-	if (session_start(c, kind, principal, token) != 0)
+	if (session_start(c, kind, principal, method, company, token) != 0)
 		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Set-Cookie",
 	                  "lcsrf=; Path=/login; Max-Age=0");
@@ -326,7 +372,7 @@ static void password_sign_in(struct web_ctx *c, const char *username, const char
 	}
 	if (eng_store_signin_succeeded(c->store, entity, key, &err) != 0)
 		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
-	signed_in(c, "employee", key, next);
+	signed_in(c, "employee", key, next, "password", NULL);
 }
 
 void web_route_login(struct web_ctx *c)
@@ -357,9 +403,9 @@ void web_route_login(struct web_ctx *c)
 	if (!c->srv->cfg.demo || !who)
 		return web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
 	if (strcmp(who, "citizen") == 0)
-		return signed_in(c, "citizen", "12345678Z", next);
+		return signed_in(c, "citizen", "12345678Z", next, "demo", NULL);
 	if (strcmp(who, "employee") == 0)
-		return signed_in(c, "employee", "demo.empleat", next);
+		return signed_in(c, "employee", "demo.empleat", next, "demo", NULL);
 	web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
 }
 
@@ -372,7 +418,8 @@ void web_route_logout(struct web_ctx *c)
 		return;
 	eng_store_session_delete(c->store, web_cookie(c, "sid"), NULL);
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Set-Cookie",
-	                  "sid=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+	                  eng_arena_printf(&c->arena, "sid=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0%s",
+	                                   web_cookie_secure(c)));
 	web_redirect(c, "/");
 }
 
@@ -382,6 +429,136 @@ void web_route_lang(struct web_ctx *c)
 	if (!to || (strcmp(to, "ca") != 0 && strcmp(to, "es") != 0))
 		return web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Set-Cookie",
-	                  eng_arena_printf(&c->arena, "lang=%s; Path=/; Max-Age=31536000; SameSite=Lax", to));
+	                  eng_arena_printf(&c->arena, "lang=%s; Path=/; Max-Age=31536000; SameSite=Lax%s", to,
+	                                   web_cookie_secure(c)));
 	web_redirect(c, safe_next(web_query_get(c, "next"), "/"));
+}
+
+/* --- certificate sign-in --- */
+
+const char *web_cookie_secure(const struct web_ctx *c)
+{
+	return web_tls_on(c) ? "; Secure" : "";
+}
+
+/* The page of /login/certificate: who the person signs in as, and why a sign-in was refused
+ * (error_key, may be NULL). */
+static void certificate_page(struct web_ctx *c, int status, const char *next, const char *error_key)
+{
+	const char *tok = web_random_hex(c, 16);
+	if (!tok)
+		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Set-Cookie",
+	                  eng_arena_printf(&c->arena, "lcsrf=%s; Path=/login; HttpOnly; SameSite=Strict%s",
+	                                   tok, web_cookie_secure(c)));
+	web_page_begin(c, web_t(c, "signin.cert.title"));
+	web_printf(c, "<h1>%s</h1><p>%s</p>", web_t(c, "signin.cert.title"), web_t(c, "signin.cert.intro"));
+	if (error_key)
+		web_printf(c, "<p class=\"error\" role=\"alert\" id=\"signin-error\">%s</p>", web_t(c, error_key));
+	web_printf(c, "<form method=\"post\" action=\"/login/certificate\">"
+	              "<input type=\"hidden\" name=\"csrf\" value=\"%s\"><input type=\"hidden\" name=\"next\" "
+	              "value=\"", tok);
+	web_attr(c, next ? next : "");
+	web_printf(c, "\"><fieldset class=\"field\"><legend>%s</legend>"
+	              "<label><input type=\"radio\" name=\"who\" value=\"citizen\" id=\"who-citizen\" checked> %s</label>"
+	              "<label><input type=\"radio\" name=\"who\" value=\"employee\" id=\"who-employee\"> %s</label>"
+	              "</fieldset><button type=\"submit\" id=\"signin-certificate\">%s</button></form>",
+	           web_t(c, "signin.cert.as"), web_t(c, "signin.cert.citizen"),
+	           web_t(c, "signin.cert.employee"), web_t(c, "signin.cert.submit"));
+	web_page_end(c);
+	web_send(c, status, "text/html; charset=utf-8");
+}
+
+/* The identifier after an ETSI EN 319 412-1 prefix ("IDCES-", "VATES-"), upper-cased
+ * (arena); a bare identifier as it is. */
+static const char *etsi_id(struct web_ctx *c, const char *v, const char *const *prefixes)
+{
+	if (!v)
+		return NULL;
+	for (const char *const *p = prefixes; *p; p++)
+		if (strncasecmp(v, *p, strlen(*p)) == 0) {
+			v += strlen(*p);
+			break;
+		}
+	char *out = eng_arena_strdup(&c->arena, v);
+	for (char *q = out; *q; q++)
+		if (*q >= 'a' && *q <= 'z')
+			*q = (char)(*q - 'a' + 'A');
+	return out;
+}
+
+static const char *verdict_key(int verdict)
+{
+	switch (verdict) {
+	case WEB_CERT_NONE: return "signin.cert.none";
+	case WEB_CERT_EXPIRED: return "signin.cert.expired";
+	case WEB_CERT_NOT_YET_VALID: return "signin.cert.notyet";
+	case WEB_CERT_REVOKED: return "signin.cert.revoked";
+	case WEB_CERT_UNKNOWN_CA: return "signin.cert.unknown_ca";
+	default: return "signin.cert.invalid";
+	}
+}
+
+/* Signs in the holder of the verified client certificate: a citizen by the NIF in the
+ * subject's serialNumber, marking the company of a representative's certificate
+ * (organizationIdentifier) as the party they act for; or the employee linked to that NIF. */
+static void certificate_sign_in(struct web_ctx *c, const char *who, const char *next)
+{
+	struct web_peer_cert pc;
+	int verdict = web_tls_peer(c, &pc);
+	if (verdict != WEB_CERT_OK)
+		return certificate_page(c, verdict == WEB_CERT_NONE ? 401 : 403, next, verdict_key(verdict));
+	static const char *const person_prefixes[] = {"IDCES-", "TINES-", NULL};
+	static const char *const company_prefixes[] = {"VATES-", "NTRES-", NULL};
+	const char *nif = etsi_id(c, pc.serial_number, person_prefixes);
+	if (!nif || !(eng_dni_valid(nif) || eng_nie_valid(nif)))
+		return certificate_page(c, 403, next, "signin.cert.nonif");
+	const char *company = etsi_id(c, pc.org_identifier, company_prefixes);
+	if (company && !eng_cif_valid(company))
+		return certificate_page(c, 403, next, "signin.cert.badorg");
+	const char *entity = c->srv->cfg.entity_id;
+	struct eng_error err;
+	if (strcmp(who, "employee") == 0) {
+		const char *username = NULL;
+		int rc = eng_employee_by_nif(c->store, &c->arena, entity, nif, &username, &err);
+		if (rc == ENG_ENOTFOUND)
+			return certificate_page(c, 403, next, "signin.cert.noemployee");
+		if (rc)
+			return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+		return signed_in(c, "employee", username, next, "certificate", NULL);
+	}
+	const char *name = pc.given_name && pc.surname
+	                   ? eng_arena_printf(&c->arena, "%s %s", pc.given_name, pc.surname)
+	                   : pc.common_name;
+	if (eng_person_name(c->store, entity, nif, name, &err) != 0 ||
+	    (company && eng_person_name(c->store, entity, company, pc.organization, &err) != 0))
+		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+	signed_in(c, "citizen", nif, next, "certificate", company);
+}
+
+void web_route_login_certificate(struct web_ctx *c)
+{
+	if (!web_tls_client_ca(c))
+		return web_error_page(c, 404, "signin.cert.title", "signin.cert.off");
+	if (evhttp_request_get_command(c->req) != EVHTTP_REQ_POST)
+		return certificate_page(c, 200, web_query_get(c, "next"), NULL);
+	size_t len;
+	char *body = web_body(c, 4096, &len);
+	struct eng_value *v;
+	size_t n;
+	if (!body)
+		return web_error_page(c, 413, "err.toolarge.title", "err.toolarge");
+	if (web_parse_form(c, body, len, &v, &n) != 0)
+		return web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
+	static const char *const fields[] = {"csrf", "next", "who", NULL};
+	if (!web_only_fields(c, v, n, fields))
+		return;
+	const char *tok = eng_values_get(v, n, "csrf"), *cookie = web_cookie(c, "lcsrf");
+	if (!tok || !cookie || strlen(tok) != strlen(cookie) ||
+	    CRYPTO_memcmp(tok, cookie, strlen(tok)) != 0)
+		return web_error_page(c, 403, "err.csrf.title", "err.csrf");
+	const char *who = eng_values_get(v, n, "who");
+	if (!who || (strcmp(who, "citizen") != 0 && strcmp(who, "employee") != 0))
+		return web_error_page(c, 400, "err.badrequest.title", "signin.cert.who");
+	certificate_sign_in(c, who, eng_values_get(v, n, "next"));
 }

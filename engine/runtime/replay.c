@@ -171,7 +171,8 @@ int eng_replay_expedient(struct eng_store *s, const char *expedient_id, eng_defi
 			goto done;
 		}
 		exp = (struct eng_expedient){.state = r.to_state, .version = r.version,
-		        .applicant_id = exp.applicant_id ? exp.applicant_id : e.actor.id,
+		        .applicant_id = exp.applicant_id ? exp.applicant_id
+		                        : e.actor.represents ? e.actor.represents : e.actor.id,
 		        .data = r.data, .n_data = r.n_data, .vars = r.vars, .n_vars = r.n_vars};
 	}
 	const char *what = NULL;

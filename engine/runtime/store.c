@@ -395,7 +395,9 @@ static int load_new(struct eng__tx *t, struct eng_error *err)
 {
 	const struct eng_command *c = t->cmd;
 	t->def = c->def;
-	t->exp = (struct eng_expedient){.applicant_id = c->event.actor.id};
+	/* A representative files for the party they represent: the party is the applicant. */
+	t->exp = (struct eng_expedient){.applicant_id = c->event.actor.represents
+	                                                ? c->event.actor.represents : c->event.actor.id};
 	t->applicant_name = c->applicant_name ? c->applicant_name : "";
 	snprintf(t->last_hash, sizeof(t->last_hash), "%s", eng_genesis_hash);
 	eng_store__uuid_new(t->out->expedient_id);
