@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/core/template.h" /* issue 6: document templates */
+
 struct walk {
 	struct cat_diff *d;
 	size_t cap;
@@ -300,6 +302,18 @@ static bool same_sign(const struct eng_sign *a, const struct eng_sign *b)
 	for (size_t i = 0; i < a->n_signers; i++)
 		if (!same(a->signers[i], b->signers[i]))
 			return false;
+	/* The circuit's lines: their grouping, need and approvals (issue 6). */
+	if (a->explicit_lines != b->explicit_lines || a->n_lines != b->n_lines)
+		return false;
+	for (size_t i = 0; i < a->n_lines; i++) {
+		const struct eng_sign_line *x = &a->lines[i], *y = &b->lines[i];
+		if (x->any != y->any || x->n_signers != y->n_signers)
+			return false;
+		for (size_t k = 0; k < x->n_signers; k++)
+			if (!same(x->signers[k].role, y->signers[k].role) ||
+			    x->signers[k].approve != y->signers[k].approve)
+				return false;
+	}
 	return true;
 }
 
@@ -431,6 +445,34 @@ static void compare_fees(struct walk *w, const struct eng_definition *a,
 	for (size_t j = 0; j < b->n_fees; j++)
 		if (!eng_definition_fee(a, b->fees[j].name))
 			add(w, CAT_CHANGE_ADDITIVE, CAT_SUBJECT_FEE, b->fees[j].name, "added");
+}
+
+/* Issue 6: document templates. New wording changes the documents issued from now on and
+ * strands nothing; another kind changes their ENI type; a removed template was named by no
+ * action (the compiler sees to that), but documents of its name stop being issued. */
+static void compare_templates(struct walk *w, const struct eng_definition *a,
+                              const struct eng_definition *b)
+{
+	char name[132];
+	for (size_t i = 0; i < a->n_templates; i++) {
+		const struct eng_template *t = &a->templates[i];
+		const struct eng_template *u = eng_definition_template(b, t->name);
+		snprintf(name, sizeof(name), "document %s", t->name);
+		if (!u) {
+			add(w, CAT_CHANGE_BREAKING, CAT_SUBJECT_TRAMIT, name, "removed");
+			continue;
+		}
+		if (t->kind != u->kind)
+			add(w, CAT_CHANGE_BREAKING, CAT_SUBJECT_TRAMIT, name, "kind %s -> %s",
+			    eng_doc_kind_name(t->kind), eng_doc_kind_name(u->kind));
+		if (!same_text(&t->title, &u->title) || !same_text(&t->body, &u->body))
+			add(w, CAT_CHANGE_COSMETIC, CAT_SUBJECT_TRAMIT, name, "text changed");
+	}
+	for (size_t j = 0; j < b->n_templates; j++)
+		if (!eng_definition_template(a, b->templates[j].name)) {
+			snprintf(name, sizeof(name), "document %s", b->templates[j].name);
+			add(w, CAT_CHANGE_ADDITIVE, CAT_SUBJECT_TRAMIT, name, "added");
+		}
 }
 
 static void compare_tramit(struct walk *w, const struct eng_definition *a,
@@ -605,6 +647,7 @@ int cat_diff_compare(struct cat_diff **out, const struct eng_definition *old_def
 			if (!eng_definition_state(old_def, new_def->states[j].name))
 				add(&w, CAT_CHANGE_ADDITIVE, CAT_SUBJECT_STATE, new_def->states[j].name, "added");
 		compare_fees(&w, old_def, new_def);
+		compare_templates(&w, old_def, new_def);
 		/* The canonical form orders every construct; a reordering alone lands here. */
 		if (d->n_changes == 0)
 			add(&w, CAT_CHANGE_BREAKING, CAT_SUBJECT_TRAMIT, old_def->code,

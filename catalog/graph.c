@@ -128,7 +128,24 @@ static void draw_action(Agraph_t *g, const struct eng_state *s, const struct eng
 	else
 		label_add(&l, "%s", a->name);
 	label_add(&l, "by %s", cat_graph_actor(who, sizeof(who), a));
-	if (a->sign) {
+	if (a->sign && a->sign->explicit_lines) {
+		/* "cap_servei then (tecnic_a or tecnic_b) then alcaldia (approves)" */
+		char lines[320] = "";
+		size_t len = 0;
+		for (size_t i = 0; i < a->sign->n_lines && len < sizeof(lines); i++) {
+			const struct eng_sign_line *sl = &a->sign->lines[i];
+			bool group = sl->n_signers > 1;
+			len += (size_t)snprintf(lines + len, sizeof(lines) - len, "%s%s", i ? " then " : "",
+			                        group ? "(" : "");
+			for (size_t k = 0; k < sl->n_signers && len < sizeof(lines); k++)
+				len += (size_t)snprintf(lines + len, sizeof(lines) - len, "%s%s%s",
+				                        k ? (sl->any ? " or " : " and ") : "", sl->signers[k].role,
+				                        sl->signers[k].approve ? " (approves)" : "");
+			if (group && len < sizeof(lines))
+				len += (size_t)snprintf(lines + len, sizeof(lines) - len, ")");
+		}
+		label_add(&l, "sign %s: %s", a->sign->document, lines);
+	} else if (a->sign) {
 		char signers[256] = "";
 		size_t len = 0;
 		const char *sep = a->sign->order == ENG_SIGN_SEQUENTIAL ? " then " : ", ";

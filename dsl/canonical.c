@@ -10,6 +10,8 @@
 
 #include <openssl/evp.h>
 
+#include "engine/core/template.h"
+
 struct buf {
 	char *p;
 	size_t n, cap;
@@ -169,6 +171,15 @@ static void write_action_flow(struct buf *b, const struct eng_action *a)
 		buf_names(b, "signers", a->sign->signers, a->sign->n_signers);
 		buf_key(b, a->sign->order == ENG_SIGN_PARALLEL ? "parallel" : "sequential");
 		buf_key(b, a->sign->any ? "any" : "all");
+		/* A circuit written as lines names each line's need and approvals (issue 6). */
+		for (size_t l = 0; a->sign->explicit_lines && l < a->sign->n_lines; l++) {
+			const struct eng_sign_line *sl = &a->sign->lines[l];
+			buf_key(b, sl->any ? "line_any" : "line_all");
+			for (size_t k = 0; k < sl->n_signers; k++) {
+				buf_key(b, sl->signers[k].approve ? "approver" : "signer");
+				buf_str(b, sl->signers[k].role);
+			}
+		}
 	}
 	buf_names(b, "fees", a->fees, a->n_fees);
 	if (a->pay) {
@@ -390,6 +401,17 @@ int dsl_definition_canonical(char **out, size_t *n_out, const struct eng_definit
 	write_extras(&b, def);
 	for (size_t i = 0; i < def->n_states; i++)
 		write_state(&b, &def->states[i]);
+	/* Issue 6: document templates, sorted by name by the compiler; none adds nothing, so the
+	 * hashes of tràmits without documents stay as they were. */
+	for (size_t i = 0; i < def->n_templates; i++) {
+		const struct eng_template *tp = &def->templates[i];
+		buf_add(&b, "document", 8);
+		buf_str(&b, tp->name);
+		buf_printf(&b, " kind %s", eng_doc_kind_name(tp->kind));
+		buf_text(&b, "title", &tp->title);
+		buf_text(&b, "body", &tp->body);
+		buf_add(&b, "\n", 1);
+	}
 	if (b.oom)
 		goto done;
 	*out = b.p;

@@ -12,6 +12,7 @@
 #include "engine/core/validate.h"
 
 static const char *const tramit_attrs[] = {
+	"documents", /* issue 6: dsl/compile_documents.c */
 	"version", "title", "summary", "description", "family", "unit",
 	"applicant", "legal", "form", "states", "identification", "electronic_only", "fees", NULL,
 };
@@ -678,7 +679,9 @@ static void compile_tramit(struct dsl__compiler *c, int idx, const struct dsl_no
 	def->electronic_only = dsl__get_bool(c, t, "electronic_only", what, line);
 	compile_form(c, t, what, line);
 	dsl__compile_fees(c, t, what, line);
+	dsl__compile_documents(c, t, what, line);
 	compile_states(c, t, what, line);
+	dsl__check_documents(c);
 	lua_pop(L, 1);
 }
 

@@ -13,7 +13,7 @@
 
 #include "engine/core/calendar.h"
 
-static const char *const sign_attrs[] = { "document", "signers", "order", "need", NULL };
+static const char *const sign_attrs[] = { "document", "signers", "order", "need", "lines", NULL };
 static const char *const requires_attrs[] = { "paid", "signed", NULL };
 static const char *const deadline_attrs[] = { "on_expiry", "alert", "clock", "roll", NULL };
 static const char *const fee_attrs[] = { "label", "amount", NULL };
@@ -123,6 +123,109 @@ static const char *const *get_valid_names(struct dsl__compiler *c, int t, const 
 	return names;
 }
 
+/* One signer of a line: role "x", or { role "x", approve = true } for an approval. */
+static bool compile_signer(struct dsl__compiler *c, int idx, struct eng_sign_signer *out,
+                           size_t line_no, size_t pos, int line)
+{
+	lua_State *L = c->L;
+	const struct dsl_node *r = dsl__node_check(L, idx);
+	if (r && r->kind == DSL_NODE_ROLE) {
+		out->role = dsl__node_name(c, idx);
+		return true;
+	}
+	if (lua_type(L, idx) == LUA_TTABLE && lua_rawlen(L, idx) == 1) {
+		static const char *const signer_attrs[] = { "approve", NULL };
+		int top = lua_gettop(L);
+		lua_rawgeti(L, idx, 1);
+		r = dsl__node_check(L, -1);
+		if (r && r->kind == DSL_NODE_ROLE) {
+			dsl__check_keys(c, idx, signer_attrs, true, false, "sign line signer", line);
+			out->role = dsl__node_name(c, lua_gettop(L));
+			out->approve = dsl__get_bool(c, idx, "approve", "sign line signer", line);
+			lua_settop(L, top);
+			return true;
+		}
+		lua_settop(L, top);
+	}
+	dsl__report(c, line, "sign: line %zu signer %zu must be role \"name\" or "
+	            "{ role \"name\", approve = true }, got %s", line_no, pos, dsl__describe(L, idx));
+	return false;
+}
+
+/* lines = { { role "a" }, { role "b", role "c", need = "any", approve = true }, ... } */
+static void compile_lines(struct dsl__compiler *c, int list, struct eng_sign *s, int line)
+{
+	static const char *const line_attrs[] = { "need", "approve", NULL };
+	lua_State *L = c->L;
+	size_t n = lua_rawlen(L, list);
+	if (n == 0) {
+		dsl__report(c, line, "sign: lines must list at least one line { role \"...\" }");
+		return;
+	}
+	dsl__check_keys(c, list, dsl__no_attrs, true, false, "sign lines", line);
+	s->lines = eng_arena_alloc(&c->def->arena, n * sizeof(*s->lines));
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++) {
+		int top = lua_gettop(L);
+		lua_rawgeti(L, list, (lua_Integer)i + 1);
+		int ln = lua_gettop(L);
+		size_t m = lua_type(L, ln) == LUA_TTABLE ? lua_rawlen(L, ln) : 0;
+		if (m == 0) {
+			dsl__report(c, line, "sign: line %zu must be { role \"...\", ... } with at least one "
+			            "signer, got %s", i + 1, dsl__describe(L, ln));
+			lua_settop(L, top);
+			continue;
+		}
+		dsl__check_keys(c, ln, line_attrs, true, false, "sign line", line);
+		struct eng_sign_line *sl = &s->lines[s->n_lines++];
+		const char *need = dsl__get_string(c, ln, "need", false, "sign line", line);
+		if (need && strcmp(need, "any") == 0)
+			sl->any = true;
+		else if (need && strcmp(need, "all") != 0)
+			dsl__report(c, line, "sign: line %zu need must be all or any, got '%.60s'", i + 1, need);
+		bool approve = dsl__get_bool(c, ln, "approve", "sign line", line);
+		sl->signers = eng_arena_alloc(&c->def->arena, m * sizeof(*sl->signers));
+		for (size_t k = 0; k < m; k++) {
+			lua_rawgeti(L, ln, (lua_Integer)k + 1);
+			struct eng_sign_signer *sg = &sl->signers[sl->n_signers];
+			if (compile_signer(c, lua_gettop(L), sg, i + 1, k + 1, line)) {
+				sg->approve = sg->approve || approve;
+				for (size_t j = 0; j < sl->n_signers; j++)
+					if (strcmp(sl->signers[j].role, sg->role) == 0)
+						dsl__report(c, line, "sign: line %zu names role '%.60s' twice", i + 1, sg->role);
+				sl->n_signers++;
+			}
+			lua_pop(L, 1);
+		}
+		total += sl->n_signers;
+		lua_settop(L, top);
+	}
+	/* The flat list of roles, for the sign_request effect's arguments. */
+	const char **roles = eng_arena_alloc(&c->def->arena, (total + 1) * sizeof(*roles));
+	for (size_t i = 0; i < s->n_lines; i++)
+		for (size_t k = 0; k < s->lines[i].n_signers; k++)
+			roles[s->n_signers++] = s->lines[i].signers[k].role;
+	s->signers = roles;
+	s->explicit_lines = true;
+}
+
+/* The signers/order/need form as lines: one line of all signers (parallel), or one line per
+ * signer in the order written (sequential). */
+static void lines_from_signers(struct dsl__compiler *c, struct eng_sign *s)
+{
+	bool parallel = s->order == ENG_SIGN_PARALLEL;
+	s->n_lines = parallel ? 1 : s->n_signers;
+	s->lines = eng_arena_alloc(&c->def->arena, (s->n_lines + 1) * sizeof(*s->lines));
+	for (size_t i = 0; i < s->n_lines; i++) {
+		struct eng_sign_line *sl = &s->lines[i];
+		sl->n_signers = parallel ? s->n_signers : 1;
+		sl->any = parallel && s->any;
+		sl->signers = eng_arena_alloc(&c->def->arena, (sl->n_signers + 1) * sizeof(*sl->signers));
+		for (size_t k = 0; k < sl->n_signers; k++)
+			sl->signers[k].role = s->signers[parallel ? k : i];
+	}
+}
+
 static void compile_sign(struct dsl__compiler *c, int t, struct eng_action *a, const char *what)
 {
 	lua_State *L = c->L;
@@ -142,6 +245,19 @@ static void compile_sign(struct dsl__compiler *c, int t, struct eng_action *a, c
 	s->document = dsl__get_string(c, sg, "document", true, "sign", a->line);
 	const char *order = dsl__get_string(c, sg, "order", false, "sign", a->line);
 	const char *need = dsl__get_string(c, sg, "need", false, "sign", a->line);
+	int lines_type = dsl__get(L, sg, "lines");
+	int signers_type = dsl__get(L, sg, "signers");
+	if (lines_type != LUA_TNIL) {
+		if (signers_type != LUA_TNIL || order || need)
+			dsl__report(c, a->line, "sign: write either lines = {...} or signers/order/need, not both "
+			            "(each line says its own need)");
+		else if (lines_type != LUA_TTABLE)
+			dsl__report(c, a->line, "sign: lines must be a list of lines { role \"...\" }, got %s",
+			            dsl__describe(L, -2));
+		else
+			compile_lines(c, lua_gettop(L) - 1, s, a->line);
+		goto done;
+	}
 	if (order && strcmp(order, "parallel") == 0)
 		s->order = ENG_SIGN_PARALLEL;
 	else if (order && strcmp(order, "sequential") != 0)
@@ -150,8 +266,8 @@ static void compile_sign(struct dsl__compiler *c, int t, struct eng_action *a, c
 		s->any = true;
 	else if (need && strcmp(need, "all") != 0)
 		dsl__report(c, a->line, "sign: need must be all or any, got '%.60s'", need);
-	if (dsl__get(L, sg, "signers") != LUA_TTABLE || lua_rawlen(L, -1) == 0) {
-		dsl__report(c, a->line, "sign: signers must list at least one role \"...\"");
+	if (signers_type != LUA_TTABLE || lua_rawlen(L, -1) == 0) {
+		dsl__report(c, a->line, "sign: signers must list at least one role \"...\" (or write lines = {...})");
 		goto done;
 	}
 	int list = lua_gettop(L);
@@ -168,6 +284,7 @@ static void compile_sign(struct dsl__compiler *c, int t, struct eng_action *a, c
 		lua_pop(L, 1);
 	}
 	s->signers = signers;
+	lines_from_signers(c, s);
 done:
 	lua_settop(L, top);
 }

@@ -72,4 +72,9 @@ void dsl__compile_fees(struct dsl__compiler *c, int t, const char *what, int lin
 /* Rules across states and actions added by the flow constructs (targets, on tables, fees). */
 void dsl__check_flow(struct dsl__compiler *c);
 
+/* compile_documents.c (issue 6): documents = { name = template { ... } }, and every document
+ * an action or signature names must have its template. */
+void dsl__compile_documents(struct dsl__compiler *c, int t, const char *what, int line);
+void dsl__check_documents(struct dsl__compiler *c);
+
 #endif

@@ -17,6 +17,7 @@ static const char *const kind_names[] = {
 	[DSL_NODE_NOTIFY] = "notify",       [DSL_NODE_SYSTEM] = "system",
 	[DSL_NODE_REPRESENTATIVE] = "representative",
 	[DSL_NODE_SCENARIO] = "scenario",   [DSL_NODE_STEP] = "step",
+	[DSL_NODE_TEMPLATE] = "template",
 };
 
 const char *dsl__node_kind_name(enum dsl_node_kind kind)

@@ -109,6 +109,15 @@ function env.tariff(attrs)
 	return prim.node("tariff", nil, prim.line(), attrs)
 end
 
+-- template { kind = "resolution", title = { ca = ..., es = ... }, body = { ca = ..., es = ... } }:
+-- a document the tràmit issues, named by its key in documents = { ... } (dsl/compile_documents.c).
+function env.template(attrs)
+	if type(attrs) ~= "table" then
+		prim.fail('template needs its attributes in braces: template { kind = "resolution", title = ..., body = ... }')
+	end
+	return prim.node("template", nil, prim.line(), attrs)
+end
+
 -- Sizes of files, in bytes.
 function env.kib(n) return math.tointeger(n * 1024) end
 function env.mib(n) return math.tointeger(n * 1024 * 1024) end

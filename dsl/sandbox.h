@@ -120,6 +120,7 @@ enum dsl_node_kind {
 	DSL_NODE_REPRESENTATIVE, /* who acts: a representative of the applicant */
 	DSL_NODE_SCENARIO,       /* a scenario test (dsl/scenario.c) */
 	DSL_NODE_STEP,           /* a scenario's step; name: "act", "timer", "result" */
+	DSL_NODE_TEMPLATE,       /* issue 6: a document template; attributes: kind, title, body */
 };
 
 struct dsl_node {

@@ -175,6 +175,7 @@ void web_route_carpeta_expedient(struct web_ctx *c, const char *id)
 	render_expedient_head(c, d, &x);
 	web_deadlines_section(c, d, &x);
 	render_expedient_notifications(c, x.id, false);
+	web_documents_section(c, x.id, "/carpeta/expedients"); /* issue 6: documents.c */
 	web_messages_section(c, x.id, false);
 	render_expedient_body(c, d, &x);
 }
@@ -203,6 +204,7 @@ void web_route_backoffice_expedient(struct web_ctx *c, const char *id)
 	web_printf(c, ")</p>");
 	web_deadlines_section(c, d, &x);
 	web_render_assignment(c, x.id);
+	web_documents_section(c, x.id, "/backoffice/expedients"); /* issue 6: documents.c */
 	web_printf(c, "<h2>%s</h2>", web_t(c, "expedient.actions"));
 	const struct eng_state *st = d ? eng_definition_state(d, x.state) : NULL;
 	struct eng_expedient exp = {.state = x.state, .version = x.version, .applicant_id = x.applicant_nif};

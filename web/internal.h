@@ -196,6 +196,13 @@ void web_route_paymgr_find(struct web_ctx *c);
 void web_route_paymgr_card(struct web_ctx *c);
 void web_route_paymgr_document(struct web_ctx *c);
 
+/* The portasignatures (portafirmas.c): everything under /backoffice/signatures; rest is the
+ * path after it ("" or "/..."). */
+void web_route_signatures(struct web_ctx *c, const char *rest);
+/* The same as JSON: GET /api/v1/signatures (inbox), GET /api/v1/signatures/{id}, POST
+ * /api/v1/signatures/{id}/{sign|approve|reject}; rest is the path after /api/v1/signatures. */
+void web_route_api_signatures(struct web_ctx *c, const char *rest);
+
 /* Messages on an expedient (messages.c): the section of the Carpeta's and the back office's
  * expedient page, and POST /carpeta|backoffice/expedients/ID/messages (kind "citizen" or
  * "employee"). */
@@ -284,6 +291,7 @@ void web_render_attachments(struct web_ctx *c, const struct eng_expedient_view *
 /* GET /attachments/{id}: the file, to the applicant of its expedient and to employees. */
 void web_route_attachment(struct web_ctx *c, const char *id);
 
+
 /* TLS (tls.c). Reads TRAMIT_TLS_CERT, TRAMIT_TLS_KEY, TRAMIT_TLS_CLIENT_CA and TRAMIT_TLS_CRL;
  * *out stays NULL when TLS is off. ENG_EINVALID with err naming the variable and the file
  * that cannot be used. */
@@ -319,5 +327,16 @@ const char *web_party(const struct web_ctx *c);
 bool web_mandate_covers(const struct web_ctx *c, const char *code);
 bool web_mandate_guard(struct web_ctx *c);
 void web_render_acting(struct web_ctx *c);
+
+/* documents.c (issue 6): issued documents. Installs this process's document issuer into the
+ * engine (ENG_EINVALID when the seal cannot be loaded); lists an expedient's issued documents
+ * with links under base ("/carpeta/expedients" or "/backoffice/expedients"); serves one to a
+ * signed-in principal of kind ("citizen" or "employee") who may see its expedient. */
+int web_documents_install(const struct web_config *cfg, int port, struct eng_error *err);
+void web_documents_section(struct web_ctx *c, const char *expedient_id, const char *base);
+/* Stops the time-stamp thread install started (when a seal and TRAMIT_TSA_URL are set). */
+void web_documents_stop(void);
+void web_route_issued_document(struct web_ctx *c, const char *kind, const char *expedient_id,
+                               const char *id);
 
 #endif

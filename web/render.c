@@ -36,6 +36,8 @@ void web_page_begin(struct web_ctx *c, const char *title)
 	if (c->signed_in && strcmp(c->session.principal_kind, "employee") == 0)
 		web_printf(c, "<li><a href=\"/backoffice\">%s</a></li><li><a href=\"/backoffice/registry\">%s</a></li>",
 		           web_t(c, "nav.backoffice"), web_t(c, "nav.registry"));
+	if (c->signed_in && strcmp(c->session.principal_kind, "employee") == 0)
+		web_printf(c, "<li><a href=\"/backoffice/signatures\">%s</a></li>", web_t(c, "nav.signatures"));
 	web_printf(c, "<li><a href=\"/pagaments\">%s</a></li>", web_t(c, "nav.pay"));
 	web_printf(c, "<li><a href=\"/verify\">%s</a></li>", web_t(c, "nav.verify"));
 	if (c->signed_in) {

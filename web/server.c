@@ -115,6 +115,9 @@ static void dispatch(struct web_ctx *c)
 
 	if (!web_mandate_guard(c)) /* a representative filing outside their mandate */
 		return;
+	/* The portasignatures' JSON API (portafirmas.c). */
+	if (strcmp(p, "/api/v1/signatures") == 0 || strncmp(p, "/api/v1/signatures/", 19) == 0)
+		return web_route_api_signatures(c, p + 18);
 	if (strncmp(p, "/api/", 5) == 0)
 		return web_route_api(c, p + 4);
 	if (get && strcmp(p, "/healthz") == 0)
@@ -166,6 +169,9 @@ static void dispatch(struct web_ctx *c)
 		if (n == 2 && post && strcmp(seg[1], "messages") == 0)
 			return web_route_message_post(c, seg[0], "employee");
 	}
+	/* The portasignatures (portafirmas.c): the inbox, requests, acts and delegations. */
+	if (strcmp(p, "/backoffice/signatures") == 0 || strncmp(p, "/backoffice/signatures/", 23) == 0)
+		return web_route_signatures(c, p + 22);
 	if (get && strcmp(p, "/backoffice/registry") == 0)
 		return web_route_registry(c);
 	if (post && (n = segments(c, p, "/backoffice/registry/exchanges/", seg, 1)) == 1)
@@ -180,6 +186,11 @@ static void dispatch(struct web_ctx *c)
 		return web_route_paymgr_document(c);
 	if (get && strcmp(p, "/cerca") == 0)
 		return web_route_search(c);
+	/* Issued documents (documents.c): the applicant's copy and the staff's. */
+	if (get && (n = segments(c, p, "/carpeta/expedients/", seg, 3)) == 3 && strcmp(seg[1], "documents") == 0)
+		return web_route_issued_document(c, "citizen", seg[0], seg[2]);
+	if (get && (n = segments(c, p, "/backoffice/expedients/", seg, 3)) == 3 && strcmp(seg[1], "documents") == 0)
+		return web_route_issued_document(c, "employee", seg[0], seg[2]);
 	if (get && strcmp(p, "/verify") == 0)
 		return web_route_verify(c);
 	if (get && (n = segments(c, p, "/verify/", seg, 2)) == 2 && strcmp(seg[1], "document") == 0)
@@ -325,6 +336,9 @@ int web_server_new(struct web_server **out, const struct web_config *cfg,
 	ev_socklen_t len = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &len);
 	s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	/* Issued documents name this server's address and carry its seal (documents.c). */
+	if ((rc = web_documents_install(&s->cfg, s->port, err)) != 0)
+		goto done;
 	for (int i = 1; i < s->n_loops && rc == 0; i++)
 		rc = loop_init(&s->loops[i], s, fd, err);
 	if (rc == 0 && !(s->tramits_json = web_tramits_json(catalog)))
@@ -381,6 +395,7 @@ void web_server_free(struct web_server *s)
 	if (s->sigterm)
 		event_free(s->sigterm);
 	web_committer_stop(s->committer);
+	web_documents_stop(); /* issue 6: the time-stamp thread (documents.c) */
 	for (int i = 0; i < s->n_loops; i++) {
 		struct web_loop *l = &s->loops[i];
 		if (l->http)

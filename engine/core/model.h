@@ -182,6 +182,26 @@ struct eng_sign {
 	size_t n_signers;
 	enum eng_sign_order order;
 	bool any;                   /* one signature is enough */
+	/* Added by the portasignatures (issue 6): the circuit as lines, always filled by the
+	 * compiler (the signers/order/need form becomes one parallel line, or one line per
+	 * signer in order). Lines run one after another; the signers of a line act in parallel. */
+	struct eng_sign_line *lines;
+	size_t n_lines;
+	bool explicit_lines;        /* written as lines = {...}; the canonical form lists them */
+};
+
+/* One signer of a line: an employee holding `role`; approve = a visto bueno (approval
+ * without a signature) instead of a signature. */
+struct eng_sign_signer {
+	const char *role;
+	bool approve;
+};
+
+/* One line of a circuit: done when all its signers acted, or any one (any). */
+struct eng_sign_line {
+	struct eng_sign_signer *signers;
+	size_t n_signers;
+	bool any;
 };
 
 struct eng_action {
@@ -302,6 +322,25 @@ enum {
 /* Identification level required to apply (eIDAS levels of assurance). */
 enum eng_ident_level { ENG_IDENT_ANY, ENG_IDENT_LOW, ENG_IDENT_SUBSTANTIAL, ENG_IDENT_HIGH };
 
+/* Issue 6: a document the tràmit issues, from a bilingual template whose body names
+ * placeholders such as {expedient.number} or {data.FIELD} (engine/core/template.h). An action's
+ * document = "name" names one of these. */
+enum eng_doc_kind {
+	ENG_DOC_REQUIREMENT,
+	ENG_DOC_RESOLUTION,
+	ENG_DOC_CERTIFICATE,
+	ENG_DOC_SILENCE_CERTIFICATE,
+	ENG_DOC_PROPOSAL,
+	ENG_DOC_OTHER,
+};
+
+struct eng_template {
+	const char *name;        /* what actions name it by, e.g. "resolucio" */
+	enum eng_doc_kind kind;
+	struct eng_text title, body;
+	int line;
+};
+
 struct eng_definition {
 	struct eng_arena arena; /* owns every pointer below */
 	const char *code;       /* e.g. "GEN-001" */
@@ -334,6 +373,9 @@ struct eng_definition {
 	size_t n_fns;
 	const char *code_digest; /* SHA-256 of the designer code (hex) when n_fns > 0, else NULL */
 	struct eng_host *host;   /* runs the functions; set by whoever compiled the definition */
+	/* Added by issue 6: the documents the tràmit issues (DSL documents = { ... }). */
+	struct eng_template *templates;
+	size_t n_templates;
 };
 
 void eng_definition_free(struct eng_definition *def);

@@ -214,6 +214,15 @@ int eng_store_seed_demo(struct eng_store *s, const char *entity_id, struct eng_e
 	         " ('%1$s', 'demo.empleat', 'padro', 'padro'), ('%1$s', 'demo.empleat', 'tecnic', 'participacio'),"
 	         " ('%1$s', 'demo.empleat', 'cap_servei', 'participacio'), ('%1$s', 'demo.empleat', 'tresoreria', 'hisenda'),"
 	         " ('%1$s', 'demo.empleat', 'alcaldia', 'alcaldia') ON CONFLICT DO NOTHING;"
+	         /* The signature circuit of PAR-004, one person per line (the portasignatures). */
+	         "INSERT INTO employee VALUES ('%1$s', 'demo.cap', 'Anna Demo Cap de Servei', true),"
+	         " ('%1$s', 'demo.interventor', 'Jordi Demo Interventor', true),"
+	         " ('%1$s', 'demo.secretaria', 'Laura Demo Secretària', true),"
+	         " ('%1$s', 'demo.alcaldessa', 'Rosa Demo Alcaldessa', true) ON CONFLICT DO NOTHING;"
+	         "INSERT INTO role_grant VALUES ('%1$s', 'demo.cap', 'cap_servei', 'participacio'),"
+	         " ('%1$s', 'demo.interventor', 'intervencio', 'hisenda'),"
+	         " ('%1$s', 'demo.secretaria', 'secretaria', 'alcaldia'),"
+	         " ('%1$s', 'demo.alcaldessa', 'alcaldia', 'alcaldia') ON CONFLICT DO NOTHING;"
 	         "COMMIT",
 	         entity_id);
 	/* entity_id was checked against the entity table's pattern when it was created. */

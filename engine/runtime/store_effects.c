@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "engine/core/validate.h"
+#include "issue.h"
 #include "notifications.h"
+#include "portafirmas.h"
 #include "store_internal.h"
 
 static const char *const statements[][2] = {
@@ -48,6 +50,10 @@ static const char *const statements[][2] = {
 int eng_store__effects_prepare(struct eng_store *s, struct eng_error *err)
 {
 	int rc = eng_store__prepare(s, statements, sizeof(statements) / sizeof(statements[0]), err);
+	if (!rc)
+		rc = eng_store__portafirmas_prepare(s, err);
+	if (!rc)
+		rc = eng_store__issue_prepare(s, err); /* issue 6: issued documents */
 	return rc ? rc : eng_store__notifications_prepare(s, err);
 }
 
@@ -226,6 +232,9 @@ int eng_store__effects_write(struct eng__tx *t, struct eng_error *err)
 {
 	/* A command that settles a notification does so in its own transition. */
 	int rc = t->cmd->notification_id ? eng_store__notification_settle(t, err) : 0;
+	/* The portasignatures: the act completing a request is recorded with its result. */
+	if (!rc && eng_store__signature_completes(t))
+		rc = eng_store__signature_complete(t, err);
 	for (size_t i = 0; i < t->out->step.n_effects && rc == 0; i++) {
 		const struct eng_effect *e = &t->out->step.effects[i];
 		switch (e->kind) {
@@ -234,6 +243,15 @@ int eng_store__effects_write(struct eng__tx *t, struct eng_error *err)
 			break;
 		case ENG_EFFECT_RECEIPT:
 			rc = receipt(t, e->csv, err);
+			break;
+		case ENG_EFFECT_DOCUMENT:
+			/* Issued in place (issue.c) before any signature request of the same action,
+			 * which the step emits after it; a process that cannot render leaves it queued. */
+			rc = eng_store__issue_ready() ? eng_store__issue(t, e, err) : outbox_write(t, e, i, err);
+			break;
+		case ENG_EFFECT_SIGN_REQUEST:
+			/* Performed here, not by a connector: the request is a row of this database. */
+			rc = eng_store__signature_request_create(t, e, err);
 			break;
 		case ENG_EFFECT_TIMER_SET:
 		case ENG_EFFECT_TIMER_CANCEL:

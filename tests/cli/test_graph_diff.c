@@ -94,7 +94,7 @@ Test(graph, signature_circuit_and_outcomes_are_edges)
 	static char texts[65536];
 	texts[0] = '\0';
 	collect(xmlDocGetRootElement(doc), "text", texts, sizeof(texts));
-	cr_expect(has_line(texts, "sign resolucio: cap_servei then alcaldia"), "%s", texts);
+	cr_expect(has_line(texts, "sign resolucio: cap_servei then (intervencio or secretaria) then alcaldia"), "%s", texts);
 	cr_expect(has_line(texts, "on signed: notify_grant"));
 	cr_expect(has_line(texts, "on rejected: back_to_proposal"));
 	cr_expect(has_line(texts, "by system"));

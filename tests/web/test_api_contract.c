@@ -154,6 +154,15 @@ Test(api_contract, every_route_is_described_and_answers_as_described)
 		{"POST", "/api/v1/payments/redsys/notification", "/api/v1/payments/redsys/notification", "Ds_Signature=x", 404},
 		{"GET", "/api/v1/payments/redsys/notification", "/api/v1/payments/redsys/notification", NULL, 405},
 		{"GET", "/healthz", "/healthz", NULL, 200},
+		/* The portasignatures (issue 6). */
+		{"GET", "/api/v1/signatures", "/api/v1/signatures", NULL, 401},
+		{"POST", "/api/v1/signatures", "/api/v1/signatures", "x=1", 405},
+		{"GET", "/api/v1/signatures/00000000-0000-4000-8000-000000000000", "/api/v1/signatures/{id}", NULL, 401},
+		{"POST", "/api/v1/signatures/00000000-0000-4000-8000-000000000000", "/api/v1/signatures/{id}", "x=1", 405},
+		{"POST", "/api/v1/signatures/00000000-0000-4000-8000-000000000000/reject", "/api/v1/signatures/{id}/{act}",
+		 "{}", 401},
+		{"GET", "/api/v1/signatures/00000000-0000-4000-8000-000000000000/reject", "/api/v1/signatures/{id}/{act}",
+		 NULL, 405},
 	};
 	struct http_client *anon = http_client_new(port_a, NULL);
 	size_t n_templates = 0;

@@ -33,6 +33,43 @@ tramit "PAD-005" {
 		},
 	},
 
+	-- The documents this tràmit issues, filled from the expedient when an action names them.
+	documents = {
+		certificat = template {
+			kind = "certificate",
+			title = t("Certificat d'empadronament", "Certificado de empadronamiento"),
+			body = t("{entity.name} CERTIFICA que, segons les dades del Padró municipal d'habitants, "
+				.. "{applicant.name}, amb document d'identitat {applicant.nif}, hi figura inscrit o inscrita.\n"
+				.. "Tipus de certificat: {data.tipus}.\n"
+				.. "Sol·licitud presentada amb el número de registre {registry.number} el {registry.date} "
+				.. "(expedient {expedient.number}).\n"
+				.. "I perquè conste, s'expedeix aquest certificat el {document.date}.",
+				"{entity.name} CERTIFICA que, según los datos del Padrón municipal de habitantes, "
+				.. "{applicant.name}, con documento de identidad {applicant.nif}, figura inscrito o inscrita.\n"
+				.. "Tipo de certificado: {data.tipus}.\n"
+				.. "Solicitud presentada con el número de registro {registry.number} el {registry.date} "
+				.. "(expediente {expedient.number}).\n"
+				.. "Y para que conste, se expide este certificado el {document.date}."),
+		},
+		denegacio = template {
+			kind = "resolution",
+			title = t("Resolució de denegació del certificat d'empadronament",
+				"Resolución de denegación del certificado de empadronamiento"),
+			body = t("Vista la sol·licitud de {applicant.name} ({applicant.nif}), presentada amb el número "
+				.. "de registre {registry.number} el {registry.date} (expedient {expedient.number}), i "
+				.. "comprovat el Padró municipal d'habitants, no consta la inscripció que s'hi demana.\n"
+				.. "RESOLC: denegar l'expedició del certificat sol·licitat.\n"
+				.. "Contra aquesta resolució podeu interposar recurs potestatiu de reposició en el termini "
+				.. "d'un mes (articles 123 i 124 de la Llei 39/2015).",
+				"Vista la solicitud de {applicant.name} ({applicant.nif}), presentada con el número "
+				.. "de registro {registry.number} el {registry.date} (expediente {expedient.number}), y "
+				.. "comprobado el Padrón municipal de habitantes, no consta la inscripción que se solicita.\n"
+				.. "RESUELVO: denegar la expedición del certificado solicitado.\n"
+				.. "Contra esta resolución puede interponer recurso potestativo de reposición en el plazo "
+				.. "de un mes (artículos 123 y 124 de la Ley 39/2015)."),
+		},
+	},
+
 	states = {
 		state "draft" {
 			initial = true, applicant_must_act = true,

@@ -1,6 +1,6 @@
 -- Subvencions a associacions (PAR-004): grants to associations in competitive concurrence.
--- Catalogue row 90. Shape: subsidy with a signature circuit (head of service, then mayor) and a
--- payment ordered to the treasury once the resolution is signed.
+-- Catalogue row 90. Shape: subsidy with a signature circuit (head of service; comptroller or
+-- secretary; mayor) and a payment ordered to the treasury once the resolution is signed.
 local function t(ca, es) return { ca = ca, es = es } end
 
 tramit "PAR-004" {
@@ -52,6 +52,50 @@ tramit "PAR-004" {
 		},
 	},
 
+	-- The documents this tràmit issues, filled from the expedient when an action names them.
+	documents = {
+		proposta = template {
+			kind = "proposal",
+			title = t("Proposta de resolució de concessió de subvenció", "Propuesta de resolución de concesión de subvención"),
+			body = t("Vista la sol·licitud de l'entitat {data.nom_entitat} ({data.nif_entitat}), presentada "
+				.. "amb el número de registre {registry.number} el {registry.date} (expedient {expedient.number}), "
+				.. "per al projecte descrit en la sol·licitud, amb un pressupost de {data.pressupost},\n"
+				.. "es PROPOSA concedir-li una subvenció de {data.import}, que s'abonarà en el compte {data.compte}.",
+				"Vista la solicitud de la entidad {data.nom_entitat} ({data.nif_entitat}), presentada "
+				.. "con el número de registro {registry.number} el {registry.date} (expediente {expedient.number}), "
+				.. "para el proyecto descrito en la solicitud, con un presupuesto de {data.pressupost},\n"
+				.. "se PROPONE concederle una subvención de {data.import}, que se abonará en la cuenta {data.compte}."),
+		},
+		resolucio = template {
+			kind = "resolution",
+			title = t("Resolució de concessió de subvenció", "Resolución de concesión de subvención"),
+			body = t("Vista la proposta de resolució de l'expedient {expedient.number} i la sol·licitud de "
+				.. "l'entitat {data.nom_entitat} ({data.nif_entitat}) amb registre {registry.number} del {registry.date},\n"
+				.. "RESOLC: concedir a l'entitat {data.nom_entitat} una subvenció de {data.import} "
+				.. "({data.percentatge} % del pressupost de {data.pressupost}), d'acord amb la Llei 38/2003, "
+				.. "general de subvencions.\n"
+				.. "Contra aquesta resolució podeu interposar recurs potestatiu de reposició en el termini d'un mes.",
+				"Vista la propuesta de resolución del expediente {expedient.number} y la solicitud de "
+				.. "la entidad {data.nom_entitat} ({data.nif_entitat}) con registro {registry.number} del {registry.date},\n"
+				.. "RESUELVO: conceder a la entidad {data.nom_entitat} una subvención de {data.import} "
+				.. "({data.percentatge} % del presupuesto de {data.pressupost}), de acuerdo con la Ley 38/2003, "
+				.. "general de subvenciones.\n"
+				.. "Contra esta resolución puede interponer recurso potestativo de reposición en el plazo de un mes."),
+		},
+		resolucio_desestimacio = template {
+			kind = "resolution",
+			title = t("Resolució de desestimació de subvenció", "Resolución de desestimación de subvención"),
+			body = t("Vista la sol·licitud de l'entitat {data.nom_entitat} ({data.nif_entitat}), presentada "
+				.. "amb el número de registre {registry.number} el {registry.date} (expedient {expedient.number}),\n"
+				.. "RESOLC: desestimar la sol·licitud de subvenció per import de {data.import}.\n"
+				.. "Contra aquesta resolució podeu interposar recurs potestatiu de reposició en el termini d'un mes.",
+				"Vista la solicitud de la entidad {data.nom_entitat} ({data.nif_entitat}), presentada "
+				.. "con el número de registro {registry.number} el {registry.date} (expediente {expedient.number}),\n"
+				.. "RESUELVO: desestimar la solicitud de subvención por importe de {data.import}.\n"
+				.. "Contra esta resolución puede interponer recurso potestativo de reposición en el plazo de un mes."),
+		},
+	},
+
 	states = {
 		state "draft" {
 			initial = true, applicant_must_act = true,
@@ -85,7 +129,13 @@ tramit "PAR-004" {
 			action "send_to_sign" {
 				label = t("Enviar a signar", "Enviar a firmar"), by = role "tecnic", to = "signing",
 				document = "resolucio",
-				sign = { document = "resolucio", signers = { role "cap_servei", role "alcaldia" }, order = "sequential" },
+				-- Decree signing: the head of service, then the comptroller or the secretary (any
+				-- one), then the mayor, whose signature gives it its number in the decree book.
+				sign = { document = "resolucio", lines = {
+					{ role "cap_servei" },
+					{ role "intervencio", role "secretaria", need = "any" },
+					{ role "alcaldia" },
+				} },
 			},
 		},
 		state "signing" {

@@ -57,6 +57,42 @@ tramit "VIA-001" {
 		},
 	},
 
+	-- The documents this tràmit issues, filled from the expedient when an action names them.
+	documents = {
+		informe_tecnic = template {
+			kind = "other",
+			title = t("Informe tècnic sobre l'ocupació de la via pública", "Informe técnico sobre la ocupación de la vía pública"),
+			body = t("Expedient {expedient.number}, sol·licitud de {applicant.name} ({applicant.nif}) "
+				.. "amb registre d'entrada {registry.number} del {registry.date}.\n"
+				.. "Establiment: {data.establiment}. Adreça: {data.adreca}.\n"
+				.. "Superfície sol·licitada: {data.m2} m². Temporada: {data.temporada}.\n"
+				.. "S'ha comprovat l'emplaçament i la superfície d'ocupació proposada.",
+				"Expediente {expedient.number}, solicitud de {applicant.name} ({applicant.nif}) "
+				.. "con registro de entrada {registry.number} del {registry.date}.\n"
+				.. "Establecimiento: {data.establiment}. Dirección: {data.adreca}.\n"
+				.. "Superficie solicitada: {data.m2} m². Temporada: {data.temporada}.\n"
+				.. "Se ha comprobado el emplazamiento y la superficie de ocupación propuesta."),
+		},
+		resolucio = template {
+			kind = "resolution",
+			title = t("Resolució sobre l'autorització de terrassa", "Resolución sobre la autorización de terraza"),
+			body = t("Vista la sol·licitud de {applicant.name} ({applicant.nif}) per a ocupar la via pública "
+				.. "amb una terrassa de {data.m2} m² (temporada: {data.temporada}) davant de l'establiment "
+				.. "{data.establiment}, {data.adreca}, presentada amb el número de registre {registry.number} "
+				.. "el {registry.date} (expedient {expedient.number}), i l'informe tècnic emés,\n"
+				.. "RESOLC la sol·licitud en el sentit que consta en l'expedient, amb efectes des del {document.date}.\n"
+				.. "Contra aquesta resolució podeu interposar recurs potestatiu de reposició en el termini "
+				.. "d'un mes (articles 123 i 124 de la Llei 39/2015).",
+				"Vista la solicitud de {applicant.name} ({applicant.nif}) para ocupar la vía pública "
+				.. "con una terraza de {data.m2} m² (temporada: {data.temporada}) delante del establecimiento "
+				.. "{data.establiment}, {data.adreca}, presentada con el número de registro {registry.number} "
+				.. "el {registry.date} (expediente {expedient.number}), y el informe técnico emitido,\n"
+				.. "RESUELVO la solicitud en el sentido que consta en el expediente, con efectos desde el {document.date}.\n"
+				.. "Contra esta resolución puede interponer recurso potestativo de reposición en el plazo "
+				.. "de un mes (artículos 123 y 124 de la Ley 39/2015)."),
+		},
+	},
+
 	states = {
 		state "draft" {
 			initial = true, applicant_must_act = true,
