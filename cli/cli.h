@@ -30,18 +30,34 @@ int cli_store_open(struct eng_pgcluster *cluster, struct eng_store **store);
 /* The entity the command works on: TRAMIT_ENTITY, else "demo" with TRAMIT_DEMO=1, else
  * "ajuntament", as `tramit serve` chooses it (cli/db.c). */
 const char *cli_entity(void);
-/* Reconciliation of card orders inside `tramit serve` (cli/payments.c): a thread that runs a
+/* A chore of `tramit serve` (cli/periodic.c): fn(store, payload) every period_s seconds on
+ * a thread with its own database connection (reopened after a failure, which is logged
+ * under name), until cli_periodic_stop, which wakes it at once. The arguments are borrowed
+ * until then. Returns 0, or prints why and 1. */
+struct cli_periodic;
+struct eng_calendar;
+typedef void (*cli_periodic_fn)(struct eng_store *store, void *payload);
+int cli_periodic_start(struct cli_periodic **out, const char *name, int period_s,
+                       const char *conninfo, const struct eng_calendar *calendar,
+                       cli_periodic_fn fn, void *payload);
+void cli_periodic_stop(struct cli_periodic *p); /* accepts NULL */
+/* Reconciliation of card orders inside `tramit serve` (cli/payments.c): a chore that runs a
  * pass every TRAMIT_RECONCILE_MINUTES (default 10; 0: never) over orders older than
  * TRAMIT_RECONCILE_AFTER_MINUTES (default 30). *out stays NULL when redsys has no query_url.
  * The arguments are borrowed until cli_reconciler_stop. Returns 0, or prints why and 1. */
 struct cli_reconciler;
 struct conn_set;
 struct cat_catalog;
-struct eng_calendar;
 int cli_reconciler_start(struct cli_reconciler **out, const char *conninfo, const char *entity,
                          const struct conn_set *connectors, const struct cat_catalog *catalog,
                          const struct eng_calendar *calendar);
 void cli_reconciler_stop(struct cli_reconciler *k); /* accepts NULL */
+/* The portasignatures' expiry and reminders inside `tramit serve` (cli/serve.c): a sweep
+ * every TRAMIT_SIGN_SWEEP_MINUTES (default 5; 0: only when someone opens the portasignatures). */
+struct cli_sweeper;
+int cli_sweeper_start(struct cli_sweeper **out, const char *conninfo, const char *entity,
+                      const struct cat_catalog *catalog, const struct eng_calendar *calendar);
+void cli_sweeper_stop(struct cli_sweeper *s); /* accepts NULL */
 
 /* Time-stamped digests of the hash chains (digest.c). A TSA at a URL or the built-in one;
  * trust, when set, holds the TSA's CA and every token is checked against it. */

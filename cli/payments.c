@@ -4,8 +4,6 @@
  * order is only settled from the gateway's signed answer; a pass on several servers at once
  * never asks about the same order twice (the store claims orders with FOR UPDATE SKIP LOCKED
  * and leases them). */
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,19 +139,16 @@ int cli_payments(int argc, char **argv)
 /* ---- Inside `tramit serve` --------------------------------------------------------------- */
 
 struct cli_reconciler {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool stop;
+	struct cli_periodic *chore;
 	int period_s, older_s;
-	const char *conninfo, *entity_id;
+	const char *entity_id;
 	const struct conn_set *connectors;
 	const struct cat_catalog *catalog;
-	const struct eng_calendar *calendar;
 };
 
-static void pass(struct cli_reconciler *k, struct eng_store *store)
+static void pass(struct eng_store *store, void *payload)
 {
+	struct cli_reconciler *k = payload;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *report = open_memstream(&text, &len);
@@ -175,34 +170,6 @@ static void pass(struct cli_reconciler *k, struct eng_store *store)
 		fprintf(stderr, "tramit: reconciliation: %s (trying again in %d s)\n", err.msg, k->period_s);
 }
 
-static void *run(void *payload)
-{
-	struct cli_reconciler *k = payload;
-	struct eng_store *store = NULL;
-	struct eng_error err = {0};
-	pthread_mutex_lock(&k->lock);
-	while (!k->stop) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += k->period_s;
-		while (!k->stop && pthread_cond_timedwait(&k->wake, &k->lock, &until) != ETIMEDOUT)
-			;
-		if (k->stop)
-			break;
-		pthread_mutex_unlock(&k->lock);
-		if (!store && eng_store_open(&store, k->conninfo, &err) != 0)
-			fprintf(stderr, "tramit: reconciliation: %s\n", err.msg);
-		else {
-			eng_store_set_calendar(store, k->calendar);
-			pass(k, store);
-		}
-		pthread_mutex_lock(&k->lock);
-	}
-	pthread_mutex_unlock(&k->lock);
-	eng_store_close(store);
-	return NULL;
-}
-
 int cli_reconciler_start(struct cli_reconciler **out, const char *conninfo, const char *entity,
                          const struct conn_set *connectors, const struct cat_catalog *catalog,
                          const struct eng_calendar *calendar)
@@ -220,13 +187,8 @@ int cli_reconciler_start(struct cli_reconciler **out, const char *conninfo, cons
 	if (!k)
 		return 1;
 	*k = (struct cli_reconciler){.period_s = period * 60, .older_s = older * 60,
-	                             .conninfo = conninfo, .entity_id = entity,
-	                             .connectors = connectors, .catalog = catalog,
-	                             .calendar = calendar};
-	pthread_mutex_init(&k->lock, NULL);
-	pthread_cond_init(&k->wake, NULL);
-	if (pthread_create(&k->thread, NULL, run, k) != 0) {
-		fprintf(stderr, "tramit: cannot start the reconciliation thread\n");
+	                             .entity_id = entity, .connectors = connectors, .catalog = catalog};
+	if (cli_periodic_start(&k->chore, "reconciliation", k->period_s, conninfo, calendar, pass, k) != 0) {
 		free(k);
 		return 1;
 	}
@@ -240,12 +202,6 @@ void cli_reconciler_stop(struct cli_reconciler *k)
 {
 	if (!k)
 		return;
-	pthread_mutex_lock(&k->lock);
-	k->stop = true;
-	pthread_cond_signal(&k->wake);
-	pthread_mutex_unlock(&k->lock);
-	pthread_join(k->thread, NULL);
-	pthread_mutex_destroy(&k->lock);
-	pthread_cond_destroy(&k->wake);
+	cli_periodic_stop(k->chore);
 	free(k);
 }

@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "catalog/catalog.h"
 #include "cli.h"
 #include "engine/core/calendar.h"
 #include "engine/runtime/migrate.h"
+#include "engine/runtime/portafirmas.h"
 #include "connectors/connector.h"
 #include "connectors/docs/docs.h"
 #include "engine/runtime/queries.h"
@@ -61,6 +63,65 @@ done:
 	eng_store_close(store);
 	PQfinish(conn);
 	return status;
+}
+
+/* The portasignatures' expiry and reminders (engine/runtime/portafirmas.h), so a request
+ * past its time ends even when nobody opens the portasignatures. */
+struct cli_sweeper {
+	struct cli_periodic *chore;
+	const char *entity_id;
+	const struct cat_catalog *catalog;
+};
+
+static void sweep(struct eng_store *store, void *payload)
+{
+	struct cli_sweeper *w = payload;
+	struct eng_arena arena = {0};
+	struct eng_error err = {0};
+	int expired = 0, reminded = 0;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (eng_signature_sweep(store, &arena, w->entity_id, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
+	                        cat_catalog_lookup, (void *)w->catalog, &expired, &reminded, &err) != 0)
+		fprintf(stderr, "tramit: portasignatures: %s\n", err.msg);
+	else if (expired || reminded)
+		fprintf(stderr, "tramit: portasignatures: %d request%s expired, %d reminder%s recorded\n",
+		        expired, expired == 1 ? "" : "s", reminded, reminded == 1 ? "" : "s");
+	eng_arena_free(&arena);
+}
+
+int cli_sweeper_start(struct cli_sweeper **out, const char *conninfo, const char *entity,
+                      const struct cat_catalog *catalog, const struct eng_calendar *calendar)
+{
+	*out = NULL;
+	const char *m = cli_env("TRAMIT_SIGN_SWEEP_MINUTES", "5");
+	char *end;
+	long minutes = strtol(m, &end, 10);
+	if (*m == '\0' || *end != '\0' || minutes < 0 || minutes > 1440) {
+		fprintf(stderr, "tramit: TRAMIT_SIGN_SWEEP_MINUTES must be 0 to 1440, not '%s'\n", m);
+		return 1;
+	}
+	if (minutes == 0)
+		return 0;
+	struct cli_sweeper *w = calloc(1, sizeof(*w));
+	if (!w)
+		return 1;
+	*w = (struct cli_sweeper){.entity_id = entity, .catalog = catalog};
+	if (cli_periodic_start(&w->chore, "portasignatures", (int)minutes * 60, conninfo, calendar,
+	                       sweep, w) != 0) {
+		free(w);
+		return 1;
+	}
+	*out = w;
+	return 0;
+}
+
+void cli_sweeper_stop(struct cli_sweeper *w)
+{
+	if (!w)
+		return;
+	cli_periodic_stop(w->chore);
+	free(w);
 }
 
 int cli_serve(int argc, char **argv)
@@ -115,6 +176,7 @@ int cli_serve(int argc, char **argv)
 	struct eng_calendar *calendar = NULL;
 	struct conn_set *connectors = NULL;
 	struct cli_reconciler *reconciler = NULL;
+	struct cli_sweeper *sweeper = NULL;
 	struct eng_error err = {0};
 	size_t n_bad = 0;
 	int status = 1;
@@ -195,18 +257,22 @@ int cli_serve(int argc, char **argv)
 		fprintf(stderr, "tramit: %s\n", err.msg);
 		goto done;
 	}
-	if (cli_reconciler_start(&reconciler, conninfo, entity, connectors, catalog, calendar) != 0)
+	if (cli_reconciler_start(&reconciler, conninfo, entity, connectors, catalog, calendar) != 0 ||
+	    cli_sweeper_start(&sweeper, conninfo, entity, catalog, calendar) != 0)
 		goto done;
 	/* The chains' daily time-stamped digest, when a TSA is configured. */
 	if (cli_digest_daily_start(&digests, conninfo) != 0)
 		goto done;
-	fprintf(stderr, "tramit: serving http://%s:%d/%s; press Ctrl-C to stop\n", cfg.bind,
-	        web_server_port(server), demo ? " in DEMO mode" : "");
+	const char *tls = getenv("TRAMIT_TLS_CERT");
+	fprintf(stderr, "tramit: serving %s://%s:%d/%s; press Ctrl-C to stop\n",
+	        tls && *tls ? "https" : "http", cfg.bind, web_server_port(server),
+	        demo ? " in DEMO mode" : "");
 	if (!early_stop && web_server_run(server) == 0)
 		status = 0;
 	if (early_stop)
 		status = 0;
 done:
+	cli_sweeper_stop(sweeper);
 	cli_reconciler_stop(reconciler);
 	cli_digest_daily_stop(digests);
 	eng_workers_stop(workers);

@@ -170,8 +170,11 @@ void web_route_verify_document(struct web_ctx *c, const char *typed)
 		                  eng_arena_printf(&c->arena, "attachment; filename=\"%s-%s.pdf\"", doc.kind, doc.csv));
 		return web_send(c, 200, "application/pdf");
 	}
+	/* Any other document as stored: an issued PDF, or a receipt's JSON data. */
+	const char *ext = strcmp(doc.media_type, "application/pdf") == 0 ? "pdf"
+	                : strcmp(doc.media_type, "application/json") == 0 ? "json" : "bin";
 	evbuffer_add(c->out, doc.content, doc.content_len);
-	evhttp_add_header(h, "Content-Disposition",
-	                  eng_arena_printf(&c->arena, "attachment; filename=\"%s-%s.json\"", doc.kind, doc.csv));
+	evhttp_add_header(h, "Content-Disposition", eng_arena_printf(&c->arena,
+	                  "attachment; filename=\"%s-%s.%s\"", doc.kind, doc.csv, ext));
 	web_send(c, 200, doc.media_type);
 }
