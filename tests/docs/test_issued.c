@@ -340,6 +340,34 @@ Test(docs_issued, an_action_issues_one_sealed_pdf_in_its_transaction)
 	cr_assert_str_eq(out, sha);
 	free(out);
 	free(sha);
+	/* The verification page says what it is and what vouches for it, and gives the seal. */
+	struct http_response page;
+	snprintf(path, sizeof(path), "/verify?csv=%s", csv);
+	http_get(anyone, path, &page);
+	cr_assert_eq(page.status, 200, "%s", page.body);
+	cr_expect(strstr(page.body, "<dd>Documento emitido por el Ayuntamiento</dd>") != NULL, "%s", page.body);
+	cr_expect(strstr(page.body, "<li id=\"seal\">Sellado con el sello electrónico del Ayuntamiento "
+	                 "(CAdES) · <a href=\"/verify/") != NULL, "%s", strstr(page.body, "<section id=\"trust\""));
+	http_response_free(&page);
+	char public_seal[700];
+	snprintf(public_seal, sizeof(public_seal), "%s/public.p7s", cluster.dir);
+	snprintf(path, sizeof(path), "/verify/%s/document?part=seal", csv);
+	cr_assert_eq(download(anyone, path, public_seal, ctype), 200);
+	cr_assert_str_eq(ctype, "application/pkcs7-signature");
+	cr_assert_eq(shell_run(&out, NULL, "cmp %s %s 2>&1", seal, public_seal), 0, "the seal differs: %s", out);
+	free(out);
+	snprintf(path, sizeof(path), "/verify/%s/document?part=timestamp", csv);
+	cr_assert_eq(download(anyone, path, public_seal, ctype), 404, "no time stamp without a TSA");
+	/* Programs get the same through the API. */
+	snprintf(path, sizeof(path), "/api/v1/documents/%s", csv);
+	http_get(anyone, path, &page);
+	cr_assert_eq(page.status, 200, "%s", page.body);
+	char want_api[300];
+	snprintf(want_api, sizeof(want_api), "\"seal_url\":\"/verify/%s/document?part=seal\",\"sealed\":true,"
+	         "\"sha256\":", csv);
+	cr_expect(strstr(page.body, want_api) != NULL, "%s", page.body);
+	cr_expect(strstr(page.body, "\"signatures\":[]") != NULL, "%s", page.body);
+	http_response_free(&page);
 	http_client_free(anyone);
 	http_client_free(maria);
 	free(doc_id);
@@ -496,6 +524,20 @@ Test(docs_issued_tsa, the_seal_is_time_stamped_after_the_commit_by_a_real_tsa)
 	cr_assert(strstr(r.body, "i segell de temps del") != NULL, "%s", r.body);
 	cr_assert(strstr(r.body, "part=timestamp") != NULL);
 	http_response_free(&r);
+	/* The verification page shows the time stamp and serves the same token. */
+	struct http_client *anyone = http_client_new(port, "ca");
+	snprintf(path, sizeof(path), "/verify?csv=%s", csv);
+	http_get(anyone, path, &r);
+	cr_assert(strstr(r.body, "<li id=\"timestamp\">Segell de temps: ") != NULL, "%s",
+	          strstr(r.body, "<section id=\"trust\""));
+	http_response_free(&r);
+	char public_token[700];
+	snprintf(public_token, sizeof(public_token), "%s/public.tst", cluster.dir);
+	snprintf(path, sizeof(path), "/verify/%s/document?part=timestamp", csv);
+	cr_assert_eq(download(anyone, path, public_token, ctype), 200);
+	cr_assert_eq(shell_run(&out, NULL, "cmp %s %s 2>&1", token, public_token), 0, "the token differs: %s", out);
+	free(out);
+	http_client_free(anyone);
 	http_client_free(maria);
 	free(doc_id);
 	free(csv);

@@ -16,6 +16,7 @@
 #include "engine/runtime/migrate.h"
 #include "engine/runtime/portafirmas.h"
 #include "engine/runtime/queries.h"
+#include "engine/runtime/trust.h"
 #include "tests/support/pgtmp.h"
 #include "tests/support/shell.h"
 
@@ -388,6 +389,40 @@ Test(portafirmas, three_lines_sequential_then_any_one_then_mayor_sign_and_move_t
 	openssl_verifies(id, 1, 1);
 	openssl_verifies(id, 2, 1);
 	openssl_verifies(id, 3, 1);
+	/* What the verification page shows of the document: its decree and its three
+	 * signatures in circuit order, each with the very bytes stored (engine/runtime/trust.h). */
+	char *doc = query1("SELECT document_id FROM signature_request WHERE id = '%s'", id);
+	struct eng_arena ta = {0};
+	struct eng_trust t;
+	cr_assert_eq(eng_trust_get(s, &ta, doc, &t, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(t.decree_number, "D/2026/000001");
+	cr_assert_eq(t.n_signatures, 3);
+	const char *nifs[] = {"11111111H", "22222222J", "44444444A"};
+	for (size_t i = 0; i < 3; i++) {
+		cr_expect_str_eq(t.signatures[i].signer_nif, nifs[i]);
+		cr_expect_eq(t.signatures[i].line, (int)i + 1);
+		cr_expect_eq(t.signatures[i].pos, 1);
+		cr_expect(!t.signatures[i].approval && !t.signatures[i].on_behalf_of_name);
+	}
+	unsigned char *der;
+	size_t der_len;
+	char part[80];
+	snprintf(part, sizeof(part), "%s/2/1", id);
+	cr_assert_eq(eng_trust_blob(s, doc, part, &der, &der_len, &err), 0, "%s", err.msg);
+	char *stored = query1("SELECT encode(signature, 'hex') FROM signature_signer WHERE "
+	                      "request_id = '%s' AND line_seq = 2 AND pos = 1", id);
+	char *got = malloc(der_len * 2 + 1);
+	for (size_t i = 0; i < der_len; i++)
+		snprintf(got + 2 * i, 3, "%02x", der[i]);
+	cr_expect_str_eq(got, stored);
+	free(got);
+	free(der);
+	free(stored);
+	snprintf(part, sizeof(part), "%s/2/2", id); /* the secretary's place was skipped */
+	cr_expect_eq(eng_trust_blob(s, doc, part, &der, &der_len, &err), ENG_ENOTFOUND);
+	cr_expect_eq(eng_trust_blob(s, doc, "../../etc", &der, &der_len, &err), ENG_ENOTFOUND);
+	eng_arena_free(&ta);
+	free(doc);
 	/* Completed: no more acts. */
 	cr_assert_eq(act_as(s, "secre", id, ENG_SIG_REJECT, "tard", T0 + 5000, &res, &err), ENG_ECONFLICT);
 	cr_assert_str_eq(err.msg, "the request is already signed");
@@ -509,6 +544,16 @@ Test(portafirmas, a_delegate_signs_per_delegacio_within_the_dates_only)
 	/* The mayor's place, signed for her, gives the decree its number. */
 	expect("t", "SELECT decree_number ~ '^D/2026/[0-9]{6}$' FROM signature_request WHERE id = '%s'", id);
 	openssl_verifies(id, 1, 1);
+	/* The verification page names both: who signed, for whom. */
+	char *doc = query1("SELECT document_id FROM signature_request WHERE id = '%s'", id);
+	char *mayor = query1("SELECT name FROM employee WHERE entity_id = 'demo' AND username = 'alcaldessa'");
+	struct eng_trust t;
+	cr_assert_eq(eng_trust_get(s, &arena, doc, &t, &err), 0, "%s", err.msg);
+	cr_assert_eq(t.n_signatures, 1);
+	cr_expect_str_eq(t.signatures[0].signer_nif, "33333333P");
+	cr_expect_str_eq(t.signatures[0].on_behalf_of_name, mayor);
+	free(mayor);
+	free(doc);
 	eng_arena_free(&arena);
 	free(id);
 	free(exp);

@@ -298,6 +298,10 @@ Test(api_contract, documents_verify_by_csv_and_receipts_download_as_pdf)
 	cr_expect_str_eq(json_string_value(json_object_get(d, "download_url")), want);
 	cr_expect_str_eq(json_string_value(json_object_get(json_object_get(d, "receipt"), "registry_number")),
 	                 registry);
+	/* A receipt: no seal, no signatures (its CSV is its guarantee). */
+	cr_expect(json_is_false(json_object_get(d, "sealed")));
+	cr_expect_eq(json_array_size(json_object_get(d, "signatures")), 0);
+	cr_expect(json_is_array(json_object_get(d, "signatures")));
 	json_decref(d);
 	http_response_free(&r);
 
