@@ -79,6 +79,7 @@ void web_route_carpeta(struct web_ctx *c)
 	else
 		render_list(c, xs, n);
 	render_carpeta_notifications(c);
+	web_render_drafts(c); /* saved forms to resume or delete (drafts.c) */
 	web_page_end(c);
 	web_send(c, 200, "text/html; charset=utf-8");
 }

@@ -328,6 +328,67 @@ bool web_mandate_covers(const struct web_ctx *c, const char *code);
 bool web_mandate_guard(struct web_ctx *c);
 void web_render_acting(struct web_ctx *c);
 
+/* Dynamic forms (form.c renders, form_eval.c evaluates, drafts.c saves and resumes). What a
+ * form shows is decided by a dry run of the engine's own step over the answers as they stand
+ * (visibility, requirement, errors, fees): one source of truth with the submission. */
+struct eng_staged_file;
+struct web_fee_line {
+	const struct eng_fee *fee;
+	bool known;              /* computed from the answers so far */
+	long long cents;
+	const char *tariff_from; /* YYYY-MM-DD of the tariff version applied, or NULL */
+};
+struct web_form_error {
+	const char *id;          /* the input it belongs to ("f-name", "f-group-2-name"), or NULL */
+	const char *ca, *es;
+};
+struct web_form {
+	const struct eng_definition *def;
+	struct eng_value *values; /* the answers as posted (trimmed, multichoice joined) */
+	size_t n_values;
+	const char *key;          /* the submission key the form carries */
+	bool *hidden;             /* per field: not shown given the answers */
+	bool *required;           /* per field: required given the answers */
+	int *count;               /* per group: instances shown */
+	bool valid;               /* the engine takes the answers as they stand */
+	struct web_form_error *errors; /* shown beside their inputs and in the summary */
+	size_t n_errors;
+	struct web_fee_line *fees;
+	size_t n_fees;
+	struct eng_staged_file *kept; /* files already staged under key */
+	size_t n_kept;
+	const char *notice;       /* i18n key of a status line ("draft.saved"), or NULL */
+	const char *draft_at;     /* a saved draft was resumed: when it was saved */
+};
+/* The applicant's form action of d's initial state, or NULL. */
+const char *web_form_action(const struct eng_definition *d);
+/* Trims every value and joins a multichoice's ticked options with commas, in place. */
+void web_form_normalise(struct web_ctx *c, const struct eng_definition *d, struct eng_value *v,
+                        size_t *n);
+/* Fills f's visibility, requirement, group counts, fees and validity from a dry run of the
+ * step; with errors (may be NULL: none shown) the messages are placed beside each input,
+ * the instance of a group included. */
+void web_form_eval(struct web_ctx *c, struct web_form *f, const struct eng_step_result *errors);
+/* The dry run's refusal for f's answers (a step result in the arena). */
+const struct eng_step_result *web_form_check(struct web_ctx *c, struct web_form *f);
+/* Loads the files staged under f->key into f->kept and names them in the values of file
+ * fields that carry none. 0, or a negative code with err. */
+int web_form_keep_files(struct web_ctx *c, struct web_form *f, struct eng_error *err);
+/* Applies a group button ("add:GROUP", "remove:GROUP.N"); false after answering 400. */
+bool web_form_group_action(struct web_ctx *c, struct web_form *f, const char *action);
+void web_form_render(struct web_ctx *c, struct web_form *f, int status);
+void web_form_review(struct web_ctx *c, struct web_form *f);
+/* Drafts: POST /tramits/CODE/draft (save, autosave or delete), the Carpeta's list, the
+ * resumed draft of the form page, and GET/PUT/DELETE /api/v1/drafts/CODE. */
+void web_route_draft(struct web_ctx *c, const char *code);
+void web_render_drafts(struct web_ctx *c);
+bool web_draft_resume(struct web_ctx *c, struct web_form *f);
+int web_draft_save(struct web_ctx *c, const struct web_form *f, struct eng_error *err);
+void web_draft_forget(struct web_ctx *c, const char *code);
+void web_route_api_drafts(struct web_ctx *c, const char *code);
+/* GET /static/form.js and /static/forms.css. */
+void web_route_form_js(struct web_ctx *c, const char *name);
+
 /* documents.c (issue 6): issued documents. Installs this process's document issuer into the
  * engine (ENG_EINVALID when the seal cannot be loaded); lists an expedient's issued documents
  * with links under base ("/carpeta/expedients" or "/backoffice/expedients"); serves one to a

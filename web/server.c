@@ -115,6 +115,10 @@ static void dispatch(struct web_ctx *c)
 
 	if (!web_mandate_guard(c)) /* a representative filing outside their mandate */
 		return;
+	if (strncmp(p, "/api/v1/drafts/", 15) == 0)
+		return web_route_api_drafts(c, p + 15);
+	if (get && (strcmp(p, "/static/form.js") == 0 || strcmp(p, "/static/forms.css") == 0))
+		return web_route_form_js(c, p + 8);
 	/* The portasignatures' JSON API (portafirmas.c). */
 	if (strcmp(p, "/api/v1/signatures") == 0 || strncmp(p, "/api/v1/signatures/", 19) == 0)
 		return web_route_api_signatures(c, p + 18);
@@ -143,6 +147,8 @@ static void dispatch(struct web_ctx *c)
 		if (n == 2 && strcmp(seg[1], "new") == 0 && (get || post))
 			return web_route_form(c, seg[0]);
 	}
+	if (post && (n = segments(c, p, "/tramits/", seg, 2)) == 2 && strcmp(seg[1], "draft") == 0)
+		return web_route_draft(c, seg[0]);
 	if (get && strcmp(p, "/carpeta") == 0)
 		return web_route_carpeta(c);
 	if (get && (n = segments(c, p, "/carpeta/expedients/", seg, 1)) == 1)
@@ -289,6 +295,9 @@ static int loop_init(struct web_loop *l, struct web_server *s, evutil_socket_t f
 	evhttp_set_max_headers_size(l->http, 16384);
 	evhttp_set_timeout(l->http, 30);
 	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
+	/* The drafts API (drafts.c) also takes PUT and DELETE; every other route answers them 404/405. */
+	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+	                                    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
 	evhttp_set_gencb(l->http, on_request, l);
 	web_tls_attach(s->tls, l->http); /* every connection speaks TLS when it is configured */
 	if (fd >= 0) {

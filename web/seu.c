@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "connectors/csv/csv.h"
+#include "engine/runtime/drafts.h"
 #include "internal.h"
 
 void web_route_home(struct web_ctx *c)
@@ -97,253 +98,10 @@ void web_route_tramit(struct web_ctx *c, const char *code)
 	web_send(c, 200, "text/html; charset=utf-8");
 }
 
-static const struct eng_field_error *error_for(const struct eng_step_result *r, const char *field)
-{
-	for (size_t i = 0; r && i < r->n_errors && i < ENG_STEP_MAX_ERRORS; i++)
-		if (r->errors[i].field && strcmp(r->errors[i].field, field) == 0)
-			return &r->errors[i];
-	return NULL;
-}
-
-static void render_input(struct web_ctx *c, const struct eng_field *f, const char *value,
-                         const char *described)
-{
-	static const char *const input_type[ENG_FIELD__COUNT] = {
-		[ENG_FIELD_TEXT] = "text", [ENG_FIELD_NUMBER] = "text", [ENG_FIELD_DATE] = "date",
-		[ENG_FIELD_EMAIL] = "email", [ENG_FIELD_PHONE] = "tel", [ENG_FIELD_NIF] = "text",
-		[ENG_FIELD_POSTAL] = "text", [ENG_FIELD_MONEY] = "text", [ENG_FIELD_PERSON_NIF] = "text",
-		[ENG_FIELD_COMPANY_NIF] = "text", [ENG_FIELD_IBAN] = "text",
-		[ENG_FIELD_MUNICIPALITY] = "text", [ENG_FIELD_CADASTRAL] = "text",
-		[ENG_FIELD_FILE] = "file"};
-	const char *req = f->required ? " required" : "";
-	switch (f->type) {
-	case ENG_FIELD_MULTICHOICE:
-		for (size_t i = 0; i < f->n_options; i++) {
-			bool on = false;
-			for (const char *p = value; p && *p;) {
-				const char *comma = strchr(p, ',');
-				size_t len = comma ? (size_t)(comma - p) : strlen(p);
-				on = on || (strlen(f->options[i].value) == len && strncmp(p, f->options[i].value, len) == 0);
-				p = comma ? comma + 1 : p + len;
-			}
-			web_printf(c, "<label><input type=\"checkbox\" name=\"%s\" value=\"", f->name);
-			web_attr(c, f->options[i].value);
-			web_printf(c, "\"%s%s> ", i == 0 ? eng_arena_printf(&c->arena, " id=\"f-%s\"", f->name) : "",
-			           on ? " checked" : "");
-			web_html(c, eng_text_get(&f->options[i].label, c->lang));
-			web_printf(c, "</label> ");
-		}
-		return;
-	case ENG_FIELD_ADDRESS:
-	case ENG_FIELD_LONGTEXT:
-		web_printf(c, "<textarea id=\"f-%s\" name=\"%s\"%s%s", f->name, f->name, req, described);
-		if (f->has_max)
-			web_printf(c, " maxlength=\"%lld\"", (long long)f->max);
-		web_printf(c, ">");
-		web_html(c, value);
-		web_printf(c, "</textarea>");
-		return;
-	case ENG_FIELD_CHOICE:
-		web_printf(c, "<select id=\"f-%s\" name=\"%s\"%s%s><option value=\"\">%s</option>",
-		           f->name, f->name, req, described, web_t(c, "form.choose"));
-		for (size_t i = 0; i < f->n_options; i++) {
-			web_printf(c, "<option value=\"");
-			web_attr(c, f->options[i].value);
-			web_printf(c, "\"%s>", value && strcmp(value, f->options[i].value) == 0 ? " selected" : "");
-			web_html(c, eng_text_get(&f->options[i].label, c->lang));
-			web_printf(c, "</option>");
-		}
-		web_printf(c, "</select>");
-		return;
-	case ENG_FIELD_FILE:
-		/* A browser cannot refill a file input: after an error the files are chosen again. */
-		web_printf(c, "<input type=\"file\" id=\"f-%s\" name=\"%s\"%s%s%s", f->name, f->name, req,
-		           described, !f->has_max || f->max > 1 ? " multiple" : "");
-		if (f->n_accept) {
-			web_printf(c, " accept=\"");
-			for (size_t i = 0; i < f->n_accept; i++)
-				web_printf(c, "%s.%s", i ? "," : "", f->accept[i]);
-			web_printf(c, "\"");
-		}
-		web_printf(c, ">");
-		return;
-	case ENG_FIELD_YESNO:
-		for (int i = 0; i < 2; i++) {
-			const char *v = i == 0 ? "yes" : "no";
-			web_printf(c, "<label><input type=\"radio\" name=\"%s\" value=\"%s\"%s%s> %s</label> ",
-			           f->name, v, i == 0 ? eng_arena_printf(&c->arena, " id=\"f-%s\"", f->name) : "",
-			           value && strcmp(value, v) == 0 ? " checked" : "",
-			           web_t(c, i == 0 ? "form.yes" : "form.no"));
-		}
-		return;
-	default:
-		web_printf(c, "<input type=\"%s\" id=\"f-%s\" name=\"%s\"%s%s", input_type[f->type],
-		           f->name, f->name, req, described);
-		if (f->type == ENG_FIELD_NUMBER || f->type == ENG_FIELD_POSTAL)
-			web_printf(c, " inputmode=\"numeric\"");
-		if (f->type == ENG_FIELD_MONEY)
-			web_printf(c, " inputmode=\"decimal\"");
-		if (f->type == ENG_FIELD_EMAIL)
-			web_printf(c, " autocomplete=\"email\"");
-		if (f->type == ENG_FIELD_PHONE)
-			web_printf(c, " autocomplete=\"tel\"");
-		if (f->has_max && f->type == ENG_FIELD_TEXT)
-			web_printf(c, " maxlength=\"%lld\"", (long long)f->max);
-		web_printf(c, " value=\"");
-		web_attr(c, value);
-		web_printf(c, "\">");
-	}
-}
-
-static bool has_files(const struct eng_definition *d)
-{
-	for (size_t i = 0; i < d->n_fields; i++)
-		if (d->fields[i].type == ENG_FIELD_FILE && !d->fields[i].computed_fn)
-			return true;
-	return false;
-}
-
-/* What a file field takes, said beside it: formats, size of each, how many. again: the form
- * comes back with errors, and browsers never refill a file input. */
-static void render_file_limits(struct web_ctx *c, const struct eng_field *f, bool again)
-{
-	web_printf(c, "<span class=\"hint\" id=\"l-%s\">", f->name);
-	if (f->n_accept) {
-		web_printf(c, "%s: ", web_t(c, "upload.formats"));
-		web_html(c, web_upload_formats(c, f));
-		web_printf(c, ". ");
-	}
-	long long limit = web_upload_limit(f);
-	web_printf(c, "%s: %s", web_t(c, "upload.max_size"), web_size_text(c, limit));
-	if (f->has_max)
-		web_printf(c, ". %s: %lld", web_t(c, "upload.max_files"), (long long)f->max);
-	web_printf(c, ". %s%s%s</span>", web_t(c, "upload.scanned"), again ? " " : "",
-	           again ? web_t(c, "upload.again") : "");
-}
-
-/* key: the submission key to carry (a form shown again after an error keeps its key, so the
- * files it staged are replaced, not added to); NULL draws a new one. */
-static void render_form(struct web_ctx *c, const struct eng_definition *d,
-                        const struct eng_value *values, size_t n, const struct eng_step_result *r,
-                        int status, const char *key)
-{
-	bool errors = r && r->n_errors > 0;
-	if (!key && !(key = web_random_hex(c, 16)))
-		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
-	/* The title says there are errors: it is the first thing a screen reader reads. */
-	web_page_begin(c, errors ? eng_arena_printf(&c->arena, "%s: %s", web_t(c, "form.error_title"),
-	                                            eng_text_get(&d->title, c->lang))
-	                         : eng_text_get(&d->title, c->lang));
-	if (errors) {
-		/* autofocus, not a script: keyboard and screen reader users start at the summary with
-		 * JavaScript off too. */
-		web_printf(c, "<div class=\"error-summary\" role=\"alert\" tabindex=\"-1\" autofocus "
-		              "id=\"error-summary\"><h2>%s</h2><ul>", web_t(c, "form.errors"));
-		for (size_t i = 0; i < r->n_errors && i < ENG_STEP_MAX_ERRORS; i++) {
-			const struct eng_field_error *e = &r->errors[i];
-			if (e->field)
-				web_printf(c, "<li><a href=\"#f-%s\">", e->field);
-			else
-				web_printf(c, "<li>");
-			web_html(c, c->lang == ENG_LANG_ES ? e->es : e->ca);
-			web_printf(c, "%s</li>", e->field ? "</a>" : "");
-		}
-		web_printf(c, "</ul></div>");
-	}
-	web_printf(c, "<h1>");
-	web_html(c, eng_text_get(&d->title, c->lang));
-	web_printf(c, "</h1><form method=\"post\" action=\"/tramits/%s/new\" novalidate%s>"
-	              "<input type=\"hidden\" name=\"csrf\" value=\"", web_url_encode(c, d->code),
-	           has_files(d) ? " enctype=\"multipart/form-data\"" : "");
-	web_attr(c, c->session.csrf);
-	web_printf(c, "\"><input type=\"hidden\" name=\"submission\" value=\"");
-	web_attr(c, key);
-	web_printf(c, "\"><p><strong>%s:</strong> ", web_t(c, "form.applicant"));
-	web_html(c, c->display_name);
-	web_printf(c, " (");
-	web_html(c, c->session.principal_id);
-	web_printf(c, ")</p>");
-	for (size_t s = 0; s < d->n_sections; s++) {
-		web_printf(c, "<fieldset><legend><h2>");
-		web_html(c, eng_text_get(&d->sections[s].label, c->lang));
-		web_printf(c, "</h2></legend>");
-		for (size_t i = 0; i < d->n_fields; i++) {
-			const struct eng_field *f = &d->fields[i];
-			if (!f->section || strcmp(f->section, d->sections[s].name) != 0 || f->computed_fn)
-				continue;
-			const struct eng_field_error *e = error_for(r, f->name);
-			bool hint = eng_text_get(&f->help, c->lang)[0] != '\0';
-			web_printf(c, "<div class=\"field%s\"><label for=\"f-%s\">", e ? " error" : "", f->name);
-			web_html(c, eng_text_get(&f->label, c->lang));
-			web_printf(c, " <span class=\"hint\">(%s)</span></label>",
-			           web_t(c, f->required ? "form.required" : "form.optional"));
-			if (hint) {
-				web_printf(c, "<span class=\"hint\" id=\"h-%s\">", f->name);
-				web_html(c, eng_text_get(&f->help, c->lang));
-				web_printf(c, "</span>");
-			}
-			bool file = f->type == ENG_FIELD_FILE;
-			if (file)
-				render_file_limits(c, f, errors);
-			if (e) {
-				web_printf(c, "<span class=\"error-message\" id=\"e-%s\">", f->name);
-				web_html(c, c->lang == ENG_LANG_ES ? e->es : e->ca);
-				web_printf(c, "</span>");
-			}
-			const char *described = eng_arena_printf(&c->arena, "%s%s%s%s%s%s%s%s%s%s",
-			        hint || e || file ? " aria-describedby=\"" : "", hint ? "h-" : "", hint ? f->name : "",
-			        hint && (e || file) ? " " : "", file ? "l-" : "", file ? f->name : "",
-			        file && e ? " " : "", e ? "e-" : "", e ? f->name : "", hint || e || file ? "\"" : "");
-			if (e)
-				described = eng_arena_printf(&c->arena, "%s aria-invalid=\"true\"", described);
-			render_input(c, f, eng_values_get(values, n, f->name), described);
-			web_printf(c, "</div>");
-		}
-		web_printf(c, "</fieldset>");
-	}
-	web_printf(c, "<p class=\"notice\">%s</p><button type=\"submit\" id=\"submit\">%s</button></form>",
-	           web_t(c, "form.notice"), web_t(c, "form.submit"));
-	web_page_end(c);
-	web_send(c, status, "text/html; charset=utf-8");
-}
-
-/* Trims surrounding white space from every value (people paste with spaces). */
-static void trim_values(struct eng_value *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char *s = (char *)v[i].value;
-		size_t len = strlen(s);
-		while (len > 0 && isspace((unsigned char)s[len - 1]))
-			s[--len] = '\0';
-		size_t start = 0;
-		while (isspace((unsigned char)s[start]))
-			start++;
-		v[i].value = s + start;
-	}
-}
-
-/* Checkboxes post one value per ticked option; the engine takes them joined by commas. */
-static size_t join_multichoice(struct web_ctx *c, const struct eng_definition *d,
-                               struct eng_value *v, size_t n)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct eng_field *f = eng_definition_field(d, v[i].name);
-		size_t j = 0;
-		while (f && f->type == ENG_FIELD_MULTICHOICE && j < k && strcmp(v[j].name, v[i].name) != 0)
-			j++;
-		if (f && f->type == ENG_FIELD_MULTICHOICE && j < k) {
-			v[j].value = eng_arena_printf(&c->arena, "%s,%s", v[j].value, v[i].value);
-			continue;
-		}
-		v[k++] = v[i];
-	}
-	return k;
-}
-
-/* Whether line ("name|bytes|sha256") is one of the files this request checked and staged
- * for field. */
-static bool file_staged(struct web_ctx *c, const char *field, const char *line, size_t len)
+/* Whether line ("name|bytes|sha256") is one of the files checked and staged for field: by this
+ * request, or earlier under the same submission key by the same person (staged). */
+static bool file_staged(struct web_ctx *c, const char *field, const char *line, size_t len,
+                        const struct eng_staged_file *staged, size_t n_staged)
 {
 	const struct web_upload_post *p = c->upload;
 	for (size_t i = 0; p && i < p->n_files; i++) {
@@ -352,23 +110,41 @@ static bool file_staged(struct web_ctx *c, const char *field, const char *line, 
 		if (strcmp(f->field, field) == 0 && strlen(want) == len && memcmp(want, line, len) == 0)
 			return true;
 	}
+	for (size_t i = 0; i < n_staged; i++) {
+		const struct eng_staged_file *f = &staged[i];
+		const char *want = eng_arena_printf(&c->arena, "%s|%lld|%s", f->name, f->size, f->sha256);
+		if (strcmp(f->field, field) == 0 && strlen(want) == len && memcmp(want, line, len) == 0)
+			return true;
+	}
 	return false;
 }
 
-/* A file field's value names files by hash. Only the files uploaded and scanned with this
- * very request may be named; otherwise anyone could claim a stored file (or an unscanned
- * one) by typing its hash into the API. */
-static int files_backed(struct web_ctx *c, const struct eng_definition *d,
+/* A file field's value names files by hash. Only files this person uploaded and had scanned
+ * under this submission's key may be named; otherwise anyone could claim a stored file (or an
+ * unscanned one) by typing its hash into the API. */
+static int files_backed(struct web_ctx *c, const struct eng_definition *d, const char *key,
                         const struct eng_value *v, size_t n, struct eng_outcome *out,
                         struct eng_error *err)
 {
+	struct eng_staged_file *staged = NULL;
+	size_t n_staged = 0;
+	bool loaded = false;
 	for (size_t i = 0; i < n; i++) {
 		const struct eng_field *f = eng_definition_field(d, v[i].name);
 		if (!f || f->type != ENG_FIELD_FILE)
 			continue;
 		for (const char *p = v[i].value; *p;) {
 			size_t len = strcspn(p, "\n");
-			if (len && !file_staged(c, f->name, p, len)) {
+			if (len && !file_staged(c, f->name, p, len, staged, n_staged) && key && c->signed_in &&
+			    !loaded) {
+				loaded = true;
+				const char *who = eng_arena_printf(&c->arena, "citizen:%s", c->session.principal_id);
+				int rc = eng_staged_list(c->store, &c->arena, c->srv->cfg.entity_id, who, key,
+				                         &staged, &n_staged, err);
+				if (rc)
+					return rc;
+			}
+			if (len && !file_staged(c, f->name, p, len, staged, n_staged)) {
 				memset(out, 0, sizeof(*out));
 				struct eng_field_error *e = &out->step.errors[out->step.n_errors++];
 				e->field = f->name;
@@ -390,16 +166,11 @@ int web_submit(struct web_ctx *c, const struct eng_definition *d, struct eng_val
                size_t n_form, const char *key, struct eng_outcome *out,
                struct eng_expedient_view *view, struct eng_error *err)
 {
-	int rc = files_backed(c, d, form, n_form, out, err);
+	int rc = files_backed(c, d, key, form, n_form, out, err);
 	if (rc)
 		return rc;
-	trim_values(form, n_form);
-	n_form = join_multichoice(c, d, form, n_form);
-	const struct eng_state *initial = eng_definition_initial(d);
-	const char *action = NULL;
-	for (size_t i = 0; initial && i < initial->n_actions; i++)
-		if (initial->actions[i].by == ENG_BY_APPLICANT && (initial->actions[i].flags & ENG_ACTION_FORM))
-			action = initial->actions[i].name;
+	web_form_normalise(c, d, form, &n_form);
+	const char *action = web_form_action(d);
 	if (!action)
 		return eng_error_set(err, ENG_ECONFLICT, "tràmit %s cannot be started by an applicant", d->code);
 	char csv[CONN_CSV_DISPLAY_LEN + 1];
@@ -419,47 +190,135 @@ int web_submit(struct web_ctx *c, const struct eng_definition *d, struct eng_val
 	                            (void *)c->srv->catalog, out, view, err);
 }
 
+/* The form again with the engine's messages beside their inputs. */
+static void form_with_errors(struct web_ctx *c, struct web_form *f, const struct eng_step_result *r)
+{
+	struct eng_error err = {0};
+	if (web_form_keep_files(c, f, &err) != 0)
+		fprintf(stderr, "tramit: staged files of %s: %s\n", f->def->code, err.msg);
+	web_form_eval(c, f, r);
+	web_form_render(c, f, 422);
+}
+
 /* The answer to a submission, the same with or without files. */
-static void answer(struct web_ctx *c, const struct eng_definition *d, struct eng_value *v,
-                   size_t k, const char *key, int rc, const struct eng_outcome *out,
+static void answer(struct web_ctx *c, struct web_form *f, int rc, const struct eng_outcome *out,
                    const struct eng_error *err)
 {
 	if (rc == ENG_EINVALID && out->step.n_errors > 0)
-		return render_form(c, d, v, k, &out->step, 422, key && *key ? key : NULL);
+		return form_with_errors(c, f, &out->step);
 	if (rc == ENG_EDENIED || rc == ENG_ECONFLICT)
 		return web_error_page(c, 403, "err.denied.title", "err.denied");
 	if (rc) {
-		fprintf(stderr, "tramit: submission of %s failed: %s\n", d->code, err->msg);
+		fprintf(stderr, "tramit: submission of %s failed: %s\n", f->def->code, err->msg);
 		return web_error_page(c, rc == ENG_EUNAVAILABLE ? 503 : 500,
 		                      rc == ENG_EUNAVAILABLE ? "err.unavailable.title" : "err.internal.title",
 		                      rc == ENG_EUNAVAILABLE ? "err.unavailable" : "err.internal");
 	}
+	/* Filed: the draft it came from has done its job. */
+	web_draft_forget(c, f->def->code);
 	web_redirect(c, eng_arena_printf(&c->arena, "/carpeta/expedients/%s?submitted=1", out->expedient_id));
+}
+
+/* What the form's buttons do (_action): nothing named is a direct submission (scripts and
+ * older pages); "review" checks and shows the answers read-only; "submit" files them;
+ * "update", "change", "add:G", "remove:G.N" show the form again; "draft" saves a draft. */
+static void act(struct web_ctx *c, struct web_form *f, const char *action)
+{
+	struct eng_error err = {0};
+	struct eng_outcome out = {0};
+	if (!action || strcmp(action, "submit") == 0) {
+		/* A file field left empty files what was staged for it before (listed as kept). */
+		if (web_form_keep_files(c, f, &err) != 0) {
+			fprintf(stderr, "tramit: staged files of %s: %s\n", f->def->code, err.msg);
+			return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+		}
+		int rc = web_submit(c, f->def, f->values, f->n_values, f->key, &out, NULL, &err);
+		return answer(c, f, rc, &out, &err);
+	}
+	web_form_normalise(c, f->def, f->values, &f->n_values);
+	if (strcmp(action, "draft") == 0) {
+		if (web_draft_save(c, f, &err) != 0) {
+			fprintf(stderr, "tramit: draft of %s not saved: %s\n", f->def->code, err.msg);
+			return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+		}
+		return web_redirect(c, eng_arena_printf(&c->arena, "/tramits/%s/new?draft=saved",
+		                                        web_url_encode(c, f->def->code)));
+	}
+	bool group = strncmp(action, "add:", 4) == 0 || strncmp(action, "remove:", 7) == 0;
+	if (!group && strcmp(action, "review") != 0 && strcmp(action, "update") != 0 &&
+	    strcmp(action, "change") != 0)
+		return web_error_page(c, 400, "err.badrequest.title", "form.bad_action");
+	if (group && !web_form_group_action(c, f, action))
+		return;
+	if (web_form_keep_files(c, f, &err) != 0) {
+		fprintf(stderr, "tramit: staged files of %s: %s\n", f->def->code, err.msg);
+		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+	}
+	const struct eng_step_result *r = web_form_check(c, f);
+	if (strcmp(action, "review") == 0) {
+		if (r->n_errors > 0)
+			return form_with_errors(c, f, r);
+		web_form_eval(c, f, NULL);
+		return web_form_review(c, f);
+	}
+	/* Shown again without judging the answers, except what is wrong with the post itself:
+	 * names the form does not have, instances a group cannot hold. */
+	struct eng_step_result *shape = eng_arena_alloc(&c->arena, sizeof(*shape));
+	memset(shape, 0, sizeof(*shape));
+	for (size_t i = 0; i < r->n_errors && i < ENG_STEP_MAX_ERRORS; i++)
+		if (!r->errors[i].field || eng_definition_group(f->def, r->errors[i].field))
+			shape->errors[shape->n_errors++] = r->errors[i];
+	web_form_eval(c, f, shape->n_errors ? shape : NULL);
+	web_form_render(c, f, shape->n_errors ? 422 : 200);
+}
+
+/* Pulls the submission key and the button out of the values. */
+static const char *take_controls(struct web_form *f, const char **key)
+{
+	const char *action = NULL;
+	size_t m = 0;
+	for (size_t i = 0; i < f->n_values; i++) {
+		if (strcmp(f->values[i].name, "submission") == 0)
+			*key = f->values[i].value;
+		else if (strcmp(f->values[i].name, "_action") == 0)
+			action = f->values[i].value;
+		else
+			f->values[m++] = f->values[i];
+	}
+	f->n_values = m;
+	return action;
 }
 
 /* A form with files: every file checked and scanned first; one refused and the form comes
  * back with the reason beside its field, the other values kept, nothing stored. Otherwise the
- * files are staged (content-addressed, their own transaction) and the submission links them
- * in its transaction. */
-static void submit_with_files(struct web_ctx *c, const struct eng_definition *d)
+ * files are staged (content-addressed, their own transaction) under the submission key, which
+ * later posts of the same form (review, submit, a draft) refer to. */
+static void post_with_files(struct web_ctx *c, const struct eng_definition *d)
 {
 	struct web_upload_post post;
 	if (!web_upload_read(c, d, &post))
 		return;
+	struct web_form f = {.def = d, .values = post.values, .n_values = post.n_values};
+	const char *unused = NULL;
+	const char *action = take_controls(&f, &unused);
+	f.key = post.key;
+	post.values = f.values;
+	post.n_values = f.n_values;
 	if (post.refused->n_errors > 0) {
 		/* Shown again as posted: ticked options joined the way the form reads them. */
-		post.n_values = join_multichoice(c, d, post.values, post.n_values);
-		return render_form(c, d, post.values, post.n_values, post.refused, 422, post.key);
+		web_form_normalise(c, d, f.values, &f.n_values);
+		return form_with_errors(c, &f, post.refused);
 	}
 	struct eng_error err = {0};
-	struct eng_outcome out = {0};
-	int rc = web_upload_stage(c, &post, &err);
-	if (rc == 0) {
-		c->upload = &post;
-		rc = web_submit(c, d, post.values, post.n_values, post.key, &out, NULL, &err);
-		c->upload = NULL;
+	if (web_upload_stage(c, &post, &err) != 0) {
+		fprintf(stderr, "tramit: staging files of %s failed: %s\n", d->code, err.msg);
+		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
 	}
-	answer(c, d, post.values, post.n_values, post.key, rc, &out, &err);
+	f.values = post.values;
+	f.n_values = post.n_values;
+	c->upload = &post;
+	act(c, &f, action);
+	c->upload = NULL;
 }
 
 void web_route_form(struct web_ctx *c, const char *code)
@@ -469,28 +328,28 @@ void web_route_form(struct web_ctx *c, const char *code)
 		return web_error_page(c, 404, "err.notfound.title", "tramit.notfound");
 	if (!web_require(c, "citizen"))
 		return;
-	if (evhttp_request_get_command(c->req) != EVHTTP_REQ_POST)
-		return render_form(c, d, NULL, 0, NULL, 200, NULL);
+	struct web_form f = {.def = d};
+	if (evhttp_request_get_command(c->req) != EVHTTP_REQ_POST) {
+		/* A saved draft comes back with its answers and its staged files. */
+		web_draft_resume(c, &f);
+		const char *saved = web_query_get(c, "draft");
+		if (saved && strcmp(saved, "saved") == 0)
+			f.notice = "draft.saved";
+		struct eng_error err = {0};
+		if (web_form_keep_files(c, &f, &err) != 0)
+			fprintf(stderr, "tramit: staged files of %s: %s\n", d->code, err.msg);
+		web_form_eval(c, &f, NULL);
+		return web_form_render(c, &f, 200);
+	}
 	const char *ctype = web_header(c, "Content-Type");
 	if (ctype && strncasecmp(ctype, "multipart/form-data", 19) == 0)
-		return submit_with_files(c, d);
-	struct eng_value *v;
-	size_t k;
-	if (!web_post_form(c, 256 * 1024, &v, &k))
+		return post_with_files(c, d);
+	if (!web_post_form(c, 256 * 1024, &f.values, &f.n_values))
 		return;
 	/* The form carries a key drawn when it was shown: a second click, or a reload after a
 	 * lost answer, finds the first submission instead of filing a second one. */
 	const char *key = NULL;
-	size_t m = 0;
-	for (size_t i = 0; i < k; i++) {
-		if (strcmp(v[i].name, "submission") == 0)
-			key = v[i].value;
-		else
-			v[m++] = v[i];
-	}
-	k = m;
-	struct eng_outcome out;
-	struct eng_error err = {0};
-	int rc = web_submit(c, d, v, k, key && *key ? key : NULL, &out, NULL, &err);
-	answer(c, d, v, k, key, rc, &out, &err);
+	const char *action = take_controls(&f, &key);
+	f.key = key && *key ? key : NULL;
+	act(c, &f, action);
 }

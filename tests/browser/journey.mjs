@@ -1,6 +1,6 @@
 // The whole journey that exists today, once in Valencian and once in Spanish: a citizen finds
 // the general application (GEN-001) with the search box, reads its page, signs in, submits the
-// form with a required field missing, corrects it, gets the receipt and finds the expedient in
+// form with a required field missing, corrects it, reviews the answers, files them, gets the receipt and finds the expedient in
 // the Carpeta; an employee finds it in the back office and acts on it; the citizen sees the new
 // state and verifies the receipt by its CSV. In each language one person chooses it through
 // Accept-Language and the other through the switch in the header. The Spanish citizen uses a
@@ -14,6 +14,7 @@ const T = {
 		signin: 'Identificació', switchTo: 'Castellano',
 		summary: 'Hi ha errors en el formulari. Reviseu aquests camps:',
 		missing: 'Cal omplir «Assumpte».',
+		review: 'Reviseu la sol·licitud',
 		submitted: "La vostra sol·licitud s'ha presentat correctament.",
 		carpeta: 'Carpeta ciutadana', backoffice: "Gestor d'expedients", state0: 'En tramitació',
 		action: 'resolve', actionLabel: 'Resoldre', done: 'Acció registrada.', state1: 'Resolta',
@@ -26,6 +27,7 @@ const T = {
 		signin: 'Identificación', switchTo: 'Valencià',
 		summary: 'Hay errores en el formulario. Revise estos campos:',
 		missing: 'Debe rellenar «Asunto».',
+		review: 'Revise la solicitud',
 		submitted: 'Su solicitud se ha presentado correctamente.',
 		carpeta: 'Carpeta ciudadana', backoffice: 'Gestor de expedientes', state0: 'En tramitación',
 		action: 'reject', actionLabel: 'Desestimar', done: 'Acción registrada.', state1: 'Desestimada',
@@ -106,6 +108,11 @@ function journey(lang) {
 		eq(await citizen.evaluate(() => document.activeElement.id), 'f-assumpte', 'focus after the summary link');
 
 		await citizen.keyboard.type('Fanal apagat al carrer Major');
+		// The answers are shown read-only before filing; «Presentar» files them.
+		eq(await follow(citizen, () => citizen.click('#submit')), 200, 'the review page');
+		eq(await text(citizen, 'h1'), t.review, 'review heading');
+		eq(await text(citizen, 'dd[data-field="assumpte"]'), 'Fanal apagat al carrer Major', 'the review shows the answers');
+		await j.check(citizen, 'review');
 		eq(await follow(citizen, () => citizen.click('#submit')), 200, 'the receipt page');
 		matches(pathOf(citizen), /^\/carpeta\/expedients\/[0-9a-f-]{36}\?submitted=1$/, 'receipt address');
 		const id = new URL(citizen.url()).pathname.split('/')[3];

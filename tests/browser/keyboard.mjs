@@ -88,6 +88,10 @@ await main([['keyboard only (ca)', async j => {
 	eq((await focused(page)).id, 'f-assumpte', 'the summary link moves the focus to the field');
 	await page.keyboard.type('Fanal apagat');
 	eq(await follow(page, () => page.keyboard.press('Enter')), 200, 'Enter submits the corrected form');
+	eq(await text(page, 'h1'), 'Reviseu la sol·licitud', 'Enter leads to the review page');
+	await j.check(page, 'review');
+	await tabTo(page, 'submit');
+	eq(await follow(page, () => page.keyboard.press('Enter')), 200, 'Enter on «Presentar» files it');
 	matches(pathOf(page), /^\/carpeta\/expedients\/[0-9a-f-]{36}\?submitted=1$/, 'receipt address');
 	matches(await text(page, '#registry-number'), new RegExp(`^E/${registryYear()}/\\d{6}$`), 'registry number');
 	eq(await text(page, '#data dd[data-field="telefon"]'), '961234567', 'typed answers are stored');

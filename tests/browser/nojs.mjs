@@ -43,6 +43,9 @@ await main([['form without JavaScript (es)', async j => {
 
 	await page.fill('#f-solicita', 'Que lo reparen.');
 	await page.fill('#f-correu', 'maria.demo@example.org');
+	eq(await follow(page, () => page.click('#submit')), 200, 'the review page');
+	eq(await text(page, 'h1'), 'Revise la solicitud', 'review heading');
+	await j.check(page, 'review');
 	eq(await follow(page, () => page.click('#submit')), 200, 'the receipt');
 	matches(pathOf(page), /^\/carpeta\/expedients\/[0-9a-f-]{36}\?submitted=1$/, 'receipt address');
 	eq(await text(page, '#submitted'), 'Su solicitud se ha presentado correctamente.', 'confirmation');

@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "tests/support/http.h"
 #include "tests/support/pgtmp.h"
+#include "tests/support/shell.h"
 
 static struct eng_pgcluster cluster;
 static pid_t server;
@@ -29,6 +31,25 @@ static void setup(void)
 	snprintf(env_dir, sizeof(env_dir), "TRAMIT_TRAMITS_DIR=%s/tramits", TRAMIT_SOURCE_DIR);
 	const char *env[] = {env_db, env_port, env_dir, NULL};
 	const char *args[] = {"serve", "--demo", NULL};
+	/* The portasignatures' server-held keys (signatures.mjs), made by its test. */
+	static char signer_dir[700];
+	snprintf(signer_dir, sizeof(signer_dir), "%s/signers", cluster.dir);
+	setenv("TRAMIT_SIGNER_DIR", signer_dir, 1);
+	/* Uploads are scanned: libclamav with a test signature database (as tests/web/test_uploads.c). */
+	static char av_dir[700], av_file[800], av_conf[800];
+	snprintf(av_dir, sizeof(av_dir), "%s/clamav", cluster.dir);
+	cr_assert_eq(mkdir(av_dir, 0755), 0);
+	snprintf(av_file, sizeof(av_file), "%s/tramit-test.hdb", av_dir);
+	FILE *av = fopen(av_file, "w");
+	cr_assert_not_null(av);
+	fputs("44d88612fea8a8f36de82e1278abb02f:68:Tramit.Test.EICAR\n", av);
+	fclose(av);
+	snprintf(av_conf, sizeof(av_conf), "%s/connectors.json", cluster.dir);
+	av = fopen(av_conf, "w");
+	cr_assert_not_null(av);
+	fprintf(av, "{\"antivirus\": {\"database_dir\": \"%s\"}}", av_dir);
+	fclose(av);
+	setenv("TRAMIT_CONNECTORS_CONFIG", av_conf, 1);
 	server = tramit_start(args, env, port, log_path);
 }
 
@@ -105,4 +126,88 @@ Test(browser, journeys_work_in_both_languages_without_javascript_and_by_keyboard
 	run_script("nojs", nojs);
 	const char *const keyboard[] = {"keyboard only (ca)", NULL};
 	run_script("keyboard", keyboard);
+}
+
+/* Issue 5's dynamic forms: a conditional field, a repeatable group, an upload scanned by the
+ * test signature database, a draft resumed from the Carpeta, the review, the receipt. */
+Test(browser, a_form_with_a_group_and_a_file_is_saved_resumed_reviewed_and_filed)
+{
+	const char *const forms[] = {"forms: condition, group, upload, draft, review (ca, then es on a phone)", NULL};
+	run_script("forms", forms);
+}
+
+/* Issue 6: the portasignatures. Three demo employees get a password and a key; the demo
+ * citizen files a general application, on which two requests are written as the sending
+ * action would write them: the decree-signing circuit of PAR-004 (three lines) over
+ * "resolucio", and a one-line circuit over "informe" for the rejection path. */
+static void signature_requests(const char *expedient_id)
+{
+	PGconn *db = pgtmp_connect(&cluster);
+	static const char *const docs[] = {"resolucio", "informe"};
+	for (int i = 0; i < 2; i++) {
+		char sql[3000];
+		snprintf(sql, sizeof(sql),
+		         "WITH d AS (INSERT INTO document (entity_id, expedient_id, kind, csv, sha256, media_type, "
+		         "content, created_at) VALUES ('demo', '%1$s', '%2$s', 'CSV-BROWSER-%2$s', "
+		         "encode(sha256('%%PDF-1.4 %2$s'), 'hex'), 'application/pdf', convert_to('%%PDF-1.4 %2$s', 'UTF8'), "
+		         "now()) RETURNING id), r AS (INSERT INTO signature_request (id, entity_id, expedient_id, "
+		         "event_seq, action, document, effect_id, document_id, created_at, expires_at, remind_at) "
+		         "SELECT gen_random_uuid(), 'demo', '%1$s', 1, 'send_to_sign', '%2$s', 'sign_request:%2$s', d.id, "
+		         "now(), now() + interval '15 days', now() + interval '5 days' FROM d RETURNING id), "
+		         "l AS (INSERT INTO signature_line (request_id, seq, need, state) SELECT id, s, n, "
+		         "CASE WHEN s = 1 THEN 'active' ELSE 'waiting' END FROM r, (VALUES (1, 'all'), (2, 'any'), "
+		         "(3, 'all')) v(s, n) WHERE s = 1 OR %3$d = 0) "
+		         "INSERT INTO signature_signer (request_id, line_seq, pos, role, approve) SELECT id, l, p, role, false "
+		         "FROM r, (VALUES (1, 1, 'cap_servei'), (2, 1, 'intervencio'), (2, 2, 'secretaria'), "
+		         "(3, 1, 'alcaldia')) v(l, p, role) WHERE l = 1 OR %3$d = 0", expedient_id, docs[i], i);
+		PGresult *r = PQexec(db, sql);
+		cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+	}
+	PQfinish(db);
+}
+
+Test(browser, a_three_line_signature_circuit_and_a_rejection)
+{
+	char *out = NULL;
+	cr_assert_eq(shell_run(&out, NULL, "sh %s/tests/sign/make_signers.sh %s/signers "
+	                       "demo.cap:11111111H:'ANNA DEMO' demo.interventor:22222222J:'JORDI DEMO' "
+	                       "demo.alcaldessa:44444444A:'ROSA DEMO' 2>&1", TRAMIT_SOURCE_DIR, cluster.dir),
+	             0, "%s", out);
+	free(out);
+	static const char *const users[] = {"demo.cap", "demo.interventor", "demo.alcaldessa"};
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(shell_run(&out, NULL, "printf 'contrasenya-de-prova-1\\n' | TRAMIT_DATABASE_URL='%s' "
+		                       "TRAMIT_ENTITY=demo %s employee password %s 2>&1", cluster.conninfo,
+		                       TRAMIT_BINARY, users[i]), 0, "%s", out);
+		free(out);
+	}
+	/* The demo citizen files GEN-001 through the API. */
+	struct http_client *h = http_client_new(port, "ca");
+	struct http_response r;
+	http_get(h, "/login", &r);
+	char *lcsrf = http_extract(r.body, "name=\"csrf\" value=\"", '"');
+	cr_assert_not_null(lcsrf);
+	http_response_free(&r);
+	char body[300];
+	snprintf(body, sizeof(body), "csrf=%s&who=citizen&next=%%2Ftramits%%2FGEN-001%%2Fnew", lcsrf);
+	http_post_form(h, "/login", body, &r);
+	http_response_free(&r);
+	http_get(h, "/tramits/GEN-001/new", &r);
+	char *csrf = http_extract(r.body, "name=\"csrf\" value=\"", '"');
+	cr_assert_not_null(csrf, "no session: %ld", r.status);
+	http_response_free(&r);
+	http_post_json(h, "/api/v1/tramits/GEN-001/expedients", "{\"form\": {\"assumpte\": \"Subvencio\", "
+	               "\"exposa\": \"Fets\", \"solicita\": \"Peticio\", \"idioma\": \"ca\"}}", csrf, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	char *id = http_extract(r.body, "\"id\":\"", '"');
+	http_response_free(&r);
+	signature_requests(id);
+	const char *const journeys[] = {"three-line circuit signed by three employees",
+	                                "rejection needs a reason (es)", NULL};
+	run_script("signatures", journeys);
+	free(id);
+	free(csrf);
+	free(lcsrf);
+	http_client_free(h);
 }

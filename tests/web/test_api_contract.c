@@ -154,6 +154,8 @@ Test(api_contract, every_route_is_described_and_answers_as_described)
 		{"POST", "/api/v1/payments/redsys/notification", "/api/v1/payments/redsys/notification", "Ds_Signature=x", 404},
 		{"GET", "/api/v1/payments/redsys/notification", "/api/v1/payments/redsys/notification", NULL, 405},
 		{"GET", "/healthz", "/healthz", NULL, 200},
+		{"GET", "/api/v1/drafts/GEN-001", "/api/v1/drafts/{code}", NULL, 401},
+		{"POST", "/api/v1/drafts/GEN-001", "/api/v1/drafts/{code}", "x=1", 405},
 		/* The portasignatures (issue 6). */
 		{"GET", "/api/v1/signatures", "/api/v1/signatures", NULL, 401},
 		{"POST", "/api/v1/signatures", "/api/v1/signatures", "x=1", 405},

@@ -193,6 +193,13 @@ Test(representation, a_representative_files_for_the_party_within_the_mandate)
 	free(acting);
 	free(body);
 
+	/* The form says whose application it is and who files it for them. */
+	cr_expect_eq(get_status(&rep, "/tramits/GEN-001/new", &body), 200);
+	cr_expect(strstr(body, "Maria Demo Ciutadana (12345678Z), presentada en la seua representació per ") != NULL,
+	          "%s", strstr(body, "id=\"applicant\"") ? strstr(body, "id=\"applicant\"") : body);
+	cr_expect(strstr(body, " (" REP ")</p>") != NULL, "the representative is named");
+	free(body);
+
 	/* Filing: the party is the applicant; the event names the representative and the party. */
 	struct http_response r;
 	http_post_json(rep.http, "/api/v1/tramits/GEN-001/expedients", form, rep.csrf, &r);

@@ -474,7 +474,9 @@ Test(uploads, a_form_refused_for_another_field_keeps_its_key_and_links_the_files
 	cr_assert_eq(r.status, 422, "%s", r.body);
 	char *again = http_extract(r.body, "name=\"submission\" value=\"", '"');
 	cr_expect_str_eq(again, key, "the form shown again keeps its submission key");
-	cr_expect(strstr(r.body, "torneu a triar els fitxers") != NULL, "the citizen is told to choose them again");
+	/* The file it staged is kept, and the form says it need not be chosen again. */
+	cr_expect(strstr(r.body, "Els fitxers ja adjuntats es conserven: no cal que torneu a triar els fitxers.")
+	          != NULL, "the citizen is told the file is kept");
 	cr_expect_eq(count("SELECT count(*) FROM attachment WHERE expedient_id IS NULL"), 1);
 	cr_expect_eq(count("SELECT count(*) FROM expedient"), 0);
 	/* Sent again, fixed, with the file chosen again: one expedient, one attachment. */
