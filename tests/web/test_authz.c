@@ -587,3 +587,84 @@ Test(authz, signature_requests_are_read_by_staff_and_acted_on_by_current_signers
 	free(api_id);
 	free(exp);
 }
+
+/* Messages on an expedient (web/messages.c): every principal, including the representatives,
+ * writes and reads through each door on A's expedient. Allowed: A and the representative
+ * whose mandate is in force through the Carpeta and the API; both employees through the back
+ * office (an internal note) and the API. An internal note never reaches a citizen's answer. */
+Test(authz, messages_only_for_who_may_see_the_expedient)
+{
+	struct principal ps[N_WHO];
+	for (int w = 0; w < N_WHO; w++)
+		ps[w] = sign_in((enum who)w);
+	representatives_act_for_a(ps);
+	char *id = file_as(&ps[CITIZEN_A], "Missatges de A");
+	enum { M_CARPETA, M_BACKOFFICE, M_API_POST, M_API_GET, N_MROUTES };
+	static const char *const names[] = {"POST /carpeta/expedients/{id}/messages",
+	                                    "POST /backoffice/expedients/{id}/messages",
+	                                    "POST /api/v1/expedients/{id}/messages",
+	                                    "GET /api/v1/expedients/{id}/messages"};
+	int cells = 0, denials = 0, stored = 0;
+	for (int route = 0; route < N_MROUTES; route++) {
+		for (int w = 0; w < N_WHO; w++) {
+			bool citizen_side = w == CITIZEN_A || w == REP_VALID;
+			bool staff = w == EMPLOYEE || w == OTHER_ROLE;
+			bool ok = route == M_CARPETA ? citizen_side : route == M_BACKOFFICE ? staff
+			        : citizen_side || staff;
+			char path[200], body[300], key[40];
+			snprintf(key, sizeof(key), "%032d", route * 100 + w);
+			struct http_response r;
+			switch (route) {
+			case M_CARPETA:
+			case M_BACKOFFICE:
+				snprintf(path, sizeof(path), "/%s/expedients/%s/messages",
+				         route == M_CARPETA ? "carpeta" : "backoffice", id);
+				snprintf(body, sizeof(body), "csrf=%s&key=%s&message=De+%d%s", ps[w].csrf, key, w,
+				         route == M_BACKOFFICE ? "&internal=yes" : "");
+				http_post_form(ps[w].http, path, body, &r);
+				break;
+			case M_API_POST:
+				snprintf(path, sizeof(path), "/api/v1/expedients/%s/messages", id);
+				snprintf(body, sizeof(body), "{\"message\": \"Per API %d\"}", w);
+				http_post_json_key(ps[w].http, path, body, ps[w].csrf, key, &r);
+				break;
+			default:
+				snprintf(path, sizeof(path), "/api/v1/expedients/%s/messages", id);
+				http_get(ps[w].http, path, &r);
+			}
+			bool granted = (r.status >= 200 && r.status < 300) ||
+			               (r.status == 303 && strstr(r.location, "/login") == NULL);
+			cells++;
+			stored += ok && route != M_API_GET;
+			if (ok) {
+				cr_expect(granted, "%s via %s: expected access, got %ld: %.200s", who_name[w],
+				          names[route], r.status, r.body);
+				/* The notes the employees wrote are theirs alone. */
+				if (route == M_API_GET && citizen_side)
+					cr_expect(strstr(r.body, "\"internal\":true") == NULL, "%s read a note", who_name[w]);
+				if (route == M_API_GET && staff)
+					cr_expect(strstr(r.body, "\"internal\":true") != NULL, "%s lacks the notes", who_name[w]);
+			} else {
+				denials++;
+				cr_expect(!granted, "%s via %s: expected a denial, got %ld", who_name[w], names[route],
+				          r.status);
+				cr_expect(strstr(r.body, "De ") == NULL && strstr(r.body, "Per API") == NULL,
+				          "%s read the messages via %s", who_name[w], names[route]);
+			}
+			http_response_free(&r);
+		}
+	}
+	char sql[200];
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM expedient_message WHERE expedient_id = '%s'", id);
+	PGresult *res = PQexec(conn, sql);
+	cr_expect_eq(atoi(PQgetvalue(res, 0, 0)), stored, "only the allowed posts were stored");
+	PQclear(res);
+	/* 4 routes x 9 principals; allowed: 2 + 2 + 4 + 4. */
+	cr_expect_eq(cells, 36, "cells tried");
+	cr_expect_eq(denials, 24, "denials in the matrix");
+	for (int w = 0; w < N_WHO; w++) {
+		http_client_free(ps[w].http);
+		free(ps[w].csrf);
+	}
+	free(id);
+}
