@@ -13,37 +13,6 @@
 
 #include "store_internal.h"
 
-/* Inside a transaction: never reconnects, since a new connection would carry on outside it. */
-static PGresult *exec_in_tx(struct eng_store *s, const char *what, const char *sql, int n,
-                            const char *const *p, ExecStatusType want, struct eng_error *err)
-{
-	PGresult *r = PQexecParams(s->conn, sql, n, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(r) == want)
-		return r;
-	eng_store__fail(s, err, what, r);
-	PQclear(r);
-	return NULL;
-}
-
-static PGresult *exec(struct eng_store *s, const char *what, const char *sql, int n,
-                      const char *const *p, ExecStatusType want, struct eng_error *err)
-{
-	return eng_store__ensure(s, err) ? NULL : exec_in_tx(s, what, sql, n, p, want, err);
-}
-
-static int cmd_in_tx(struct eng_store *s, const char *what, const char *sql, int n,
-                     const char *const *p, struct eng_error *err)
-{
-	PGresult *r = exec_in_tx(s, what, sql, n, p, PGRES_COMMAND_OK, err);
-	PQclear(r);
-	return r ? 0 : err->code;
-}
-
-static const char *col(struct eng_arena *a, PGresult *r, int row, int c)
-{
-	return PQgetisnull(r, row, c) ? NULL : eng_arena_strdup(a, PQgetvalue(r, row, c));
-}
-
 static bool uuid_shaped(const char *s)
 {
 	if (!s || strlen(s) != 36)
@@ -83,7 +52,7 @@ int eng_store_fee_document_get(struct eng_store *s, struct eng_arena *a, const c
 	if (!uuid_shaped(expedient_id))
 		return eng_error_set(err, ENG_ENOTFOUND, "no expedient %.40s", expedient_id);
 	const char *p[] = {entity_id, expedient_id, effect_id};
-	PGresult *r = exec(s, "fee document", fee_get_sql, 3, p, PGRES_TUPLES_OK, err);
+	PGresult *r = eng_store__query(s, "fee document", fee_get_sql, 3, p, PGRES_TUPLES_OK, err);
 	if (!r)
 		return err->code;
 	int rc = 0;
@@ -93,11 +62,11 @@ int eng_store_fee_document_get(struct eng_store *s, struct eng_arena *a, const c
 	} else {
 		bool issued = !PQgetisnull(r, 0, 5);
 		*out = (struct eng_fee_document){
-			.expedient_id = col(a, r, 0, 0), .effect_id = col(a, r, 0, 1),
+			.expedient_id = eng_store__col(a, r, 0, 0), .effect_id = eng_store__col(a, r, 0, 1),
 			.amount_cents = atoll(PQgetvalue(r, 0, issued ? 7 : 2)),
 			.paid = strcmp(PQgetvalue(r, 0, 3), "t") == 0,
-			.emisora = col(a, r, 0, 4), .reference = col(a, r, 0, 5),
-			.identification = col(a, r, 0, 6), .deadline = col(a, r, 0, 8)};
+			.emisora = eng_store__col(a, r, 0, 4), .reference = eng_store__col(a, r, 0, 5),
+			.identification = eng_store__col(a, r, 0, 6), .deadline = eng_store__col(a, r, 0, 8)};
 	}
 	PQclear(r);
 	return rc;
@@ -105,7 +74,7 @@ int eng_store_fee_document_get(struct eng_store *s, struct eng_arena *a, const c
 
 int eng_store_fee_document_number(struct eng_store *s, int64_t *out, struct eng_error *err)
 {
-	PGresult *r = exec(s, "fee document number", "SELECT nextval('fee_document_seq')", 0, NULL,
+	PGresult *r = eng_store__query(s, "fee document number", "SELECT nextval('fee_document_seq')", 0, NULL,
 	                   PGRES_TUPLES_OK, err);
 	if (!r)
 		return err->code;
@@ -138,7 +107,7 @@ int eng_store_fee_document_put(struct eng_store *s, struct eng_arena *a, const c
 	snprintf(amount, sizeof(amount), "%lld", (long long)doc->amount_cents);
 	const char *p[] = {entity_id, doc->expedient_id, doc->effect_id, doc->emisora,
 	                   doc->reference, doc->identification, amount, doc->deadline};
-	PGresult *r = exec(s, "fee document", "INSERT INTO fee_document (entity_id, expedient_id, "
+	PGresult *r = eng_store__query(s, "fee document", "INSERT INTO fee_document (entity_id, expedient_id, "
 	                   "effect_id, emisora, reference, identification, amount_cents, deadline) "
 	                   "VALUES ($1, $2::uuid, $3, $4, $5, $6, $7::bigint, $8::date) ON CONFLICT "
 	                   "(entity_id, expedient_id, effect_id) DO NOTHING", 8, p, PGRES_COMMAND_OK,
@@ -163,7 +132,7 @@ static int find_duplicate(struct eng_store *s, struct eng_arena *a, const char *
                           const char *key, struct verdict *v, struct eng_error *err)
 {
 	const char *p[] = {entity_id, key};
-	PGresult *r = exec_in_tx(s, "bank record", "SELECT f.name, r.line FROM bank_record r JOIN "
+	PGresult *r = eng_store__query_in_tx(s, "bank record", "SELECT f.name, r.line FROM bank_record r JOIN "
 	                         "bank_file f ON f.entity_id = r.entity_id AND f.sha256 = "
 	                         "r.file_sha256 WHERE r.entity_id = $1 AND r.record_key = $2 AND "
 	                         "r.outcome <> 'duplicate'", 2, p, PGRES_TUPLES_OK, err);
@@ -187,7 +156,7 @@ static int match_receipt(struct eng_store *s, struct eng_arena *a, const char *e
 	char document[11];
 	snprintf(document, sizeof(document), "%.10s", b->reference);
 	const char *p[] = {entity_id, b->emisora, document};
-	PGresult *r = exec_in_tx(s, "tax receipt", "SELECT reference, identification, amount_cents, "
+	PGresult *r = eng_store__query_in_tx(s, "tax receipt", "SELECT reference, identification, amount_cents, "
 	                         "state, coalesce(paid_via, ''), coalesce(paid_order, ''), "
 	                         "coalesce(to_char(paid_at AT TIME ZONE 'Europe/Madrid', 'YYYY-MM-DD'), "
 	                         "'') FROM tax_receipt WHERE entity_id = $1 AND emisora = $2 AND "
@@ -199,7 +168,7 @@ static int match_receipt(struct eng_store *s, struct eng_arena *a, const char *e
 		PQclear(r);
 		return 0;
 	}
-	const char *ref = col(a, r, 0, 0), *ident = PQgetvalue(r, 0, 1), *state = PQgetvalue(r, 0, 3);
+	const char *ref = eng_store__col(a, r, 0, 0), *ident = PQgetvalue(r, 0, 1), *state = PQgetvalue(r, 0, 3);
 	int64_t amount = atoll(PQgetvalue(r, 0, 2));
 	v->tax_reference = ref;
 	int rc = 0;
@@ -222,10 +191,11 @@ static int match_receipt(struct eng_store *s, struct eng_arena *a, const char *e
 		                             euros(a, b->amount_cents));
 	} else {
 		const char *pu[] = {entity_id, ref, b->collected_on};
-		rc = cmd_in_tx(s, "tax receipt payment", "UPDATE tax_receipt SET state = 'paid', paid_at = "
-		               "$3::date::timestamp AT TIME ZONE 'Europe/Madrid', paid_via = 'bank', "
-		               "paid_order = NULL WHERE entity_id = $1 AND reference = $2 AND state = "
-		               "'pending'", 3, pu, err);
+		rc = eng_store__command_in_tx(s, "tax receipt payment",
+		        "UPDATE tax_receipt SET state = 'paid', paid_at = "
+		        "$3::date::timestamp AT TIME ZONE 'Europe/Madrid', paid_via = 'bank', "
+		        "paid_order = NULL WHERE entity_id = $1 AND reference = $2 AND state = "
+		        "'pending'", 3, pu, err);
 		v->outcome = "applied";
 		v->detail = eng_arena_printf(a, "receipt %s paid at the bank on %s", ref, b->collected_on);
 	}
@@ -248,7 +218,7 @@ static int match_fee(struct eng_store *s, struct eng_arena *a, const char *entit
 	char document[11];
 	snprintf(document, sizeof(document), "%.10s", b->reference);
 	const char *p[] = {entity_id, b->emisora, document};
-	PGresult *r = exec_in_tx(s, "fee document", "SELECT d.expedient_id::text, d.effect_id, "
+	PGresult *r = eng_store__query_in_tx(s, "fee document", "SELECT d.expedient_id::text, d.effect_id, "
 	                         "d.reference, d.identification, d.amount_cents, coalesce(x.vars->>"
 	                         "('paid.' || split_part(d.effect_id, ':', 2)), '') = 'yes', x.number "
 	                         "FROM fee_document d JOIN expedient x ON x.id = d.expedient_id WHERE "
@@ -261,8 +231,8 @@ static int match_fee(struct eng_store *s, struct eng_arena *a, const char *entit
 		PQclear(r);
 		return 0;
 	}
-	v->expedient_id = col(a, r, 0, 0);
-	v->effect_id = col(a, r, 0, 1);
+	v->expedient_id = eng_store__col(a, r, 0, 0);
+	v->effect_id = eng_store__col(a, r, 0, 1);
 	const char *ref = PQgetvalue(r, 0, 2), *ident = PQgetvalue(r, 0, 3);
 	const char *fee = strchr(v->effect_id, ':') + 1, *number = PQgetvalue(r, 0, 6);
 	int64_t amount = atoll(PQgetvalue(r, 0, 4));
@@ -332,7 +302,7 @@ static int record_one(struct eng_store *s, struct eng_arena *a, const char *enti
 	const char *p[] = {entity_id, sha, line, key, b->emisora, b->modalidad, b->reference,
 	                   b->identification, amount, b->collected_on, b->bank, b->office, b->channel,
 	                   v.outcome, v.tax_reference, v.expedient_id, v.effect_id, v.detail};
-	rc = cmd_in_tx(s, "bank record", insert_record_sql, 18, p, err);
+	rc = eng_store__command_in_tx(s, "bank record", insert_record_sql, 18, p, err);
 	*res = (struct eng_bank_result){b->line, v.outcome, b->reference, v.detail, b->amount_cents};
 	return rc;
 }
@@ -373,7 +343,7 @@ static int fees_settle(struct eng_store *s, struct eng_arena *a, const char *ent
                        struct eng_error *err)
 {
 	const char *p[] = {entity_id, sha};
-	PGresult *r = exec(s, "bank fees", "SELECT line, record_key, expedient_id::text, effect_id, "
+	PGresult *r = eng_store__query(s, "bank fees", "SELECT line, record_key, expedient_id::text, effect_id, "
 	                   "amount_cents FROM bank_record WHERE entity_id = $1 AND file_sha256 = $2 "
 	                   "AND outcome = 'applied' AND expedient_id IS NOT NULL ORDER BY line", 2, p,
 	                   PGRES_TUPLES_OK, err);
@@ -395,7 +365,7 @@ static int fees_settle(struct eng_store *s, struct eng_arena *a, const char *ent
 		char l[16];
 		snprintf(l, sizeof(l), "%d", line);
 		const char *pu[] = {entity_id, sha, l, detail};
-		PGresult *u = exec(s, "bank record", "UPDATE bank_record SET outcome = 'refused', detail = "
+		PGresult *u = eng_store__query(s, "bank record", "UPDATE bank_record SET outcome = 'refused', detail = "
 		                   "$4 WHERE entity_id = $1 AND file_sha256 = $2 AND line = $3::int", 4, pu,
 		                   PGRES_COMMAND_OK, err);
 		rc = u ? 0 : err->code;
@@ -418,7 +388,7 @@ static int results_read(struct eng_store *s, struct eng_arena *a, const char *en
                         struct eng_error *err)
 {
 	const char *p[] = {entity_id, sha};
-	PGresult *r = exec_in_tx(s, "bank records", "SELECT line, outcome, reference, detail, "
+	PGresult *r = eng_store__query_in_tx(s, "bank records", "SELECT line, outcome, reference, detail, "
 	                         "amount_cents FROM bank_record WHERE entity_id = $1 AND file_sha256 = "
 	                         "$2 ORDER BY line", 2, p, PGRES_TUPLES_OK, err);
 	if (!r)
@@ -426,8 +396,8 @@ static int results_read(struct eng_store *s, struct eng_arena *a, const char *en
 	*n = (size_t)PQntuples(r);
 	*out = eng_arena_alloc(a, sizeof(**out) * (*n + 1));
 	for (size_t i = 0; i < *n; i++)
-		(*out)[i] = (struct eng_bank_result){atoi(PQgetvalue(r, (int)i, 0)), col(a, r, (int)i, 1),
-		                                     col(a, r, (int)i, 2), col(a, r, (int)i, 3),
+		(*out)[i] = (struct eng_bank_result){atoi(PQgetvalue(r, (int)i, 0)), eng_store__col(a, r, (int)i, 1),
+		                                     eng_store__col(a, r, (int)i, 2), eng_store__col(a, r, (int)i, 3),
 		                                     atoll(PQgetvalue(r, (int)i, 4))};
 	PQclear(r);
 	return 0;
@@ -440,16 +410,17 @@ static int import_tx(struct eng_store *s, struct eng_arena *a, const char *entit
                      struct eng_error *err)
 {
 	const char *pe[] = {entity_id, sha};
-	int rc = cmd_in_tx(s, "entity", "INSERT INTO entity (id, name_ca, name_es) VALUES ($1, $1, "
-	                   "$1) ON CONFLICT (id) DO NOTHING", 1, pe, err);
-	PGresult *r = rc ? NULL : exec_in_tx(s, "bank file", "SELECT pg_advisory_xact_lock("
+	int rc = eng_store__command_in_tx(s, "entity",
+	        "INSERT INTO entity (id, name_ca, name_es) VALUES ($1, $1, "
+	        "$1) ON CONFLICT (id) DO NOTHING", 1, pe, err);
+	PGresult *r = rc ? NULL : eng_store__query_in_tx(s, "bank file", "SELECT pg_advisory_xact_lock("
 	                                     "hashtext('bank:' || $1)), (SELECT " ENG__ISO("imported_at")
 	                                     " FROM bank_file WHERE entity_id = $1 AND sha256 = $2)",
 	                                     2, pe, PGRES_TUPLES_OK, err);
 	if (!r)
 		return err->code;
 	st->already_imported = !PQgetisnull(r, 0, 1);
-	st->imported_at = col(a, r, 0, 1);
+	st->imported_at = eng_store__col(a, r, 0, 1);
 	PQclear(r);
 	if (st->already_imported)
 		return results_read(s, a, entity_id, sha, out, n, err);
@@ -458,9 +429,10 @@ static int import_tx(struct eng_store *s, struct eng_arena *a, const char *entit
 	snprintf(total, sizeof(total), "%lld", (long long)f->total_cents);
 	const char *pf[] = {entity_id, sha, f->name, f->bank, f->office, f->created_on,
 	                    f->file_number, records, total};
-	rc = cmd_in_tx(s, "bank file", "INSERT INTO bank_file (entity_id, sha256, name, bank, office, "
-	               "created_on, file_number, records, total_cents, applied, reported) VALUES ($1, "
-	               "$2, $3, $4, $5, $6::date, $7, $8::int, $9::bigint, 0, 0)", 9, pf, err);
+	rc = eng_store__command_in_tx(s, "bank file",
+	        "INSERT INTO bank_file (entity_id, sha256, name, bank, office, "
+	        "created_on, file_number, records, total_cents, applied, reported) VALUES ($1, "
+	        "$2, $3, $4, $5, $6::date, $7, $8::int, $9::bigint, 0, 0)", 9, pf, err);
 	*n = f->n;
 	*out = eng_arena_alloc(a, sizeof(**out) * (f->n + 1));
 	struct fee_seen *seen = eng_arena_alloc(a, sizeof(*seen) * (f->n + 1));
@@ -479,8 +451,9 @@ static int import_tx(struct eng_store *s, struct eng_arena *a, const char *entit
 	snprintf(reported, sizeof(reported), "%d", st->reported);
 	const char *pc[] = {entity_id, sha, applied, reported};
 	if (!rc)
-		rc = cmd_in_tx(s, "bank file", "UPDATE bank_file SET applied = $3::int, reported = $4::int "
-		               "WHERE entity_id = $1 AND sha256 = $2", 4, pc, err);
+		rc = eng_store__command_in_tx(s, "bank file",
+		        "UPDATE bank_file SET applied = $3::int, reported = $4::int "
+		        "WHERE entity_id = $1 AND sha256 = $2", 4, pc, err);
 	return rc;
 }
 
@@ -502,12 +475,12 @@ int eng_store_bank_import(struct eng_store *s, struct eng_arena *a, const char *
 	eng_store__sha256_hex(sha, bytes, len);
 	int rc = eng_store__ensure(s, err);
 	if (!rc)
-		rc = cmd_in_tx(s, "begin", "BEGIN", 0, NULL, err);
+		rc = eng_store__command_in_tx(s, "begin", "BEGIN", 0, NULL, err);
 	if (rc)
 		return rc;
 	rc = import_tx(s, a, entity_id, sha, f, out, n, st, err);
 	if (!rc)
-		rc = cmd_in_tx(s, "commit", "COMMIT", 0, NULL, err);
+		rc = eng_store__command_in_tx(s, "commit", "COMMIT", 0, NULL, err);
 	if (rc) {
 		PGresult *r = PQexec(s->conn, "ROLLBACK");
 		PQclear(r);
@@ -536,19 +509,20 @@ int eng_store_bank_report(struct eng_store *s, struct eng_arena *a, const char *
                           struct eng_error *err)
 {
 	const char *p[] = {entity_id, all ? "true" : "false"};
-	PGresult *r = exec(s, "bank report", report_sql, 2, p, PGRES_TUPLES_OK, err);
+	PGresult *r = eng_store__query(s, "bank report", report_sql, 2, p, PGRES_TUPLES_OK, err);
 	if (!r)
 		return err->code;
 	*n = (size_t)PQntuples(r);
 	*out = eng_arena_alloc(a, sizeof(**out) * (*n + 1));
 	for (int i = 0; i < (int)*n; i++)
 		(*out)[i] = (struct eng_bank_report_row){
-			.file_name = col(a, r, i, 0), .file_sha256 = col(a, r, i, 1),
-			.imported_at = col(a, r, i, 2), .line = atoi(PQgetvalue(r, i, 3)),
-			.outcome = col(a, r, i, 4), .reference = col(a, r, i, 5),
-			.identification = col(a, r, i, 6), .collected_on = col(a, r, i, 7),
-			.bank = col(a, r, i, 8), .office = col(a, r, i, 9), .detail = col(a, r, i, 10),
-			.target = col(a, r, i, 11), .amount_cents = atoll(PQgetvalue(r, i, 12))};
+			.file_name = eng_store__col(a, r, i, 0), .file_sha256 = eng_store__col(a, r, i, 1),
+			.imported_at = eng_store__col(a, r, i, 2), .line = atoi(PQgetvalue(r, i, 3)),
+			.outcome = eng_store__col(a, r, i, 4), .reference = eng_store__col(a, r, i, 5),
+			.identification = eng_store__col(a, r, i, 6), .collected_on = eng_store__col(a, r, i, 7),
+			.bank = eng_store__col(a, r, i, 8), .office = eng_store__col(a, r, i, 9),
+			        .detail = eng_store__col(a, r, i, 10),
+			.target = eng_store__col(a, r, i, 11), .amount_cents = atoll(PQgetvalue(r, i, 12))};
 	PQclear(r);
 	return 0;
 }

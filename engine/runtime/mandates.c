@@ -16,25 +16,6 @@
 #define IN_FORCE "m.entity_id = $1 AND m.representative_nif = $2 AND m.revoked_at IS NULL " \
                  "AND " TODAY " BETWEEN m.valid_from AND m.valid_to"
 
-static PGresult *exec(struct eng_store *s, const char *what, const char *sql, int n,
-                      const char *const *p, ExecStatusType want, struct eng_error *err)
-{
-	if (eng_store__ensure(s, err))
-		return NULL;
-	PGresult *r = PQexecParams(eng_store_conn(s), sql, n, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(r) != want) {
-		eng_store__fail(s, err, what, r);
-		PQclear(r);
-		return NULL;
-	}
-	return r;
-}
-
-static const char *col(struct eng_arena *a, PGresult *r, int row, int c)
-{
-	return PQgetisnull(r, row, c) ? NULL : eng_arena_strdup(a, PQgetvalue(r, row, c));
-}
-
 static bool code_ok(const char *code)
 {
 	size_t n = strlen(code);
@@ -113,7 +94,7 @@ int eng_mandate_add(struct eng_store *s, const char *entity_id, const struct eng
 	/* One statement: the persons and the mandate commit together. */
 	const char *p[] = {entity_id, m->representative_nif, m->represented_nif, m->represented_name,
 	                   scope, m->valid_from, m->valid_to, m->registered_by};
-	PGresult *r = exec(s, "adding the mandate",
+	PGresult *r = eng_store__query(s, "adding the mandate",
 	        "WITH rep AS (INSERT INTO person (entity_id, nif, name) VALUES ($1, $2, $2) "
 	        "ON CONFLICT DO NOTHING), "
 	        "party AS (INSERT INTO person (entity_id, nif, name) VALUES ($1, $3, coalesce($4, $3)) "
@@ -150,7 +131,7 @@ int eng_mandate_list(struct eng_store *s, struct eng_arena *a, const char *entit
                      struct eng_error *err)
 {
 	const char *p[] = {entity_id, nif};
-	PGresult *r = exec(s, "listing mandates",
+	PGresult *r = eng_store__query(s, "listing mandates",
 	        "SELECT m.id, m.representative_nif, m.represented_nif, coalesce(pp.name, m.represented_nif), "
 	        "m.scope::text, m.valid_from::text, m.valid_to::text, m.registered_by, "
 	        ENG__ISO("m.registered_at") ", " ENG__ISO("m.revoked_at") ", "
@@ -165,15 +146,15 @@ int eng_mandate_list(struct eng_store *s, struct eng_arena *a, const char *entit
 	for (int i = 0; i < (int)*n; i++) {
 		struct eng_mandate_view *v = &(*out)[i];
 		v->id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-		v->representative_nif = col(a, r, i, 1);
-		v->represented_nif = col(a, r, i, 2);
-		v->represented_name = col(a, r, i, 3);
-		v->scope = scope_parse(a, col(a, r, i, 4), &v->n_scope);
-		v->valid_from = col(a, r, i, 5);
-		v->valid_to = col(a, r, i, 6);
-		v->registered_by = col(a, r, i, 7);
-		v->registered_at = col(a, r, i, 8);
-		v->revoked_at = col(a, r, i, 9);
+		v->representative_nif = eng_store__col(a, r, i, 1);
+		v->represented_nif = eng_store__col(a, r, i, 2);
+		v->represented_name = eng_store__col(a, r, i, 3);
+		v->scope = scope_parse(a, eng_store__col(a, r, i, 4), &v->n_scope);
+		v->valid_from = eng_store__col(a, r, i, 5);
+		v->valid_to = eng_store__col(a, r, i, 6);
+		v->registered_by = eng_store__col(a, r, i, 7);
+		v->registered_at = eng_store__col(a, r, i, 8);
+		v->revoked_at = eng_store__col(a, r, i, 9);
 		v->valid_today = strcmp(PQgetvalue(r, i, 10), "t") == 0;
 	}
 	PQclear(r);
@@ -186,7 +167,7 @@ int eng_mandate_revoke(struct eng_store *s, const char *entity_id, long long id,
 	char num[24];
 	snprintf(num, sizeof(num), "%lld", id);
 	const char *p[] = {entity_id, num, by};
-	PGresult *r = exec(s, "revoking the mandate",
+	PGresult *r = eng_store__query(s, "revoking the mandate",
 	        "WITH m AS (SELECT id, revoked_at FROM mandate WHERE entity_id = $1 AND id = $2::bigint "
 	        "FOR UPDATE), u AS (UPDATE mandate SET revoked_at = now(), revoked_by = $3 WHERE id IN "
 	        "(SELECT id FROM m WHERE revoked_at IS NULL) RETURNING id) "
@@ -213,7 +194,7 @@ int eng_mandate_represented_today(struct eng_store *s, struct eng_arena *a, cons
                                   size_t *n, struct eng_error *err)
 {
 	const char *p[] = {entity_id, representative};
-	PGresult *r = exec(s, "listing the parties represented",
+	PGresult *r = eng_store__query(s, "listing the parties represented",
 	        "SELECT x.nif, coalesce(pp.name, x.nif), " SCOPE_TODAY("x.nif") " FROM "
 	        "(SELECT DISTINCT m.represented_nif AS nif FROM mandate m WHERE " IN_FORCE ") x "
 	        "LEFT JOIN person pp ON pp.entity_id = $1 AND pp.nif = x.nif ORDER BY 2, 1",
@@ -223,7 +204,9 @@ int eng_mandate_represented_today(struct eng_store *s, struct eng_arena *a, cons
 	*n = (size_t)PQntuples(r);
 	*out = eng_arena_alloc(a, sizeof(**out) * (*n + 1));
 	for (int i = 0; i < (int)*n; i++)
-		(*out)[i] = (struct eng_represented){col(a, r, i, 0), col(a, r, i, 1), col(a, r, i, 2)};
+		(*out)[i] = (struct eng_represented){eng_store__col(a, r, i, 0),
+		                                     eng_store__col(a, r, i, 1),
+		                                     eng_store__col(a, r, i, 2)};
 	PQclear(r);
 	return 0;
 }
@@ -235,7 +218,7 @@ int eng_session_acting_get(struct eng_store *s, struct eng_arena *a, const char 
 	eng_store__sha256_hex(hash, token, strlen(token));
 	const char *p[] = {hash};
 	/* $1 here is the token; IN_FORCE's $1 and $2 are the session's entity and principal. */
-	PGresult *r = exec(s, "reading the session's representation",
+	PGresult *r = eng_store__query(s, "reading the session's representation",
 	        "SELECT q.method, q.cert_company, q.acting_as, coalesce(pp.name, q.acting_as), "
 	        "CASE WHEN q.acting_as IS NULL THEN NULL WHEN q.acting_as = q.cert_company THEN '*' "
 	        "ELSE (SELECT CASE WHEN bool_or(m.scope IS NULL) THEN '*' "
@@ -251,8 +234,10 @@ int eng_session_acting_get(struct eng_store *s, struct eng_arena *a, const char 
 	if (PQntuples(r) == 0)
 		rc = eng_error_set(err, ENG_ENOTFOUND, "no such session");
 	else
-		*out = (struct eng_session_acting){col(a, r, 0, 0), col(a, r, 0, 1), col(a, r, 0, 2),
-		                                   col(a, r, 0, 3), col(a, r, 0, 4)};
+		*out = (struct eng_session_acting){eng_store__col(a, r, 0, 0),
+		                                   eng_store__col(a, r, 0, 1),
+		                                   eng_store__col(a, r, 0, 2),
+		                                   eng_store__col(a, r, 0, 3), eng_store__col(a, r, 0, 4)};
 	PQclear(r);
 	return rc;
 }
@@ -263,7 +248,7 @@ int eng_session_acting_set(struct eng_store *s, const char *token, const char *a
 	char hash[65];
 	eng_store__sha256_hex(hash, token, strlen(token));
 	const char *p[] = {hash, acting_as};
-	PGresult *r = exec(s, "setting the party acted for",
+	PGresult *r = eng_store__query(s, "setting the party acted for",
 	                   "UPDATE web_session SET acting_as = $2 WHERE token_hash = $1", 2, p,
 	                   PGRES_COMMAND_OK, err);
 	if (!r)
@@ -278,7 +263,7 @@ int eng_session_mark(struct eng_store *s, const char *token, const char *method,
 	char hash[65];
 	eng_store__sha256_hex(hash, token, strlen(token));
 	const char *p[] = {hash, method, cert_company};
-	PGresult *r = exec(s, "recording the sign-in method",
+	PGresult *r = eng_store__query(s, "recording the sign-in method",
 	                   "UPDATE web_session SET method = $2, cert_company = $3, acting_as = $3 "
 	                   "WHERE token_hash = $1", 3, p, PGRES_COMMAND_OK, err);
 	if (!r)
@@ -291,7 +276,7 @@ int eng_person_name(struct eng_store *s, const char *entity_id, const char *nif,
                     struct eng_error *err)
 {
 	const char *p[] = {entity_id, nif, name && *name ? name : nif};
-	PGresult *r = exec(s, "recording the person",
+	PGresult *r = eng_store__query(s, "recording the person",
 	                   "INSERT INTO person (entity_id, nif, name) VALUES ($1, $2, $3) "
 	                   "ON CONFLICT (entity_id, nif) DO UPDATE SET name = $3 WHERE person.name = person.nif",
 	                   3, p, PGRES_COMMAND_OK, err);
@@ -305,7 +290,7 @@ int eng_employee_by_nif(struct eng_store *s, struct eng_arena *a, const char *en
                         const char *nif, const char **username, struct eng_error *err)
 {
 	const char *p[] = {entity_id, nif};
-	PGresult *r = exec(s, "finding the employee by NIF",
+	PGresult *r = eng_store__query(s, "finding the employee by NIF",
 	                   "SELECT username FROM employee WHERE entity_id = $1 AND nif = $2", 2, p,
 	                   PGRES_TUPLES_OK, err);
 	if (!r)
@@ -314,7 +299,7 @@ int eng_employee_by_nif(struct eng_store *s, struct eng_arena *a, const char *en
 	if (PQntuples(r) == 0)
 		rc = eng_error_set(err, ENG_ENOTFOUND, "no employee of %s has NIF %s", entity_id, nif);
 	else
-		*username = col(a, r, 0, 0);
+		*username = eng_store__col(a, r, 0, 0);
 	PQclear(r);
 	return rc;
 }

@@ -158,12 +158,6 @@ int eng_store__queries_prepare(struct eng_store *s, struct eng_error *err)
 	return 0;
 }
 
-/* Copies a column, NULL for SQL NULL. */
-static const char *col(struct eng_arena *a, PGresult *r, int row, int c)
-{
-	return PQgetisnull(r, row, c) ? NULL : eng_arena_strdup(a, PQgetvalue(r, row, c));
-}
-
 static int run_cmd(struct eng_store *s, const char *name, int n, const char *const *p,
                    struct eng_error *err)
 {
@@ -244,7 +238,8 @@ int eng_store_entity_get(struct eng_store *s, struct eng_arena *a, const char *i
 	if (PQntuples(r) == 0)
 		rc = eng_error_set(err, ENG_ENOTFOUND, "no entity '%s'", id);
 	else
-		*out = (struct eng_entity_view){col(a, r, 0, 0), col(a, r, 0, 1), col(a, r, 0, 2),
+		*out = (struct eng_entity_view){eng_store__col(a, r, 0, 0), eng_store__col(a, r, 0, 1),
+		                                eng_store__col(a, r, 0, 2),
 		                                 strcmp(PQgetvalue(r, 0, 3), "t") == 0};
 	PQclear(r);
 	return rc;
@@ -276,8 +271,8 @@ int eng_store_employee_get(struct eng_store *s, struct eng_arena *a, const char 
 		rc = eng_error_set(err, ENG_ENOTFOUND, "no employee %s", username);
 		goto done;
 	}
-	out->username = col(a, r, 0, 0);
-	out->name = col(a, r, 0, 1);
+	out->username = eng_store__col(a, r, 0, 0);
+	out->name = eng_store__col(a, r, 0, 1);
 	out->roles = roles_parse(a, PQgetvalue(r, 0, 2), &out->n_roles);
 done:
 	PQclear(r);
@@ -330,8 +325,9 @@ int eng_store_session_get(struct eng_store *s, struct eng_arena *a, const char *
 	if (PQntuples(r) == 0)
 		rc = eng_error_set(err, ENG_ENOTFOUND, "no live session");
 	else
-		*out = (struct eng_session){col(a, r, 0, 0), col(a, r, 0, 1), col(a, r, 0, 2),
-		                            col(a, r, 0, 3), col(a, r, 0, 4), NULL, 0};
+		*out = (struct eng_session){eng_store__col(a, r, 0, 0), eng_store__col(a, r, 0, 1),
+		                            eng_store__col(a, r, 0, 2),
+		                            eng_store__col(a, r, 0, 3), eng_store__col(a, r, 0, 4), NULL, 0};
 	bool touch = rc == 0 && strcmp(PQgetvalue(r, 0, 6), "t") == 0;
 	if (rc == 0)
 		out->roles = roles_parse(a, PQgetvalue(r, 0, 5), &out->n_roles);
@@ -353,20 +349,20 @@ int eng_store_session_delete(struct eng_store *s, const char *token, struct eng_
 
 static void expedient_row(struct eng_expedient_view *v, struct eng_arena *a, PGresult *r, int i)
 {
-	v->id = col(a, r, i, 0);
-	v->number = col(a, r, i, 1);
-	v->tramit_code = col(a, r, i, 2);
-	v->definition_hash = col(a, r, i, 3);
-	v->state = col(a, r, i, 4);
+	v->id = eng_store__col(a, r, i, 0);
+	v->number = eng_store__col(a, r, i, 1);
+	v->tramit_code = eng_store__col(a, r, i, 2);
+	v->definition_hash = eng_store__col(a, r, i, 3);
+	v->state = eng_store__col(a, r, i, 4);
 	v->version = atoll(PQgetvalue(r, i, 5));
-	v->applicant_nif = col(a, r, i, 6);
-	v->applicant_name = col(a, r, i, 7);
-	v->lang = col(a, r, i, 8);
-	v->created_at = col(a, r, i, 10);
-	v->updated_at = col(a, r, i, 11);
-	v->registry_number = col(a, r, i, 12);
-	v->presented_at = col(a, r, i, 13);
-	v->receipt_csv = col(a, r, i, 14);
+	v->applicant_nif = eng_store__col(a, r, i, 6);
+	v->applicant_name = eng_store__col(a, r, i, 7);
+	v->lang = eng_store__col(a, r, i, 8);
+	v->created_at = eng_store__col(a, r, i, 10);
+	v->updated_at = eng_store__col(a, r, i, 11);
+	v->registry_number = eng_store__col(a, r, i, 12);
+	v->presented_at = eng_store__col(a, r, i, 13);
+	v->receipt_csv = eng_store__col(a, r, i, 14);
 	/* Data is kept in the order the definition lists its fields by the caller; here in
 	 * the order PostgreSQL's jsonb keeps it. */
 	json_t *o = json_loads(PQgetvalue(r, i, 9), 0, NULL);
@@ -434,9 +430,10 @@ int eng_store_event_list(struct eng_store *s, struct eng_arena *a, const char *e
 	*out = eng_arena_alloc(a, sizeof(**out) * (*n + 1));
 	for (size_t i = 0; i < *n; i++) {
 		int row = (int)i;
-		(*out)[i] = (struct eng_event_view){atoll(PQgetvalue(r, row, 0)), col(a, r, row, 1),
-		        col(a, r, row, 2), col(a, r, row, 3), col(a, r, row, 4), col(a, r, row, 5),
-		        col(a, r, row, 6)};
+		(*out)[i] = (struct eng_event_view){atoll(PQgetvalue(r, row, 0)), eng_store__col(a, r, row, 1),
+		        eng_store__col(a, r, row, 2), eng_store__col(a, r, row, 3),
+		                eng_store__col(a, r, row, 4), eng_store__col(a, r, row, 5),
+		        eng_store__col(a, r, row, 6)};
 	}
 	PQclear(r);
 	return 0;
@@ -474,7 +471,7 @@ int eng_store_expedient_inbox(struct eng_store *s, struct eng_arena *a, const ch
 	int cols = PQnfields(r);
 	for (size_t i = 0; i < *n; i++) {
 		expedient_row(&(*out)[i], a, r, (int)i);
-		(*assignee)[i] = col(a, r, (int)i, cols - 2);
+		(*assignee)[i] = eng_store__col(a, r, (int)i, cols - 2);
 		(*due_ms)[i] = PQgetisnull(r, (int)i, cols - 1) ? 0 : atoll(PQgetvalue(r, (int)i, cols - 1));
 	}
 	PQclear(r);
@@ -504,7 +501,7 @@ const char *eng_store_expedient_assignee(struct eng_store *s, struct eng_arena *
 	PGresult *r = eng_uuid_valid(id) ? run_query(s, "expedient_assignee", 2, p, &err) : NULL;
 	if (!r)
 		return NULL;
-	const char *name = PQntuples(r) ? col(a, r, 0, 0) : NULL;
+	const char *name = PQntuples(r) ? eng_store__col(a, r, 0, 0) : NULL;
 	PQclear(r);
 	return name;
 }
@@ -529,9 +526,9 @@ int eng_store_csv_lookup(struct eng_store *s, struct eng_arena *a, const char *c
 		size_t len = 0;
 		unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 7), &len);
 		*out = (struct eng_document_view){
-			.id = col(a, r, 0, 1), .kind = col(a, r, 0, 2), .csv = col(a, r, 0, 3),
-			.sha256 = col(a, r, 0, 4), .media_type = col(a, r, 0, 5),
-			.created_at = col(a, r, 0, 6),
+			.id = eng_store__col(a, r, 0, 1), .kind = eng_store__col(a, r, 0, 2), .csv = eng_store__col(a, r, 0, 3),
+			.sha256 = eng_store__col(a, r, 0, 4), .media_type = eng_store__col(a, r, 0, 5),
+			.created_at = eng_store__col(a, r, 0, 6),
 			.content = eng_arena_strndup(a, (const char *)bytes, len), .content_len = len};
 		PQfreemem(bytes);
 	}
@@ -563,7 +560,7 @@ int eng_store_payment_order(struct eng_store *s, struct eng_arena *a, const char
 	if (PQntuples(r) != 1)
 		rc = eng_error_set(err, ENG_ENOTFOUND, "no payment order %.20s", order);
 	else
-		*out = (struct eng_payment_order){col(a, r, 0, 0), col(a, r, 0, 1),
+		*out = (struct eng_payment_order){eng_store__col(a, r, 0, 0), eng_store__col(a, r, 0, 1),
 		                                  atoll(PQgetvalue(r, 0, 2)),
 		                                  strcmp(PQgetvalue(r, 0, 3), "t") == 0};
 	PQclear(r);
@@ -625,7 +622,7 @@ int eng_store_employee_password_get(struct eng_store *s, struct eng_arena *a,
 	if (PQntuples(r) == 0)
 		rc = eng_error_set(err, ENG_ENOTFOUND, "no employee %s", username);
 	else
-		*out = col(a, r, 0, 0);
+		*out = eng_store__col(a, r, 0, 0);
 	PQclear(r);
 	return rc;
 }
@@ -643,7 +640,7 @@ int eng_store_signin_blocked(struct eng_store *s, struct eng_arena *a, const cha
 	PGresult *r = run_query(s, "signin_blocked", 6, p, err);
 	if (!r)
 		return err->code;
-	*until = PQntuples(r) ? col(a, r, 0, 0) : NULL;
+	*until = PQntuples(r) ? eng_store__col(a, r, 0, 0) : NULL;
 	PQclear(r);
 	return 0;
 }

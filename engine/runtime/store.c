@@ -154,6 +154,44 @@ int eng_store__prepare_all(struct eng_store *s, struct eng_error *err)
 	return rc;
 }
 
+PGresult *eng_store__query_in_tx(struct eng_store *s, const char *what, const char *sql, int n,
+                                 const char *const *p, ExecStatusType want, struct eng_error *err)
+{
+	PGresult *r = PQexecParams(s->conn, sql, n, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) == want)
+		return r;
+	eng_store__fail(s, err, what, r);
+	PQclear(r);
+	return NULL;
+}
+
+PGresult *eng_store__query(struct eng_store *s, const char *what, const char *sql, int n,
+                           const char *const *p, ExecStatusType want, struct eng_error *err)
+{
+	return eng_store__ensure(s, err) ? NULL : eng_store__query_in_tx(s, what, sql, n, p, want, err);
+}
+
+int eng_store__command_in_tx(struct eng_store *s, const char *what, const char *sql, int n,
+                             const char *const *p, struct eng_error *err)
+{
+	PGresult *r = eng_store__query_in_tx(s, what, sql, n, p, PGRES_COMMAND_OK, err);
+	PQclear(r);
+	return r ? 0 : err->code;
+}
+
+int eng_store__command(struct eng_store *s, const char *what, const char *sql, int n,
+                       const char *const *p, struct eng_error *err)
+{
+	PGresult *r = eng_store__query(s, what, sql, n, p, PGRES_COMMAND_OK, err);
+	PQclear(r);
+	return r ? 0 : err->code;
+}
+
+const char *eng_store__col(struct eng_arena *a, const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? NULL : eng_arena_strdup(a, PQgetvalue(r, row, col));
+}
+
 int eng_store__adopt(struct eng_store *s, const char *const (*stmts)[2], size_t n,
                      struct eng_error *err)
 {

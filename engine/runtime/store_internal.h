@@ -70,6 +70,21 @@ int eng_store__messages_prepare(struct eng_store *s, struct eng_error *err);
 PGresult *eng_store__run(struct eng_store *s, const char *name, int n, const char *const *params,
                          ExecStatusType want, struct eng_error *err);
 int eng_store__exec(struct eng_store *s, const char *sql, struct eng_error *err);
+/* Runs sql with text parameters, unprepared (for statements that run seldom): the result, or
+ * NULL with err naming what when its status is not want. eng_store__query reconnects first
+ * if PostgreSQL went away; the _in_tx forms never do, since a new connection would carry on
+ * outside the caller's transaction. The command forms want PGRES_COMMAND_OK and return 0 or
+ * the error code. */
+PGresult *eng_store__query(struct eng_store *s, const char *what, const char *sql, int n,
+                           const char *const *p, ExecStatusType want, struct eng_error *err);
+PGresult *eng_store__query_in_tx(struct eng_store *s, const char *what, const char *sql, int n,
+                                 const char *const *p, ExecStatusType want, struct eng_error *err);
+int eng_store__command(struct eng_store *s, const char *what, const char *sql, int n,
+                       const char *const *p, struct eng_error *err);
+int eng_store__command_in_tx(struct eng_store *s, const char *what, const char *sql, int n,
+                             const char *const *p, struct eng_error *err);
+/* A column's text copied into the arena; NULL for SQL NULL. */
+const char *eng_store__col(struct eng_arena *a, const PGresult *r, int row, int col);
 /* Sends a prepared statement without waiting for it: in pipeline mode its result is checked
  * (status want; exactly one row affected when one_row, else error `code`) at the next flush
  * (any eng_store__run or eng_store__exec); out of pipeline mode it runs now. keep, if not

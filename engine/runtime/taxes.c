@@ -18,49 +18,18 @@
 	"amount_cents, deadline::text, state, " ISO("paid_at") ", paid_via, paid_order, " \
 	"state = 'pending' AND deadline < current_date "
 
-/* Inside a transaction: never reconnects, since a new connection would carry on outside it. */
-static PGresult *exec_in_tx(struct eng_store *s, const char *what, const char *sql, int n,
-                            const char *const *p, ExecStatusType want, struct eng_error *err)
-{
-	PGresult *r = PQexecParams(s->conn, sql, n, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(r) == want)
-		return r;
-	eng_store__fail(s, err, what, r);
-	PQclear(r);
-	return NULL;
-}
-
-static PGresult *exec(struct eng_store *s, const char *what, const char *sql, int n,
-                      const char *const *p, ExecStatusType want, struct eng_error *err)
-{
-	return eng_store__ensure(s, err) ? NULL : exec_in_tx(s, what, sql, n, p, want, err);
-}
-
-static int exec_cmd(struct eng_store *s, const char *what, const char *sql, int n,
-                    const char *const *p, struct eng_error *err)
-{
-	PGresult *r = exec(s, what, sql, n, p, PGRES_COMMAND_OK, err);
-	PQclear(r);
-	return r ? 0 : err->code;
-}
-
-static const char *col(struct eng_arena *a, PGresult *r, int row, int c)
-{
-	return PQgetisnull(r, row, c) ? NULL : eng_arena_strdup(a, PQgetvalue(r, row, c));
-}
-
 /* Reads a receipt from RECEIPT_COLUMNS starting at column off of row. */
 static void receipt_take(struct eng_tax_receipt *out, struct eng_arena *a, PGresult *r, int row,
                          int off)
 {
 	*out = (struct eng_tax_receipt){
-		.reference = col(a, r, row, off), .emisora = col(a, r, row, off + 1),
-		.identification = col(a, r, row, off + 2), .concept_ca = col(a, r, row, off + 3),
-		.concept_es = col(a, r, row, off + 4), .debtor_nif = col(a, r, row, off + 5),
-		.debtor_name = col(a, r, row, off + 6), .amount_cents = atoll(PQgetvalue(r, row, off + 7)),
-		.deadline = col(a, r, row, off + 8), .state = col(a, r, row, off + 9),
-		.paid_at = col(a, r, row, off + 10), .paid_via = col(a, r, row, off + 11),
-		.paid_order = col(a, r, row, off + 12),
+		.reference = eng_store__col(a, r, row, off), .emisora = eng_store__col(a, r, row, off + 1),
+		.identification = eng_store__col(a, r, row, off + 2), .concept_ca = eng_store__col(a, r, row, off + 3),
+		.concept_es = eng_store__col(a, r, row, off + 4), .debtor_nif = eng_store__col(a, r, row, off + 5),
+		.debtor_name = eng_store__col(a, r, row, off + 6), .amount_cents = atoll(PQgetvalue(r, row, off + 7)),
+		.deadline = eng_store__col(a, r, row, off + 8), .state = eng_store__col(a, r, row, off + 9),
+		.paid_at = eng_store__col(a, r, row, off + 10), .paid_via = eng_store__col(a, r, row, off + 11),
+		.paid_order = eng_store__col(a, r, row, off + 12),
 		.overdue = strcmp(PQgetvalue(r, row, off + 13), "t") == 0};
 }
 
@@ -89,7 +58,7 @@ static int import_row(struct eng_store *s, const char *entity_id, const struct e
 	snprintf(amount, sizeof(amount), "%lld", (long long)t->amount_cents);
 	const char *p[] = {entity_id, t->reference, t->emisora, t->identification, t->concept_ca,
 	                   t->concept_es, t->debtor_nif, t->debtor_name, amount, t->deadline};
-	PGresult *r = exec_in_tx(s, "tax receipt import", import_sql, 10, p, PGRES_TUPLES_OK, err);
+	PGresult *r = eng_store__query_in_tx(s, "tax receipt import", import_sql, 10, p, PGRES_TUPLES_OK, err);
 	if (!r)
 		return err->code;
 	int rc = 0;
@@ -111,8 +80,8 @@ int eng_store_tax_import(struct eng_store *s, const char *entity_id,
 	/* As `tramit employee add` does: the entity is named by its id until `tramit serve`
 	 * names it, so receipts can be loaded before the first start. */
 	const char *pe[] = {entity_id};
-	int rc = exec_cmd(s, "begin", "BEGIN", 0, NULL, err);
-	PGresult *r = rc ? NULL : exec_in_tx(s, "entity", "INSERT INTO entity (id, name_ca, name_es) "
+	int rc = eng_store__command(s, "begin", "BEGIN", 0, NULL, err);
+	PGresult *r = rc ? NULL : eng_store__query_in_tx(s, "entity", "INSERT INTO entity (id, name_ca, name_es) "
 	                                     "VALUES ($1, $1, $1) ON CONFLICT (id) DO NOTHING", 1, pe,
 	                                     PGRES_COMMAND_OK, err);
 	if (!rc && !r)
@@ -129,7 +98,7 @@ int eng_store_tax_import(struct eng_store *s, const char *entity_id,
 			(*unchanged)++;
 	}
 	if (!rc) {
-		r = exec_in_tx(s, "commit", "COMMIT", 0, NULL, PGRES_COMMAND_OK, err);
+		r = eng_store__query_in_tx(s, "commit", "COMMIT", 0, NULL, PGRES_COMMAND_OK, err);
 		bool committed = r != NULL;
 		PQclear(r);
 		if (committed)
@@ -147,7 +116,7 @@ int eng_store_tax_list(struct eng_store *s, struct eng_arena *a, const char *ent
                        struct eng_error *err)
 {
 	const char *p[] = {entity_id, state};
-	PGresult *r = exec(s, "tax receipt list", "SELECT " RECEIPT_COLUMNS "FROM tax_receipt WHERE "
+	PGresult *r = eng_store__query(s, "tax receipt list", "SELECT " RECEIPT_COLUMNS "FROM tax_receipt WHERE "
 	                   "entity_id = $1 AND ($2::text IS NULL OR state = $2) ORDER BY reference",
 	                   2, p, PGRES_TUPLES_OK, err);
 	if (!r)
@@ -178,7 +147,7 @@ int eng_store_tax_find(struct eng_store *s, struct eng_arena *a, const char *ent
 	char limit[24];
 	snprintf(limit, sizeof(limit), "%lld", (long long)per_minute);
 	const char *p[] = {entity_id, reference, nif, client ? client : "", limit};
-	PGresult *r = exec(s, "tax receipt lookup", find_sql, 5, p, PGRES_TUPLES_OK, err);
+	PGresult *r = eng_store__query(s, "tax receipt lookup", find_sql, 5, p, PGRES_TUPLES_OK, err);
 	if (!r)
 		return err->code;
 	int rc = 0;
@@ -198,7 +167,7 @@ int eng_store_tax_cancel(struct eng_store *s, const char *entity_id, const char 
                          struct eng_error *err)
 {
 	const char *p[] = {entity_id, reference};
-	PGresult *r = exec(s, "tax receipt cancel", "WITH u AS (UPDATE tax_receipt SET state = "
+	PGresult *r = eng_store__query(s, "tax receipt cancel", "WITH u AS (UPDATE tax_receipt SET state = "
 	                   "'cancelled' WHERE entity_id = $1 AND reference = $2 AND state = 'pending' "
 	                   "RETURNING 1) SELECT (SELECT count(*) FROM u), (SELECT state FROM tax_receipt "
 	                   "WHERE entity_id = $1 AND reference = $2)", 2, p, PGRES_TUPLES_OK, err);
@@ -222,15 +191,15 @@ int eng_store_tax_cancel(struct eng_store *s, const char *entity_id, const char 
 static void order_take(struct eng_card_order *out, struct eng_arena *a, PGresult *r, int row)
 {
 	*out = (struct eng_card_order){
-		.order_no = col(a, r, row, 0), .purpose = col(a, r, row, 1),
-		.tax_reference = col(a, r, row, 2), .expedient_id = col(a, r, row, 3),
-		.effect_id = col(a, r, row, 4), .state = col(a, r, row, 5),
+		.order_no = eng_store__col(a, r, row, 0), .purpose = eng_store__col(a, r, row, 1),
+		.tax_reference = eng_store__col(a, r, row, 2), .expedient_id = eng_store__col(a, r, row, 3),
+		.effect_id = eng_store__col(a, r, row, 4), .state = eng_store__col(a, r, row, 5),
 		.amount_cents = atoll(PQgetvalue(r, row, 6))};
 }
 
 int eng_store_card_sequence_next(struct eng_store *s, int64_t *out, struct eng_error *err)
 {
-	PGresult *r = exec(s, "card order number", "SELECT nextval('card_order_tax_seq')", 0, NULL,
+	PGresult *r = eng_store__query(s, "card order number", "SELECT nextval('card_order_tax_seq')", 0, NULL,
 	                   PGRES_TUPLES_OK, err);
 	if (!r)
 		return err->code;
@@ -243,7 +212,7 @@ int eng_store_card_order_add_tax(struct eng_store *s, const char *entity_id, con
                                  const char *reference, struct eng_error *err)
 {
 	const char *p[] = {order_no, entity_id, reference};
-	PGresult *r = exec(s, "card order", "INSERT INTO card_order (order_no, entity_id, purpose, "
+	PGresult *r = eng_store__query(s, "card order", "INSERT INTO card_order (order_no, entity_id, purpose, "
 	                   "tax_reference, amount_cents) SELECT $1, $2, 'tax', reference, amount_cents "
 	                   "FROM tax_receipt WHERE entity_id = $2 AND reference = $3 AND state = "
 	                   "'pending' AND deadline >= current_date", 3, p, PGRES_COMMAND_OK, err);
@@ -261,7 +230,7 @@ int eng_store_card_order_get(struct eng_store *s, struct eng_arena *a, const cha
                              struct eng_error *err)
 {
 	const char *p[] = {order_no, entity_id};
-	PGresult *r = exec(s, "card order", "SELECT " ORDER_COLUMNS "FROM card_order WHERE order_no = "
+	PGresult *r = eng_store__query(s, "card order", "SELECT " ORDER_COLUMNS "FROM card_order WHERE order_no = "
 	                   "$1 AND entity_id = $2", 2, p, PGRES_TUPLES_OK, err);
 	if (!r)
 		return err->code;
@@ -306,7 +275,7 @@ static int settle_tax(struct eng_store *s, const char *entity_id, const struct e
 {
 	const char *outcome = outcome_names[st->outcome];
 	const char *p[] = {o->order_no, entity_id, outcome, st->by, st->response, st->authorisation};
-	PGresult *r = exec(s, "card order settlement", settle_tax_sql, 6, p, PGRES_TUPLES_OK, err);
+	PGresult *r = eng_store__query(s, "card order settlement", settle_tax_sql, 6, p, PGRES_TUPLES_OK, err);
 	if (!r)
 		return err->code;
 	int rc = 0;
@@ -377,7 +346,7 @@ static int settle_fee(struct eng_store *s, struct eng_arena *a, const char *enti
 	snprintf(amount, sizeof(amount), "%lld", (long long)o->amount_cents);
 	const char *p[] = {o->order_no, entity_id, o->expedient_id, o->effect_id, amount,
 	                   outcome_names[st->outcome], st->by, st->response, st->authorisation};
-	int rc = exec_cmd(s, "card order settlement", settle_fee_sql, 9, p, err);
+	int rc = eng_store__command(s, "card order settlement", settle_fee_sql, 9, p, err);
 	if (!rc)
 		snprintf(note, 256, "order %s %s (%s of expedient %.40s)", o->order_no,
 		         outcome_names[st->outcome], o->effect_id, o->expedient_id);
@@ -425,7 +394,7 @@ int eng_store_card_orders_claim(struct eng_store *s, struct eng_arena *a, const 
 {
 	*n = 0;
 	const char *pd[] = {entity_id};
-	int rc = exec_cmd(s, "fee orders", discover_sql, 1, pd, err);
+	int rc = eng_store__command(s, "fee orders", discover_sql, 1, pd, err);
 	if (rc)
 		return rc;
 	char older[16], lease[16], lim[16];
@@ -433,7 +402,7 @@ int eng_store_card_orders_claim(struct eng_store *s, struct eng_arena *a, const 
 	snprintf(lease, sizeof(lease), "%d", lease_s);
 	snprintf(lim, sizeof(lim), "%d", limit);
 	const char *p[] = {entity_id, older, lease, lim};
-	PGresult *r = exec(s, "card order claim", claim_sql, 4, p, PGRES_TUPLES_OK, err);
+	PGresult *r = eng_store__query(s, "card order claim", claim_sql, 4, p, PGRES_TUPLES_OK, err);
 	if (!r)
 		return err->code;
 	*n = (size_t)PQntuples(r);
@@ -450,7 +419,7 @@ int eng_store_card_order_retry(struct eng_store *s, const char *entity_id, const
 	char retry[16];
 	snprintf(retry, sizeof(retry), "%d", retry_s);
 	const char *p[] = {entity_id, order_no, retry, why};
-	return exec_cmd(s, "card order retry", "UPDATE card_order SET next_check_at = now() + "
+	return eng_store__command(s, "card order retry", "UPDATE card_order SET next_check_at = now() + "
 	                "make_interval(secs => $3::int), last_error = left($4, 500) WHERE entity_id = $1 "
 	                "AND order_no = $2 AND state = 'open'", 4, p, err);
 }
