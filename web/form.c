@@ -491,9 +491,12 @@ void web_form_review(struct web_ctx *c, struct web_form *form)
 						review_row(c, form, &d->fields[j],
 						           eng_arena_printf(&c->arena, "%s.%d.%s", g->name, k, d->fields[j].name));
 			}
-			if (form->count[g - d->groups] == 0)
-				web_printf(c, "<dt>%s</dt><dd>%s</dd>", eng_text_get(&g->label, c->lang),
-				           web_t(c, "review.none"));
+			if (form->count[g - d->groups] == 0) {
+				/* Designer text: escaped like every label. */
+				web_printf(c, "<dt>");
+				web_html(c, eng_text_get(&g->label, c->lang));
+				web_printf(c, "</dt><dd>%s</dd>", web_t(c, "review.none"));
+			}
 		}
 		web_printf(c, "</dl></section>");
 	}
