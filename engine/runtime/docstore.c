@@ -142,9 +142,34 @@ static int stage_all(struct eng_store *s, const char *folder, const char *entity
                      const char *principal, const char *key, struct eng_doc_upload *files, size_t n,
                      struct eng_error *err)
 {
-	const char *pk[] = {entity_id, principal, key};
+	/* Files chosen again for a field replace that field's; other fields keep theirs. The
+	 * fields go as a text[] literal, each quoted with " and \\ escaped. */
+	size_t cap = 3;
+	for (size_t i = 0; i < n; i++)
+		cap += 2 * strlen(files[i].field) + 3;
+	char *fields = malloc(cap);
+	if (!fields)
+		return eng_error_set(err, ENG_EINTERNAL, "out of memory");
+	size_t o = 0;
+	fields[o++] = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			fields[o++] = ',';
+		fields[o++] = '"';
+		for (const char *c = files[i].field; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				fields[o++] = '\\';
+			fields[o++] = *c;
+		}
+		fields[o++] = '"';
+	}
+	fields[o++] = '}';
+	fields[o] = '\0';
+	const char *pk[] = {entity_id, principal, key, fields};
 	int rc = run_cmd(s, "attachment_unstage", "DELETE FROM attachment WHERE entity_id = $1 AND "
-	                 "uploaded_by = $2 AND submission_key = $3 AND expedient_id IS NULL", 3, pk, err);
+	                 "uploaded_by = $2 AND submission_key = $3 AND expedient_id IS NULL AND "
+	                 "field = ANY ($4::text[])", 4, pk, err);
+	free(fields);
 	for (size_t i = 0; !rc && i < n; i++) {
 		rc = put_blob(s, folder, &files[i], err);
 		if (rc)

@@ -31,9 +31,9 @@ struct eng_doc_upload {
 
 /* Stores each file's bytes as a blob (skipping blobs already present: deduplication) and
  * records them as the pending attachments of submission `key` by `principal`
- * ("citizen:NIF"), replacing the pending ones an earlier post with the same key left. One
- * transaction; all or nothing. The submission that commits with that key links them
- * (migration 0012, attachment_link). */
+ * ("citizen:NIF"), replacing the pending ones an earlier post with the same key left for the
+ * same fields (another field's files stay pending). One transaction; all or nothing. The
+ * submission that commits with that key links them (migration 0012, attachment_link). */
 /* folder: where new blobs' bytes go (NULL: the database). A file is written to a temporary
  * name, synced and renamed, read-only, before the transaction commits. */
 int eng_docstore_stage(struct eng_store *s, const char *folder, const char *entity_id,
