@@ -619,6 +619,8 @@ Test(portafirmas, a_missing_document_is_bound_when_it_is_issued_and_refused_befo
 
 struct racer {
 	const char *id;
+	const char *sha;  /* the document's SHA-256, read before the race: the test's own
+	                   * connection is not for several threads at once */
 	pthread_barrier_t *start;
 	int rc;
 	char decree[40];
@@ -634,7 +636,7 @@ static void *race(void *payload)
 		return NULL;
 	}
 	struct made m = sign_as("alcaldessa");
-	char *sha = pdf_sha();
+	const char *sha = r->sha;
 	struct eng_arena arena = {0};
 	struct eng_sig_act a = {.entity_id = "demo", .request_id = r->id, .by = "alcaldessa",
 	                        .kind = ENG_SIG_SIGN, .time_ms = T0 + 1000, .signature = m.der,
@@ -643,9 +645,8 @@ static void *race(void *payload)
 	struct eng_sig_result res;
 	pthread_barrier_wait(r->start);
 	r->rc = eng_signature_act(s, &arena, &a, lookup, NULL, &res, &err);
-	snprintf(r->decree, sizeof(r->decree), "%s", res.decree_number);
+	snprintf(r->decree, sizeof(r->decree), "%s", r->rc == 0 ? res.decree_number : "");
 	eng_arena_free(&arena);
-	free(sha);
 	free(m.der);
 	eng_store_close(s);
 	return NULL;
@@ -659,8 +660,10 @@ Test(portafirmas, decree_numbers_have_no_gaps_under_concurrent_completions)
 	pthread_t th[N];
 	pthread_barrier_t start;
 	pthread_barrier_init(&start, NULL, N);
+	char *sha = pdf_sha();
 	for (int i = 0; i < N; i++)
-		rs[i] = (struct racer){.id = requested(s, "send_mayor", T0, false, NULL), .start = &start};
+		rs[i] = (struct racer){.id = requested(s, "send_mayor", T0, false, NULL), .sha = sha,
+		                       .start = &start};
 	for (int i = 0; i < N; i++)
 		pthread_create(&th[i], NULL, race, &rs[i]);
 	for (int i = 0; i < N; i++)
@@ -674,6 +677,7 @@ Test(portafirmas, decree_numbers_have_no_gaps_under_concurrent_completions)
 		expect(rs[i].decree, "SELECT number FROM decree WHERE request_id = '%s'", rs[i].id);
 		free((char *)rs[i].id);
 	}
+	free(sha);
 	eng_store_close(s);
 }
 
