@@ -204,7 +204,7 @@ int http_free_port(void)
 	return ntohs(a.sin_port);
 }
 
-pid_t tramit_start(const char *const *args, const char *const *env, int port, const char *log_path)
+pid_t tramit_spawn(const char *const *args, const char *const *env, const char *log_path)
 {
 	pid_t pid = fork();
 	cr_assert_neq(pid, -1);
@@ -222,27 +222,37 @@ pid_t tramit_start(const char *const *args, const char *const *env, int port, co
 		execv(TRAMIT_BINARY, (char *const *)argv);
 		_exit(127);
 	}
-	struct http_client *c = http_client_new(port, NULL);
-	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, 2L);
+	return pid;
+}
+
+void tramit_await(pid_t pid, void *curl, const char *log_path)
+{
+	curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 2L);
 	for (int i = 0; i < 600; i++) {
 		int st;
 		if (waitpid(pid, &st, WNOHANG) == pid)
 			cr_assert_fail("tramit exited early (status %d); see %s", st, log_path);
-		char url[64];
-		snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", port);
-		curl_easy_setopt(c->curl, CURLOPT_URL, url);
-		curl_easy_setopt(c->curl, CURLOPT_NOBODY, 1L);
 		long status = 0;
-		if (curl_easy_perform(c->curl) == CURLE_OK &&
-		    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200) {
-			http_client_free(c);
-			return pid;
-		}
+		if (curl_easy_perform(curl) == CURLE_OK &&
+		    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200)
+			return;
 		nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
 	}
 	kill(pid, SIGKILL);
 	cr_assert_fail("tramit did not answer /healthz within 60 s; see %s", log_path);
-	return -1;
+}
+
+pid_t tramit_start(const char *const *args, const char *const *env, int port, const char *log_path)
+{
+	pid_t pid = tramit_spawn(args, env, log_path);
+	struct http_client *c = http_client_new(port, NULL);
+	char url[64];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", port);
+	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	tramit_await(pid, c->curl, log_path);
+	http_client_free(c);
+	return pid;
 }
 
 int tramit_stop(pid_t pid, int sig)

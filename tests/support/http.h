@@ -47,6 +47,11 @@ int http_free_port(void);
  * NULL-terminated), output to log_path; waits until /healthz answers 200 (at most 60 s).
  * Returns the pid, or aborts the test. */
 pid_t tramit_start(const char *const *args, const char *const *env, int port, const char *log_path);
+/* Its two halves, for a server reached otherwise (tls.c): start TRAMIT_BINARY with args and
+ * env, output to log_path; then wait until curl (a CURL *, its URL and transport set) gets a
+ * 200, or abort the test. */
+pid_t tramit_spawn(const char *const *args, const char *const *env, const char *log_path);
+void tramit_await(pid_t pid, void *curl, const char *log_path);
 /* Sends sig and waits; returns the exit status (or 128 + signal). */
 int tramit_stop(pid_t pid, int sig);
 

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/support/http.h"
 #include "tests/support/shell.h"
 
 /* `openssl ca` keeps a database, so certificates can be revoked and a CRL issued; it also
@@ -178,44 +179,14 @@ void tls_response_free(struct tls_response *r)
 pid_t tls_tramit_start(const char *const *args, const char *const *env, int port,
                        const char *log_path, const char *cafile)
 {
-	pid_t pid = fork();
-	cr_assert_neq(pid, -1);
-	if (pid == 0) {
-		int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		for (const char *const *e = env; e && *e; e++)
-			putenv((char *)*e);
-		const char *argv[32] = {TRAMIT_BINARY};
-		int n = 1;
-		for (const char *const *a = args; *a && n < 31; a++)
-			argv[n++] = *a;
-		argv[n] = NULL;
-		execv(TRAMIT_BINARY, (char *const *)argv);
-		_exit(127);
-	}
+	pid_t pid = tramit_spawn(args, env, log_path);
 	CURL *curl = curl_easy_init();
 	char url[64];
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/healthz", port);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 2L);
 	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(curl, CURLOPT_CAINFO, cafile);
-	for (int i = 0; i < 600; i++) {
-		int st;
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			cr_assert_fail("tramit exited early (status %d); see %s", st, log_path);
-		long status = 0;
-		if (curl_easy_perform(curl) == CURLE_OK &&
-		    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200) {
-			curl_easy_cleanup(curl);
-			return pid;
-		}
-		nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
-	}
+	tramit_await(pid, curl, log_path);
 	curl_easy_cleanup(curl);
-	kill(pid, SIGKILL);
-	cr_assert_fail("tramit did not answer /healthz over TLS within 60 s; see %s", log_path);
-	return -1;
+	return pid;
 }
