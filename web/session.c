@@ -21,22 +21,20 @@ enum { SESSION_IDLE = 30 * 60, SESSION_ABSOLUTE = 12 * 3600 };
  * refused until the oldest of them is 15 minutes old. */
 static const struct eng_signin_limits signin_limits = {15 * 60, 5, 20};
 
-/* Whom a citizen acts for: kept only while their certificate's company or a mandate in
- * force today covers it; once it lapses (expired, revoked) the session falls back to the
- * person themselves, so access ends with the mandate. */
+/* Whom a citizen acts for, read with the session: kept only while their certificate's company
+ * or a mandate in force today covers it; once it lapses (expired, revoked) the session falls
+ * back to the person themselves, so access ends with the mandate. */
 static void acting_load(struct web_ctx *c, const char *token)
 {
-	struct eng_session_acting a;
-	struct eng_error err;
-	if (eng_session_acting_get(c->store, &c->arena, token, &a, &err) != 0)
-		return;
-	c->signin_method = a.method;
-	c->cert_company = a.cert_company;
-	if (a.acting_as && a.scope) {
-		c->acting_for = a.acting_as;
-		c->acting_name = a.acting_name;
-		c->acting_scope = a.scope;
-	} else if (a.acting_as) {
+	const struct eng_session *q = &c->session;
+	c->signin_method = q->method;
+	c->cert_company = q->cert_company;
+	if (q->acting_as && q->acting_scope) {
+		c->acting_for = q->acting_as;
+		c->acting_name = q->acting_name;
+		c->acting_scope = q->acting_scope;
+	} else if (q->acting_as) {
+		struct eng_error err;
 		eng_session_acting_set(c->store, token, NULL, &err);
 	}
 }

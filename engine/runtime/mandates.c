@@ -211,37 +211,6 @@ int eng_mandate_represented_today(struct eng_store *s, struct eng_arena *a, cons
 	return 0;
 }
 
-int eng_session_acting_get(struct eng_store *s, struct eng_arena *a, const char *token,
-                           struct eng_session_acting *out, struct eng_error *err)
-{
-	char hash[65];
-	eng_store__sha256_hex(hash, token, strlen(token));
-	const char *p[] = {hash};
-	/* $1 here is the token; IN_FORCE's $1 and $2 are the session's entity and principal. */
-	PGresult *r = eng_store__query(s, "reading the session's representation",
-	        "SELECT q.method, q.cert_company, q.acting_as, coalesce(pp.name, q.acting_as), "
-	        "CASE WHEN q.acting_as IS NULL THEN NULL WHEN q.acting_as = q.cert_company THEN '*' "
-	        "ELSE (SELECT CASE WHEN bool_or(m.scope IS NULL) THEN '*' "
-	        "ELSE string_agg(array_to_string(m.scope, ','), ',') END FROM mandate m "
-	        "WHERE m.entity_id = q.entity_id AND m.representative_nif = q.principal_id "
-	        "AND m.revoked_at IS NULL AND " TODAY " BETWEEN m.valid_from AND m.valid_to "
-	        "AND m.represented_nif = q.acting_as) END "
-	        "FROM web_session q LEFT JOIN person pp ON pp.entity_id = q.entity_id AND pp.nif = q.acting_as "
-	        "WHERE q.token_hash = $1", 1, p, PGRES_TUPLES_OK, err);
-	if (!r)
-		return err->code;
-	int rc = 0;
-	if (PQntuples(r) == 0)
-		rc = eng_error_set(err, ENG_ENOTFOUND, "no such session");
-	else
-		*out = (struct eng_session_acting){eng_store__col(a, r, 0, 0),
-		                                   eng_store__col(a, r, 0, 1),
-		                                   eng_store__col(a, r, 0, 2),
-		                                   eng_store__col(a, r, 0, 3), eng_store__col(a, r, 0, 4)};
-	PQclear(r);
-	return rc;
-}
-
 int eng_session_acting_set(struct eng_store *s, const char *token, const char *acting_as,
                            struct eng_error *err)
 {

@@ -54,18 +54,6 @@ int eng_mandate_represented_today(struct eng_store *s, struct eng_arena *a, cons
                                   const char *representative, struct eng_represented **out,
                                   size_t *n, struct eng_error *err);
 
-/* What the session records beyond eng_session. */
-struct eng_session_acting {
-	const char *method;       /* "certificate", "password", "demo", "proxy"; NULL when unknown */
-	const char *cert_company; /* the company the sign-in certificate represents, or NULL */
-	const char *acting_as;    /* the party the citizen acts for now, or NULL (themselves) */
-	const char *acting_name;
-	/* When acting_as is set: "*" (every tràmit: a company certificate or a general mandate)
-	 * or the codes joined by ",", counted today; NULL when nothing covers acting_as any more. */
-	const char *scope;
-};
-int eng_session_acting_get(struct eng_store *s, struct eng_arena *a, const char *token,
-                           struct eng_session_acting *out, struct eng_error *err);
 /* Sets (NULL: clears) the party the session acts for. */
 int eng_session_acting_set(struct eng_store *s, const char *token, const char *acting_as,
                            struct eng_error *err);

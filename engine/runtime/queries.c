@@ -44,7 +44,16 @@ static const struct {
 	 "AND e.username = s.principal_id) END, "
 	 "(SELECT coalesce(array_to_json(array_agg(g.role || '@' || g.unit ORDER BY g.role, g.unit))::text, '[]') "
 	 "FROM role_grant g WHERE s.principal_kind = 'employee' AND g.entity_id = s.entity_id "
-	 "AND g.username = s.principal_id), s.last_seen < now() - interval '60 seconds' "
+	 "AND g.username = s.principal_id), s.last_seen < now() - interval '60 seconds', "
+	 /* Representation: what covers the party acted for today (NULL: nothing any more). */
+	 "s.method, s.cert_company, s.acting_as, CASE WHEN s.acting_as IS NOT NULL THEN "
+	 "coalesce((SELECT name FROM person pp WHERE pp.entity_id = s.entity_id AND pp.nif = "
+	 "s.acting_as), s.acting_as) END, CASE WHEN s.acting_as IS NULL THEN NULL "
+	 "WHEN s.acting_as = s.cert_company THEN '*' ELSE (SELECT CASE WHEN bool_or(m.scope IS NULL) "
+	 "THEN '*' ELSE string_agg(array_to_string(m.scope, ','), ',') END FROM mandate m "
+	 "WHERE m.entity_id = s.entity_id AND m.representative_nif = s.principal_id "
+	 "AND m.represented_nif = s.acting_as AND m.revoked_at IS NULL "
+	 "AND (now() AT TIME ZONE 'Europe/Madrid')::date BETWEEN m.valid_from AND m.valid_to) END "
 	 "FROM web_session s WHERE s.token_hash = $1 AND s.expires_at > now() "
 	 "AND s.last_seen > now() - make_interval(secs => $2::int)"},
 	{"session_touch", "UPDATE web_session SET last_seen = now() WHERE token_hash = $1"},
@@ -325,12 +334,20 @@ int eng_store_session_get(struct eng_store *s, struct eng_arena *a, const char *
 	if (PQntuples(r) == 0)
 		rc = eng_error_set(err, ENG_ENOTFOUND, "no live session");
 	else
-		*out = (struct eng_session){eng_store__col(a, r, 0, 0), eng_store__col(a, r, 0, 1),
-		                            eng_store__col(a, r, 0, 2),
-		                            eng_store__col(a, r, 0, 3), eng_store__col(a, r, 0, 4), NULL, 0};
+		*out = (struct eng_session){.entity_id = eng_store__col(a, r, 0, 0),
+		                            .principal_kind = eng_store__col(a, r, 0, 1),
+		                            .principal_id = eng_store__col(a, r, 0, 2),
+		                            .csrf = eng_store__col(a, r, 0, 3),
+		                            .name = eng_store__col(a, r, 0, 4)};
 	bool touch = rc == 0 && strcmp(PQgetvalue(r, 0, 6), "t") == 0;
-	if (rc == 0)
+	if (rc == 0) {
 		out->roles = roles_parse(a, PQgetvalue(r, 0, 5), &out->n_roles);
+		out->method = eng_store__col(a, r, 0, 7);
+		out->cert_company = eng_store__col(a, r, 0, 8);
+		out->acting_as = eng_store__col(a, r, 0, 9);
+		out->acting_name = eng_store__col(a, r, 0, 10);
+		out->acting_scope = eng_store__col(a, r, 0, 11);
+	}
 	PQclear(r);
 	/* A refresh that fails only shortens the session: the request goes on. */
 	const char *pt[] = {hash};

@@ -39,14 +39,21 @@ struct eng_session {
 	const char *name;   /* the person's or employee's name; NULL if they no longer exist */
 	const char **roles; /* an employee's grants as "role@unit"; none for citizens */
 	size_t n_roles;
+	/* How the person signed in ("certificate", "password", "demo", "proxy"; NULL: unknown),
+	 * the company their certificate represents, and whom a citizen acts for now (NULL:
+	 * themselves) with that party's name and what covers them today: "*" (every tràmit: the
+	 * certificate's company or a general mandate), the codes joined by ",", or NULL when
+	 * nothing covers them any more (migration 0022). */
+	const char *method, *cert_company;
+	const char *acting_as, *acting_name, *acting_scope;
 };
 /* Creates a session lasting idle_seconds since last use and at most absolute_seconds.
  * Writes a new random token (43 chars base64url) into token. */
 int eng_store_session_create(struct eng_store *s, char token[64], char csrf[64],
                              const char *entity_id, const char *kind, const char *principal,
                              int absolute_seconds, struct eng_error *err);
-/* Finds a live session and its principal, and refreshes its idle time (one round trip);
- * ENG_ENOTFOUND if none or expired. */
+/* Finds a live session, its principal and whom they act for, and refreshes its idle time
+ * (one round trip); ENG_ENOTFOUND if none or expired. */
 int eng_store_session_get(struct eng_store *s, struct eng_arena *a, const char *token,
                           int idle_seconds, struct eng_session *out, struct eng_error *err);
 int eng_store_session_delete(struct eng_store *s, const char *token, struct eng_error *err);
