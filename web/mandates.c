@@ -205,12 +205,8 @@ bool web_mandate_guard(struct web_ctx *c)
 	web_session_load(c);
 	if (!c->signed_in)
 		return true;
-	if (web_mandate_covers(c, code)) {
-		/* A filing names its applicant by c->display_name (web_submit): the party's. */
-		if (c->acting_for && !action && evhttp_request_get_command(c->req) == EVHTTP_REQ_POST)
-			c->display_name = c->acting_name;
+	if (web_mandate_covers(c, code))
 		return true;
-	}
 	if (!api) {
 		web_error_page(c, 403, "mandate.scope.title", "mandate.scope");
 		return false;

@@ -179,7 +179,8 @@ int web_submit(struct web_ctx *c, const struct eng_definition *d, struct eng_val
 	struct eng_command cmd = {
 		.entity_id = c->srv->cfg.entity_id,
 		.def = d,
-		.applicant_name = c->display_name,
+		/* The party acted for is the applicant (engine: actor.represents). */
+		.applicant_name = c->acting_for ? c->acting_name : c->display_name,
 		.lang = web_lang_code(c->lang),
 		.expected_version = -1,
 		.idempotency_key = key,
