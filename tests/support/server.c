@@ -10,6 +10,11 @@
 
 enum { MAX_ENV = 16 };
 
+const struct test_server_options test_server_behind_proxy = {
+	.env = (const char *const[]){"TRAMIT_TRUSTED_HEADER=X-Remote-User", "TRAMIT_TRUSTED_PROXY=127.0.0.1",
+	                             NULL},
+};
+
 void test_server_start(struct test_server *t, const struct test_server_options *opt)
 {
 	struct eng_error err = {0};

@@ -23,6 +23,10 @@ struct test_server {
 	char log_path[700];      /* the server's output: CLUSTER_DIR/server.log */
 };
 
+/* Behind a reverse proxy on loopback that names people in X-Remote-User ("12345678Z",
+ * "employee:USERNAME"): how most web tests sign people in. */
+extern const struct test_server_options test_server_behind_proxy;
+
 /* Starts the cluster, then `tramit serve --demo` with TRAMIT_DATABASE_URL, PORT and
  * TRAMIT_TRAMITS_DIR set; waits until it answers. Aborts the test on any failure. */
 void test_server_start(struct test_server *t, const struct test_server_options *opt);

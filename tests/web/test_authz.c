@@ -15,43 +15,25 @@
 
 #include "tests/support/http.h"
 #include "tests/support/pgtmp.h"
+#include "tests/support/server.h"
 #include "tests/support/shell.h"
 
-static struct eng_pgcluster cluster;
-static PGconn *conn;
-static pid_t server;
-static int port;
+static struct test_server srv;
 
 static void setup(void)
 {
-	struct eng_error err = {0};
-	cr_assert_eq(pgtmp_start(&cluster, &err), 0, "%s", err.msg);
-	conn = pgtmp_connect(&cluster);
-	port = http_free_port();
-	char log_path[700];
-	snprintf(log_path, sizeof(log_path), "%s/server.log", cluster.dir);
-	static char env_db[1200], env_port[32], env_dir[600];
-	snprintf(env_db, sizeof(env_db), "TRAMIT_DATABASE_URL=%s", cluster.conninfo);
-	snprintf(env_port, sizeof(env_port), "PORT=%d", port);
-	snprintf(env_dir, sizeof(env_dir), "TRAMIT_TRAMITS_DIR=%s/tramits", TRAMIT_SOURCE_DIR);
-	const char *env[] = {env_db, env_port, env_dir, "TRAMIT_TRUSTED_HEADER=X-Remote-User",
-	                     "TRAMIT_TRUSTED_PROXY=127.0.0.1", NULL};
-	const char *args[] = {"serve", "--demo", NULL};
-	server = tramit_start(args, env, port, log_path);
+	test_server_start(&srv, &test_server_behind_proxy);
 	/* An employee of the same entity who holds a role GEN-001 does not use. */
 	char *out = NULL;
 	cr_assert_eq(shell_run(&out, NULL, "TRAMIT_DATABASE_URL='%s' TRAMIT_ENTITY=demo %s employee add "
-	                       "clara --name 'Clara Padró' --role padro@padro 2>&1", cluster.conninfo,
+	                       "clara --name 'Clara Padró' --role padro@padro 2>&1", srv.cluster.conninfo,
 	                       TRAMIT_BINARY), 0, "%s", out);
 	free(out);
 }
 
 static void teardown(void)
 {
-	if (server > 0)
-		cr_expect_eq(tramit_stop(server, SIGTERM), 0);
-	PQfinish(conn);
-	pgtmp_stop(&cluster);
+	test_server_stop(&srv);
 }
 
 TestSuite(authz, .init = setup, .fini = teardown, .timeout = 180);
@@ -82,7 +64,7 @@ struct principal {
 
 static struct principal sign_in(enum who w)
 {
-	struct principal p = {.http = http_client_new(port, "ca")};
+	struct principal p = {.http = http_client_new(srv.port, "ca")};
 	http_client_header(p.http, who_header[w]);
 	struct http_response r;
 	const char *page = w == EMPLOYEE || w == OTHER_ROLE ? "/backoffice"
@@ -112,7 +94,7 @@ static char *version_of(const char *id)
 {
 	char sql[200];
 	snprintf(sql, sizeof(sql), "SELECT state || ' ' || version FROM expedient WHERE id = '%s'", id);
-	PGresult *r = PQexec(conn, sql);
+	PGresult *r = PQexec(srv.conn, sql);
 	char *v = strdup(PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
 	PQclear(r);
 	return v;
@@ -179,7 +161,7 @@ static int cli(char **out, const char *fmt, ...)
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
 	return shell_run(out, NULL, "TRAMIT_DATABASE_URL='%s' TRAMIT_ENTITY=demo %s %s 2>&1",
-	                 cluster.conninfo, TRAMIT_BINARY, args);
+	                 srv.cluster.conninfo, TRAMIT_BINARY, args);
 }
 
 /* Each representative gets a mandate from A and switches to acting for A while it is in
@@ -198,7 +180,7 @@ static void representatives_act_for_a(struct principal *ps)
 		cr_assert_eq(r.status, 303, "%s could not act for A: %s", who_name[w], r.body);
 		http_response_free(&r);
 	}
-	PGresult *r = PQexec(conn, "UPDATE mandate SET valid_from = current_date - 30, valid_to = "
+	PGresult *r = PQexec(srv.conn, "UPDATE mandate SET valid_from = current_date - 30, valid_to = "
 	                           "current_date - 1 WHERE representative_nif = '45678901G'");
 	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(r));
 	PQclear(r);
@@ -309,7 +291,7 @@ static char *issued_document(const char *expedient_id, const char *secret)
 	         "'application/pdf', convert_to('%s', 'UTF8'), now(), 'resolution', "
 	         "'{\"title_ca\": \"Resolució\", \"title_es\": \"Resolución\"}') RETURNING id",
 	         expedient_id, secret, secret);
-	PGresult *r = PQexec(conn, sql);
+	PGresult *r = PQexec(srv.conn, sql);
 	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(r));
 	char *id = strdup(PQgetvalue(r, 0, 0));
 	PQclear(r);
@@ -383,7 +365,7 @@ Test(authz, issued_documents_of_every_principal_and_ownership)
  * their own (empty) view or a refusal, never A's answers, and A's draft stays. */
 static long long drafts_of_a(void)
 {
-	PGresult *r = PQexec(conn, "SELECT count(*) FROM form_draft WHERE principal = 'citizen:12345678Z'");
+	PGresult *r = PQexec(srv.conn, "SELECT count(*) FROM form_draft WHERE principal = 'citizen:12345678Z'");
 	long long n = atoll(PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return n;
@@ -479,7 +461,7 @@ static char *signature_request_for(const char *expedient_id, const char *secret,
 	         "l AS (INSERT INTO signature_line (request_id, seq, need, state) SELECT id, 1, 'all', 'active' FROM r), "
 	         "s AS (INSERT INTO signature_signer (request_id, line_seq, pos, role, approve) "
 	         "SELECT id, 1, 1, 'cap_servei', false FROM r) SELECT id FROM r", expedient_id, secret, kind);
-	PGresult *r = PQexec(conn, sql);
+	PGresult *r = PQexec(srv.conn, sql);
 	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(r));
 	char *id = strdup(PQgetvalue(r, 0, 0));
 	PQclear(r);
@@ -490,7 +472,7 @@ static char *request_version(const char *id)
 {
 	char sql[200];
 	snprintf(sql, sizeof(sql), "SELECT state || ' ' || version FROM signature_request WHERE id = '%s'", id);
-	PGresult *r = PQexec(conn, sql);
+	PGresult *r = PQexec(srv.conn, sql);
 	char *v = strdup(PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
 	PQclear(r);
 	return v;
@@ -656,7 +638,7 @@ Test(authz, messages_only_for_who_may_see_the_expedient)
 	}
 	char sql[200];
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM expedient_message WHERE expedient_id = '%s'", id);
-	PGresult *res = PQexec(conn, sql);
+	PGresult *res = PQexec(srv.conn, sql);
 	cr_expect_eq(atoi(PQgetvalue(res, 0, 0)), stored, "only the allowed posts were stored");
 	PQclear(res);
 	/* 4 routes x 9 principals; allowed: 2 + 2 + 4 + 4. */

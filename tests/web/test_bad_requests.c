@@ -14,14 +14,9 @@
 
 static struct test_server srv;
 
-static const struct test_server_options options = {
-	.env = (const char *const[]){"TRAMIT_TRUSTED_HEADER=X-Remote-User", "TRAMIT_TRUSTED_PROXY=127.0.0.1",
-	                             NULL},
-};
-
 static void setup(void)
 {
-	test_server_start(&srv, &options);
+	test_server_start(&srv, &test_server_behind_proxy);
 }
 
 static void teardown(void)

@@ -18,15 +18,11 @@
 #include "tests/support/server.h"
 
 static struct test_server srv;
-static const struct test_server_options options = {
-	.env = (const char *const[]){"TRAMIT_TRUSTED_HEADER=X-Remote-User", "TRAMIT_TRUSTED_PROXY=127.0.0.1",
-	                             NULL},
-};
 static char *expedient;
 
 static void setup(void)
 {
-	test_server_start(&srv, &options);
+	test_server_start(&srv, &test_server_behind_proxy);
 	expedient = http_citizen_files(srv.port, "VIA-001", "{\"form\": {\"establiment\": \"Bar Demo\", "
 	                               "\"adreca\": \"Plaça Major 3, 46001 València\", \"m2\": \"12\", "
 	                               "\"temporada\": \"anual\"}}");
