@@ -17,17 +17,15 @@ int eng_store_expedient_vars(struct eng_store *s, struct eng_arena *a, const cha
 	if (strlen(id) != 36 || strspn(id, "0123456789abcdef-") != 36)
 		return eng_error_set(err, ENG_ENOTFOUND, "no expedient '%.40s'", id);
 	const char *p[] = {entity_id, id};
-	PGresult *r = PQexecParams(eng_store_conn(s), sql, 2, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		int rc = eng_store__fail(s, err, "reading an expedient's variables", r);
-		PQclear(r);
-		return rc;
-	}
+	PGresult *r = eng_store__query(s, "reading an expedient's variables", sql, 2, p, PGRES_TUPLES_OK,
+	                               err);
+	if (!r)
+		return err->code;
 	size_t rows = (size_t)PQntuples(r);
 	struct eng_value *v = rows ? eng_arena_alloc(a, rows * sizeof(*v)) : NULL;
 	for (size_t i = 0; v && i < rows; i++) {
-		v[i].name = eng_arena_strdup(a, PQgetvalue(r, (int)i, 0));
-		v[i].value = eng_arena_strdup(a, PQgetvalue(r, (int)i, 1));
+		v[i].name = eng_store__col(a, r, (int)i, 0);
+		v[i].value = eng_store__col(a, r, (int)i, 1);
 	}
 	PQclear(r);
 	*out = v;
