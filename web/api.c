@@ -20,13 +20,14 @@ struct embedded_file {
 };
 extern const struct embedded_file web_openapi_files[];
 
-static void send_json(struct web_ctx *c, int status, json_t *j)
+void web_api_send(struct web_ctx *c, int status, json_t *j)
 {
 	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	if (!text) {
 		/* json_pack refuses invalid UTF-8 and returns NULL: never crash on a bad string. */
 		status = 500;
-		text = strdup("{\"error\":\"internal error\"}");
+		text = strdup("{\"code\":\"internal\",\"error\":\"internal error\",\"message\":{\"ca\":"
+		              "\"Error intern; no s'ha desat res.\",\"es\":\"Error interno; no se ha guardado nada.\"}}");
 	}
 	evbuffer_add(c->out, text, strlen(text));
 	free(text);
@@ -68,7 +69,9 @@ static const struct api_code {
 	 "El token de seguridad (CSRF) de la sesión falta o no es correcto; vuelva a cargar la página."},
 	{"not_found", "No existeix o no hi teniu accés.", "No existe o no tiene acceso."},
 	{"method_not_allowed", "Aquesta adreça no admet aquest mètode.", "Esta dirección no admite este método."},
-	{"conflict", "L'expedient ha canviat o ja no admet aquesta acció; torneu-lo a llegir.", "El expediente ha cambiado o ya no admite esta acción; vuelva a leerlo."},
+	/* Expedients and signature requests alike: say what changed in "error". */
+	{"conflict", "Ha canviat mentrestant o ja no admet aquesta acció; torneu-lo a llegir.",
+	 "Ha cambiado entretanto o ya no admite esta acción; vuelva a leerlo."},
 	{"replay", "Aquesta entrega ja s'havia rebut.", "Esta entrega ya se había recibido."},
 	{"too_large", "La petició és massa gran.", "La petición es demasiado grande."},
 	{"invalid_form", "El formulari té valors no vàlids.", "El formulario tiene valores no válidos."},
@@ -106,14 +109,14 @@ static json_t *error_json(struct web_ctx *c, const char *code, const char *detai
 	                 "message", "ca", k->ca, "es", k->es);
 }
 
-static void api_error_as(struct web_ctx *c, int status, const char *code, const char *msg)
+void web_api_error(struct web_ctx *c, int status, const char *code, const char *msg)
 {
-	send_json(c, status, error_json(c, code, msg));
+	web_api_send(c, status, error_json(c, code, msg));
 }
 
 static void api_error(struct web_ctx *c, int status, const char *msg)
 {
-	api_error_as(c, status, status_code(status), msg);
+	web_api_error(c, status, status_code(status), msg);
 }
 
 static json_t *text_json(const struct eng_text *t)
@@ -201,7 +204,7 @@ static void api_expedient(struct web_ctx *c, const char *id)
 {
 	struct eng_expedient_view x;
 	if (api_visible(c, id, &x))
-		send_json(c, 200, expedient_json(c, &x));
+		web_api_send(c, 200, expedient_json(c, &x));
 }
 
 /* The first member of object j other than `allowed` (owned by j), or NULL. */
@@ -224,7 +227,7 @@ static void api_submit(struct web_ctx *c, const struct eng_definition *d)
 	if (strcmp(c->session.principal_kind, "citizen") != 0)
 		return api_error(c, 403, "only citizens start expedients here");
 	if (!web_csrf_ok(c, web_header(c, "X-CSRF-Token")))
-		return api_error_as(c, 403, "csrf", "missing or wrong X-CSRF-Token header");
+		return web_api_error(c, 403, "csrf", "missing or wrong X-CSRF-Token header");
 	size_t len;
 	char *body = web_body(c, 256 * 1024, &len);
 	if (!body)
@@ -232,7 +235,7 @@ static void api_submit(struct web_ctx *c, const struct eng_definition *d)
 	json_error_t jerr;
 	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!j)
-		return api_error_as(c, 400, "invalid_json",
+		return web_api_error(c, 400, "invalid_json",
 		        eng_arena_printf(&c->arena, "the body is not valid JSON: %s (line %d, column %d)",
 		                         jerr.text, jerr.line, jerr.column));
 	json_t *form = json_object_get(j, "form");
@@ -273,7 +276,7 @@ static void api_submit(struct web_ctx *c, const struct eng_definition *d)
 		}
 		json_t *j422 = error_json(c, "invalid_form", "the form has invalid values");
 		json_object_set_new(j422, "errors", errs);
-		return send_json(c, 422, j422);
+		return web_api_send(c, 422, j422);
 	}
 	if (rc == ENG_EINVALID)
 		return api_error(c, 400, err.msg);
@@ -285,7 +288,7 @@ static void api_submit(struct web_ctx *c, const struct eng_definition *d)
 		                                        : "internal error; nothing was stored");
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Location",
 	                  eng_arena_printf(&c->arena, "/api/v1/expedients/%s", x.id));
-	send_json(c, 201, expedient_json(c, &x));
+	web_api_send(c, 201, expedient_json(c, &x));
 }
 
 /* The answer to an action, once applied (on this loop, or by the committer). */
@@ -302,7 +305,7 @@ static void action_answer(struct web_ctx *c, struct web_job *job)
 		                                              : "the expedient changed: read it again");
 		json_object_set_new(j, "state", json_string(x.state));
 		json_object_set_new(j, "version", json_integer((json_int_t)x.version));
-		return send_json(c, 409, j);
+		return web_api_send(c, 409, j);
 	}
 	if (rc == ENG_EDENIED)
 		return api_error(c, 403, job->out.step.msg);
@@ -312,7 +315,7 @@ static void action_answer(struct web_ctx *c, struct web_job *job)
 		return api_error(c, rc == ENG_EUNAVAILABLE ? 503 : 500,
 		                 rc == ENG_EUNAVAILABLE ? "the database is unavailable; try again later"
 		                                        : "internal error; nothing was changed");
-	send_json(c, 200, expedient_json(c, &job->view));
+	web_api_send(c, 200, expedient_json(c, &job->view));
 }
 
 /* POST /api/v1/expedients/{id}/actions/{action} with an optional {"version": N}: the
@@ -323,7 +326,7 @@ static void api_action(struct web_ctx *c, const char *id, const char *action)
 	if (!c->signed_in)
 		return api_error(c, 401, "sign in first: this call needs a session cookie");
 	if (!web_csrf_ok(c, web_header(c, "X-CSRF-Token")))
-		return api_error_as(c, 403, "csrf", "missing or wrong X-CSRF-Token header");
+		return web_api_error(c, 403, "csrf", "missing or wrong X-CSRF-Token header");
 	size_t len;
 	char *body = web_body(c, 16384, &len);
 	if (!body)
@@ -333,7 +336,7 @@ static void api_action(struct web_ctx *c, const char *id, const char *action)
 		json_error_t jerr;
 		json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 		if (!j)
-			return api_error_as(c, 400, "invalid_json",
+			return web_api_error(c, 400, "invalid_json",
 			        eng_arena_printf(&c->arena, "the body is not valid JSON: %s (line %d, column %d)",
 			                         jerr.text, jerr.line, jerr.column));
 		json_t *v = json_object_get(j, "version");
@@ -412,7 +415,7 @@ static void api_callback(struct web_ctx *c, const char *subscriber)
 	int rc = conn_backoffice_callback_verify(&cb, conn_set_state(c->srv->cfg.connectors, "backoffice"),
 	                                         &req, callback_seen, &cerr, c);
 	if (rc)
-		return api_error_as(c, rc == CONN_BO_EUNKNOWN ? 404 : rc == CONN_BO_EDENIED ? 401
+		return web_api_error(c, rc == CONN_BO_EUNKNOWN ? 404 : rc == CONN_BO_EDENIED ? 401
 		                       : rc == CONN_BO_EREPLAY ? 409 : rc == CONN_EINVALID ? 400 : 503,
 		                    rc == CONN_BO_EDENIED ? "unauthenticated" : rc == CONN_BO_EREPLAY ? "replay"
 		                    : rc == CONN_BO_EUNKNOWN ? "not_found" : rc == CONN_EINVALID ? "bad_request"
@@ -448,7 +451,7 @@ static void api_search(struct web_ctx *c, const char *q)
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, tramit_json(ds[i], false));
-	send_json(c, 200, json_pack("{s:o}", "tramits", list));
+	web_api_send(c, 200, json_pack("{s:o}", "tramits", list));
 }
 
 /* GET /api/v1/documents/{csv}: what the verification page shows, for programs. An unknown,
@@ -500,7 +503,7 @@ static void api_document(struct web_ctx *c, const char *typed)
 			json_array_append_new(list, o);
 	}
 	json_object_set_new(j, "signatures", list);
-	send_json(c, 200, j);
+	web_api_send(c, 200, j);
 }
 
 char *web_tramits_json(const struct cat_catalog *cat)
@@ -527,7 +530,7 @@ static json_t *message_json(const struct eng_message_view *m)
 static void api_message_post(struct web_ctx *c, const struct eng_expedient_view *x)
 {
 	if (!web_csrf_ok(c, web_header(c, "X-CSRF-Token")))
-		return api_error_as(c, 403, "csrf", "missing or wrong X-CSRF-Token header");
+		return web_api_error(c, 403, "csrf", "missing or wrong X-CSRF-Token header");
 	size_t len;
 	char *body = web_body(c, 32768, &len);
 	if (!body)
@@ -535,7 +538,7 @@ static void api_message_post(struct web_ctx *c, const struct eng_expedient_view 
 	json_error_t jerr;
 	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!j)
-		return api_error_as(c, 400, "invalid_json",
+		return web_api_error(c, 400, "invalid_json",
 		        eng_arena_printf(&c->arena, "the body is not valid JSON: %s (line %d, column %d)",
 		                         jerr.text, jerr.line, jerr.column));
 	bool staff = strcmp(c->session.principal_kind, "employee") == 0;
@@ -579,7 +582,7 @@ static void api_message_post(struct web_ctx *c, const struct eng_expedient_view 
 		return api_error(c, 404, "no such expedient");
 	if (rc)
 		return api_error(c, 503, "the database is unavailable; try again later");
-	send_json(c, created ? 201 : 200, json_pack("{s:s, s:b}", "id", id, "created", created));
+	web_api_send(c, created ? 201 : 200, json_pack("{s:s, s:b}", "id", id, "created", created));
 }
 
 /* GET or POST /api/v1/expedients/{id}/messages, for whoever may see the expedient. */
@@ -601,7 +604,7 @@ static void api_messages(struct web_ctx *c, const char *id, bool get, bool post)
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, message_json(&m[i]));
-	send_json(c, 200, json_pack("{s:o}", "messages", list));
+	web_api_send(c, 200, json_pack("{s:o}", "messages", list));
 }
 
 void web_route_api(struct web_ctx *c, const char *rest)
@@ -626,7 +629,7 @@ void web_route_api(struct web_ctx *c, const char *rest)
 		if (!d)
 			return api_error(c, 404, "no such tràmit");
 		if (!slash)
-			return get ? send_json(c, 200, tramit_json(d, true)) : api_error(c, 405, "use GET");
+			return get ? web_api_send(c, 200, tramit_json(d, true)) : api_error(c, 405, "use GET");
 		if (strcmp(slash, "/expedients") == 0)
 			return m == EVHTTP_REQ_POST ? api_submit(c, d) : api_error(c, 405, "use POST");
 	}

@@ -179,21 +179,7 @@ void web_render_drafts(struct web_ctx *c)
 
 /* --- GET/PUT/DELETE /api/v1/drafts/{code} --- */
 
-static void send_json(struct web_ctx *c, int status, json_t *j)
-{
-	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	if (!text) {
-		status = 500;
-		text = strdup("{\"code\":\"internal\",\"error\":\"internal error\",\"message\":{\"ca\":"
-		              "\"Error intern; no s'ha desat res.\",\"es\":\"Error interno; no se ha guardado nada.\"}}");
-	}
-	evbuffer_add(c->out, text, strlen(text));
-	free(text);
-	json_decref(j);
-	web_send(c, status, "application/json");
-}
-
-/* The API's error shape: {"code", "error", "message": {"ca", "es"}}. */
+/* The API's error shape, with the message of a page's i18n key (what the form would say). */
 static void api_fail(struct web_ctx *c, int status, const char *code, const char *detail,
                      const char *key)
 {
@@ -203,7 +189,7 @@ static void api_fail(struct web_ctx *c, int status, const char *code, const char
 	c->lang = ENG_LANG_ES;
 	const char *es = web_t(c, key);
 	c->lang = lang;
-	send_json(c, status, json_pack("{s:s, s:s, s:{s:s, s:s}}", "code", code, "error", detail,
+	web_api_send(c, status, json_pack("{s:s, s:s, s:{s:s, s:s}}", "code", code, "error", detail,
 	                               "message", "ca", ca, "es", es));
 }
 
@@ -225,7 +211,7 @@ static void api_get(struct web_ctx *c, const struct eng_definition *def)
 		return api_fail(c, 404, "not_found", "no draft of this tràmit", "draft.api.none");
 	if (rc)
 		return api_fail(c, 503, "unavailable", err.msg, "err.unavailable");
-	send_json(c, 200, draft_json(&d));
+	web_api_send(c, 200, draft_json(&d));
 }
 
 static void api_put(struct web_ctx *c, const struct eng_definition *def)

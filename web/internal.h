@@ -7,6 +7,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <jansson.h>
 #include <pthread.h>
 
 #include "web.h"
@@ -184,6 +185,11 @@ void web_route_verify_document(struct web_ctx *c, const char *csv);
 enum { WEB_ELIMITED = -100 };
 int web_verify_lookup(struct web_ctx *c, const char *typed, struct eng_document_view *doc);
 void web_route_api(struct web_ctx *c, const char *rest);
+/* The API's answers (api.c): j as JSON (taken; NULL or unencodable answers 500 in the error
+ * shape), and an error {"code", "error": detail, "message": {"ca", "es"}} with the bilingual
+ * message of code (bad_request, invalid_json, forbidden, csrf, not_found, ...). */
+void web_api_send(struct web_ctx *c, int status, json_t *j);
+void web_api_error(struct web_ctx *c, int status, const char *code, const char *detail);
 /* The catalogue's list as the API serves it (malloc'd, NULL when out of memory). */
 char *web_tramits_json(const struct cat_catalog *cat);
 /* POST /api/v1/payments/redsys/notification: the card gateway's signed notification. */

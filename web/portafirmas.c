@@ -565,50 +565,6 @@ void web_route_signatures(struct web_ctx *c, const char *rest)
 
 /* --- the JSON API: /api/v1/signatures (the same rules as the pages) --- */
 
-/* Errors in the API's shape: {"code", "error" (English detail), "message": {"ca", "es"}}. */
-static void api_fail(struct web_ctx *c, int status, const char *code, const char *detail)
-{
-	static const struct { const char *code, *ca, *es; } texts[] = {
-		{"bad_request", "La petició no té la forma esperada.", "La petición no tiene la forma esperada."},
-		{"invalid_json", "El cos de la petició no és JSON vàlid.", "El cuerpo de la petición no es JSON válido."},
-		{"unauthenticated", "Cal identificar-se: inicieu la sessió o signeu la petició.",
-		 "Es necesario identificarse: inicie sesión o firme la petición."},
-		{"forbidden", "No podeu fer aquesta acció.", "No puede realizar esta acción."},
-		{"csrf", "El testimoni de seguretat (CSRF) de la sessió falta o no és correcte; torneu a carregar la pàgina.",
-		 "El token de seguridad (CSRF) de la sesión falta o no es correcto; vuelva a cargar la página."},
-		{"not_found", "No existeix o no hi teniu accés.", "No existe o no tiene acceso."},
-		{"method_not_allowed", "Aquesta adreça no admet aquest mètode.", "Esta dirección no admite este método."},
-		{"conflict", "La sol·licitud ha canviat o ja no admet aquesta acció; torneu-la a llegir.",
-		 "La solicitud ha cambiado o ya no admite esta acción; vuelva a leerla."},
-		{"too_large", "La petició és massa gran.", "La petición es demasiado grande."},
-		{"invalid_form", "Les dades no són vàlides.", "Los datos no son válidos."},
-		{"unavailable", "El servei no està disponible; torneu-ho a provar més tard.",
-		 "El servicio no está disponible; vuelva a intentarlo más tarde."},
-	};
-	size_t k = 0;
-	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
-		if (strcmp(texts[i].code, code) == 0)
-			k = i;
-	json_t *j = json_pack("{s:s, s:s, s:{s:s, s:s}}", "code", texts[k].code, "error", detail,
-	                      "message", "ca", texts[k].ca, "es", texts[k].es);
-	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(j);
-	evbuffer_add_printf(c->out, "%s", text ? text : "{\"code\":\"internal\",\"error\":\"internal error\"}");
-	free(text);
-	web_send(c, status, "application/json");
-}
-
-static void api_send(struct web_ctx *c, int status, json_t *j)
-{
-	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(j);
-	if (!text)
-		return api_fail(c, 503, "unavailable", "the answer could not be encoded");
-	evbuffer_add(c->out, text, strlen(text));
-	free(text);
-	web_send(c, status, "application/json");
-}
-
 static json_t *summary_json(const struct eng_sig_request *r)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s?, s:s?, s:s?, s:s?, s:s?}",
@@ -649,16 +605,16 @@ static json_t *request_json(const struct eng_sig_request *r)
 static void api_act(struct web_ctx *c, const char *id, enum eng_sig_act_kind kind)
 {
 	if (!web_csrf_ok(c, web_header(c, "X-CSRF-Token")))
-		return api_fail(c, 403, "csrf", "missing or wrong X-CSRF-Token header");
+		return web_api_error(c, 403, "csrf", "missing or wrong X-CSRF-Token header");
 	size_t len;
 	char *body = web_body(c, 16384, &len);
 	if (!body)
-		return api_fail(c, 413, "too_large", "the body is larger than 16 KiB");
+		return web_api_error(c, 413, "too_large", "the body is larger than 16 KiB");
 	json_error_t jerr;
 	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(j)) {
 		json_decref(j);
-		return api_fail(c, 400, "invalid_json", "expected a JSON object {\"version\": N, ...}");
+		return web_api_error(c, 400, "invalid_json", "expected a JSON object {\"version\": N, ...}");
 	}
 	const char *k;
 	json_t *v;
@@ -676,18 +632,18 @@ static void api_act(struct web_ctx *c, const char *id, enum eng_sig_act_kind kin
 	bool bad_types = (jv && !json_is_integer(jv)) || (jp && !json_is_string(jp)) || (jr && !json_is_string(jr));
 	json_decref(j);
 	if (extra)
-		return api_fail(c, 400, "bad_request", eng_arena_printf(&c->arena, "unknown member '%s'", extra));
+		return web_api_error(c, 400, "bad_request", eng_arena_printf(&c->arena, "unknown member '%s'", extra));
 	if (bad_types)
-		return api_fail(c, 400, "bad_request", "version must be a number, password and reason strings");
+		return web_api_error(c, 400, "bad_request", "version must be a number, password and reason strings");
 	struct eng_sig_request r;
 	struct eng_error err = {0};
 	int rc = eng_signature_get(c->store, &c->arena, a.entity_id, id, a.by, a.time_ms, &r, &err);
 	if (rc == ENG_ENOTFOUND)
-		return api_fail(c, 404, "not_found", "no such signature request");
+		return web_api_error(c, 404, "not_found", "no such signature request");
 	if (rc)
-		return api_fail(c, 503, "unavailable", "the database is unavailable; try again later");
+		return web_api_error(c, 503, "unavailable", "the database is unavailable; try again later");
 	if (!r.mine || (kind != ENG_SIG_REJECT && !place_of_kind(&r, kind)))
-		return api_fail(c, 403, "forbidden", "you hold no pending place of this kind on the current line");
+		return web_api_error(c, 403, "forbidden", "you hold no pending place of this kind on the current line");
 	unsigned char *der = NULL;
 	size_t der_len = 0;
 	if (kind == ENG_SIG_SIGN) {
@@ -696,7 +652,7 @@ static void api_act(struct web_ctx *c, const char *id, enum eng_sig_act_kind kin
 			why = sign_document(c, &r, &a, &der, &der_len);
 		if (why) {
 			free(der);
-			return api_fail(c, 422, "invalid_form", why);
+			return web_api_error(c, 422, "invalid_form", why);
 		}
 	}
 	struct eng_sig_result res;
@@ -704,17 +660,17 @@ static void api_act(struct web_ctx *c, const char *id, enum eng_sig_act_kind kin
 	                       &res, &err);
 	free(der);
 	if (rc == ENG_EDENIED)
-		return api_fail(c, 403, "forbidden", err.msg);
+		return web_api_error(c, 403, "forbidden", err.msg);
 	if (rc == ENG_ECONFLICT)
-		return api_fail(c, 409, "conflict", err.msg);
+		return web_api_error(c, 409, "conflict", err.msg);
 	if (rc == ENG_EINVALID)
-		return api_fail(c, 422, "invalid_form", err.msg);
+		return web_api_error(c, 422, "invalid_form", err.msg);
 	if (rc)
-		return api_fail(c, 503, "unavailable", "the database is unavailable; try again later");
+		return web_api_error(c, 503, "unavailable", "the database is unavailable; try again later");
 	rc = eng_signature_get(c->store, &c->arena, a.entity_id, id, a.by, web_now_ms(), &r, &err);
 	if (rc)
-		return api_fail(c, 503, "unavailable", "the database is unavailable; try again later");
-	api_send(c, 200, request_json(&r));
+		return web_api_error(c, 503, "unavailable", "the database is unavailable; try again later");
+	web_api_send(c, 200, request_json(&r));
 }
 
 void web_route_api_signatures(struct web_ctx *c, const char *rest)
@@ -728,24 +684,24 @@ void web_route_api_signatures(struct web_ctx *c, const char *rest)
 		const char *slash = strchr(rest + 1, '/');
 		size_t n = slash ? (size_t)(slash - rest - 1) : strlen(rest + 1);
 		if (rest[0] != '/' || n != 36)
-			return api_fail(c, 404, "not_found", "no such signature request");
+			return web_api_error(c, 404, "not_found", "no such signature request");
 		memcpy(idbuf, rest + 1, n);
 		idbuf[n] = '\0';
 		id = idbuf;
 		act = slash ? slash + 1 : NULL;
 		if (!eng_uuid_valid(id) || (act && strcmp(act, "sign") != 0 && strcmp(act, "approve") != 0 &&
 		                            strcmp(act, "reject") != 0))
-			return api_fail(c, 404, "not_found", "no such signature request or act");
+			return web_api_error(c, 404, "not_found", "no such signature request or act");
 	}
 	if ((act && !post) || (!act && !get))
-		return api_fail(c, 405, "method_not_allowed", act ? "use POST" : "use GET");
+		return web_api_error(c, 405, "method_not_allowed", act ? "use POST" : "use GET");
 	if (!c->signed_in)
-		return api_fail(c, 401, "unauthenticated", "sign in first: this call needs a session cookie");
+		return web_api_error(c, 401, "unauthenticated", "sign in first: this call needs a session cookie");
 	if (strcmp(c->session.principal_kind, "employee") != 0)
-		return api_fail(c, 403, "forbidden", "the portasignatures is for employees");
+		return web_api_error(c, 403, "forbidden", "the portasignatures is for employees");
 	struct eng_error err = {0};
 	if (sweep(c) != 0)
-		return api_fail(c, 503, "unavailable", "the database is unavailable; try again later");
+		return web_api_error(c, 503, "unavailable", "the database is unavailable; try again later");
 	if (act)
 		return api_act(c, id, strcmp(act, "sign") == 0 ? ENG_SIG_SIGN
 		                      : strcmp(act, "approve") == 0 ? ENG_SIG_APPROVE : ENG_SIG_REJECT);
@@ -754,20 +710,20 @@ void web_route_api_signatures(struct web_ctx *c, const char *rest)
 		int rc = eng_signature_get(c->store, &c->arena, c->srv->cfg.entity_id, id,
 		                           c->session.principal_id, web_now_ms(), &r, &err);
 		if (rc == ENG_ENOTFOUND)
-			return api_fail(c, 404, "not_found", "no such signature request");
+			return web_api_error(c, 404, "not_found", "no such signature request");
 		if (rc)
-			return api_fail(c, 503, "unavailable", "the database is unavailable; try again later");
-		return api_send(c, 200, request_json(&r));
+			return web_api_error(c, 503, "unavailable", "the database is unavailable; try again later");
+		return web_api_send(c, 200, request_json(&r));
 	}
 	struct eng_sig_request *pending, *done;
 	size_t n_pending, n_done;
 	if (eng_signature_inbox(c->store, &c->arena, c->srv->cfg.entity_id, c->session.principal_id,
 	                        web_now_ms(), &pending, &n_pending, &done, &n_done, &err) != 0)
-		return api_fail(c, 503, "unavailable", "the database is unavailable; try again later");
+		return web_api_error(c, 503, "unavailable", "the database is unavailable; try again later");
 	json_t *jp = json_array(), *jd = json_array();
 	for (size_t i = 0; i < n_pending; i++)
 		json_array_append_new(jp, summary_json(&pending[i]));
 	for (size_t i = 0; i < n_done; i++)
 		json_array_append_new(jd, summary_json(&done[i]));
-	api_send(c, 200, json_pack("{s:o, s:o}", "pending", jp, "done", jd));
+	web_api_send(c, 200, json_pack("{s:o, s:o}", "pending", jp, "done", jd));
 }

@@ -464,7 +464,7 @@ Test(journey, api_actions_check_the_version_and_the_actor)
 	char *ecsrf = form_csrf(employee, bo);
 	http_post_json(employee, path, "{\"version\": 5}", ecsrf, &r);
 	cr_expect_eq(r.status, 409);
-	cr_expect_str_eq(r.body, "{\"code\":\"conflict\",\"error\":\"the expedient changed: read it again\",\"message\":{\"ca\":\"L'expedient ha canviat o ja no admet aquesta acció; torneu-lo a llegir.\",\"es\":\"El expediente ha cambiado o ya no admite esta acción; vuelva a leerlo.\"},\"state\":\"submitted\",\"version\":1}");
+	cr_expect_str_eq(r.body, "{\"code\":\"conflict\",\"error\":\"the expedient changed: read it again\",\"message\":{\"ca\":\"Ha canviat mentrestant o ja no admet aquesta acció; torneu-lo a llegir.\",\"es\":\"Ha cambiado entretanto o ya no admite esta acción; vuelva a leerlo.\"},\"state\":\"submitted\",\"version\":1}");
 	http_response_free(&r);
 	http_post_json(employee, path, "{\"version\": \"1\"}", ecsrf, &r);
 	cr_expect_eq(r.status, 400);
@@ -476,7 +476,7 @@ Test(journey, api_actions_check_the_version_and_the_actor)
 	http_response_free(&r);
 	http_post_json(employee, path, "{}", ecsrf, &r);
 	cr_expect_eq(r.status, 409);
-	cr_expect_str_eq(r.body, "{\"code\":\"conflict\",\"error\":\"action 'resolve' is not available in state 'resolved'\",\"message\":{\"ca\":\"L'expedient ha canviat o ja no admet aquesta acció; torneu-lo a llegir.\",\"es\":\"El expediente ha cambiado o ya no admite esta acción; vuelva a leerlo.\"},\"state\":\"resolved\",\"version\":2}");
+	cr_expect_str_eq(r.body, "{\"code\":\"conflict\",\"error\":\"action 'resolve' is not available in state 'resolved'\",\"message\":{\"ca\":\"Ha canviat mentrestant o ja no admet aquesta acció; torneu-lo a llegir.\",\"es\":\"Ha cambiado entretanto o ya no admite esta acción; vuelva a leerlo.\"},\"state\":\"resolved\",\"version\":2}");
 	http_response_free(&r);
 	http_post_json(employee, "/api/v1/expedients/00000000-0000-4000-8000-000000000000/actions/resolve", "{}", ecsrf, &r);
 	cr_expect_eq(r.status, 404);
@@ -489,7 +489,7 @@ Test(journey, api_actions_check_the_version_and_the_actor)
 	snprintf(bad, sizeof(bad), "/api/v1/expedients/%s/actions/%%FF", id);
 	http_post_json(employee, bad, "{}", ecsrf, &r);
 	cr_expect_eq(r.status, 409);
-	cr_expect_str_eq(r.body, "{\"code\":\"conflict\",\"error\":\"action '?' is not available in state 'resolved'\",\"message\":{\"ca\":\"L'expedient ha canviat o ja no admet aquesta acció; torneu-lo a llegir.\",\"es\":\"El expediente ha cambiado o ya no admite esta acción; vuelva a leerlo.\"},\"state\":\"resolved\",\"version\":2}");
+	cr_expect_str_eq(r.body, "{\"code\":\"conflict\",\"error\":\"action '?' is not available in state 'resolved'\",\"message\":{\"ca\":\"Ha canviat mentrestant o ja no admet aquesta acció; torneu-lo a llegir.\",\"es\":\"Ha cambiado entretanto o ya no admite esta acción; vuelva a leerlo.\"},\"state\":\"resolved\",\"version\":2}");
 	http_response_free(&r);
 	http_get(employee, "/healthz", &r);
 	cr_expect_eq(r.status, 200, "the server is still up");
