@@ -58,6 +58,13 @@ struct cli_sweeper;
 int cli_sweeper_start(struct cli_sweeper **out, const char *conninfo, const char *entity,
                       const struct cat_catalog *catalog, const struct eng_calendar *calendar);
 void cli_sweeper_stop(struct cli_sweeper *s); /* accepts NULL */
+/* The document repository's housekeeping inside `tramit serve` (cli/repository.c): a sweep
+ * every TRAMIT_HOUSEKEEPING_MINUTES (default 60; 0: never) of drafts, uploads of forms not filed
+ * within TRAMIT_UPLOAD_KEEP_HOURS (default 24) and unreferenced blobs. */
+struct cli_housekeeping;
+int cli_housekeeping_start(struct cli_housekeeping **out, const char *conninfo);
+void cli_housekeeping_stop(struct cli_housekeeping *h); /* accepts NULL */
+int cli_repository(int argc, char **argv);
 
 /* Time-stamped digests of the hash chains (digest.c). A TSA at a URL or the built-in one;
  * trust, when set, holds the TSA's CA and every token is checked against it. */

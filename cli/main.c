@@ -58,6 +58,9 @@ static void usage(FILE *out)
 	        "                       representation mandates: who may act for whom, on what, when\n"
 	        "  certificates link USERNAME NIF\n"
 	        "                       an employee signs in with the certificate of NIF\n"
+	        "  repository sweep [--hours N]\n"
+	        "                       delete expired drafts, uploads of forms never filed and\n"
+	        "                       stored files nothing refers to\n"
 	        "  version              print the version\n"
 	        "\n"
 	        "environment: TRAMIT_DATABASE_URL, TRAMIT_VAR_DIR, PORT, TRAMIT_BIND,\n"
@@ -132,6 +135,8 @@ int main(int argc, char **argv)
 		return cli_mandates(argc - 1, argv + 1);
 	if (strcmp(cmd, "certificates") == 0)
 		return cli_certificates(argc - 1, argv + 1);
+	if (strcmp(cmd, "repository") == 0)
+		return cli_repository(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0) {
 		printf("tramit %s\n", TRAMIT_VERSION);
 		return 0;

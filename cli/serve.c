@@ -177,6 +177,7 @@ int cli_serve(int argc, char **argv)
 	struct conn_set *connectors = NULL;
 	struct cli_reconciler *reconciler = NULL;
 	struct cli_sweeper *sweeper = NULL;
+	struct cli_housekeeping *housekeeping = NULL;
 	struct eng_error err = {0};
 	size_t n_bad = 0;
 	int status = 1;
@@ -258,7 +259,8 @@ int cli_serve(int argc, char **argv)
 		goto done;
 	}
 	if (cli_reconciler_start(&reconciler, conninfo, entity, connectors, catalog, calendar) != 0 ||
-	    cli_sweeper_start(&sweeper, conninfo, entity, catalog, calendar) != 0)
+	    cli_sweeper_start(&sweeper, conninfo, entity, catalog, calendar) != 0 ||
+	    cli_housekeeping_start(&housekeeping, conninfo) != 0)
 		goto done;
 	/* The chains' daily time-stamped digest, when a TSA is configured. */
 	if (cli_digest_daily_start(&digests, conninfo) != 0)
@@ -272,6 +274,7 @@ int cli_serve(int argc, char **argv)
 	if (early_stop)
 		status = 0;
 done:
+	cli_housekeeping_stop(housekeeping);
 	cli_sweeper_stop(sweeper);
 	cli_reconciler_stop(reconciler);
 	cli_digest_daily_stop(digests);
