@@ -90,10 +90,20 @@ static void stamp_one(struct eng_store *s, const struct eng_stamp_item *it)
 	struct eng_error err = {0};
 	int rc = conn_doc_seal_timestamp(&token, &len, when, (const unsigned char *)it->seal,
 	                                 it->seal_len, stamper.url, &cerr);
+	/* CAdES-T: the token goes into the seal itself, so the seal alone proves when. */
+	unsigned char *seal_t = NULL;
+	size_t seal_t_len = 0;
+	struct conn_sign_error serr = {0};
+	if (!rc && conn_sign_cades_add_timestamp(&seal_t, &seal_t_len, (const unsigned char *)it->seal,
+	                                         it->seal_len, token, len, &serr) != 0) {
+		snprintf(cerr.msg, sizeof(cerr.msg), "adding the time stamp to the seal: %.200s", serr.msg);
+		rc = 1;
+	}
 	if (rc)
 		fprintf(stderr, "tramit: document %s (attempt %d): %s\n", it->id, it->attempts, cerr.msg);
-	if (eng_issued_stamp_record(s, it->id, rc ? NULL : token, len, when, cerr.msg, &err) != 0)
+	if (eng_issued_stamp_record(s, it->id, rc ? NULL : token, len, when, seal_t, seal_t_len, cerr.msg, &err) != 0)
 		fprintf(stderr, "tramit: document %s: recording its time stamp: %s\n", it->id, err.msg);
+	free(seal_t);
 	conn_doc_free(token);
 }
 

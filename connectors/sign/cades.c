@@ -1,5 +1,6 @@
 /* CAdES-BES/EPES with OpenSSL CMS: signing (detached or attached, SHA-256, signing time,
- * signing-certificate-v2, optional signature policy and signature timestamp) and verification.
+ * signing-certificate-v2, optional signature policy and signature timestamp), verification, and
+ * the upgrade of a CAdES-BES signature to CAdES-T with a token obtained after signing.
  * Invariant: a CMS passes only with one signer, strong algorithms, signed attributes whose
  * signature and content digest check, an ESS signing-certificate attribute naming the very
  * certificate that verified, and a chain to the trust store. */
@@ -13,6 +14,8 @@
 #include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/ess.h>
+#include <openssl/sha.h>
+#include <openssl/ts.h>
 
 #include "connectors/tsa/tsa.h"
 
@@ -352,6 +355,63 @@ int conn_sign_cades_verify(struct conn_sign_report *out, const unsigned char *de
 		rc = cverify_steps(&v, detached, detached_len, trust, out);
 	if (rc != 0)
 		conn_sign_report_clear(out);
+	sk_X509_pop_free(v.certs, X509_free);
+	CMS_ContentInfo_free(v.cms);
+	ERR_clear_error();
+	return rc;
+}
+
+/* The token's imprint must be the SHA-256 of the signature value it is attached to. */
+static int imprint_matches(const unsigned char *token, size_t token_len, const ASN1_OCTET_STRING *value,
+                           struct conn_sign_error *err)
+{
+	const unsigned char *p = token;
+	PKCS7 *p7 = d2i_PKCS7(NULL, &p, (long)token_len);
+	TS_TST_INFO *info = p7 && p == token + token_len ? PKCS7_to_TS_TST_INFO(p7) : NULL;
+	TS_MSG_IMPRINT *imprint = info ? TS_TST_INFO_get_msg_imprint(info) : NULL;
+	ASN1_OCTET_STRING *got = imprint ? TS_MSG_IMPRINT_get_msg(imprint) : NULL;
+	X509_ALGOR *alg = imprint ? TS_MSG_IMPRINT_get_algo(imprint) : NULL;
+	unsigned char want[32];
+	SHA256(ASN1_STRING_get0_data(value), (size_t)ASN1_STRING_length(value), want);
+	int rc = 0;
+	if (!got)
+		rc = conn_sign__fail(err, CONN_SIGN_EINVALID, "not an RFC 3161 time-stamp token");
+	else if (OBJ_obj2nid(alg->algorithm) != NID_sha256 || ASN1_STRING_length(got) != 32 ||
+	         memcmp(ASN1_STRING_get0_data(got), want, 32) != 0)
+		rc = conn_sign__fail(err, CONN_SIGN_EINVALID, "the time-stamp token does not cover this "
+		                     "signature's value (SHA-256 imprint)");
+	TS_TST_INFO_free(info);
+	PKCS7_free(p7);
+	return rc;
+}
+
+int conn_sign_cades_add_timestamp(unsigned char **out, size_t *out_len, const unsigned char *der, size_t len,
+                                  const unsigned char *token, size_t token_len, struct conn_sign_error *err)
+{
+	*out = NULL;
+	*out_len = 0;
+	struct cverify v = {.err = err};
+	int rc = cms_read(&v, der, len);
+	if (!rc && CMS_unsigned_get_attr_by_NID(v.si, NID_id_smime_aa_timeStampToken, -1) >= 0)
+		rc = conn_sign__fail(err, CONN_SIGN_EINVALID, "the signature already carries a signature time stamp");
+	if (!rc)
+		rc = imprint_matches(token, token_len, CMS_SignerInfo_get0_signature(v.si), err);
+	/* The attribute's value is the token itself (a ContentInfo, hence a SEQUENCE). */
+	if (!rc && !CMS_unsigned_add1_attr_by_NID(v.si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, token,
+	                                          (int)token_len))
+		rc = conn_sign__fail(err, CONN_SIGN_EFAIL, "cannot add the time stamp to the signature");
+	unsigned char *p = NULL;
+	int n = rc ? 0 : i2d_CMS_ContentInfo(v.cms, &p);
+	if (!rc && n <= 0)
+		rc = conn_sign__fail(err, CONN_SIGN_EFAIL, "cannot encode the signature");
+	if (!rc) {
+		*out = malloc((size_t)n);
+		if (!*out)
+			rc = conn_sign__fail(err, CONN_SIGN_EFAIL, "out of memory");
+		else
+			memcpy(*out, p, (size_t)n), *out_len = (size_t)n;
+	}
+	OPENSSL_free(p);
 	sk_X509_pop_free(v.certs, X509_free);
 	CMS_ContentInfo_free(v.cms);
 	ERR_clear_error();

@@ -79,6 +79,14 @@ void conn_sign_report_clear(struct conn_sign_report *report);
 int conn_sign_xades_verify(struct conn_sign_report *out, const unsigned char *xml, size_t len,
                            const unsigned char *detached, size_t detached_len,
                            const struct conn_sign_trust *trust, struct conn_sign_error *err);
+/* CAdES-T from CAdES-BES: returns in *out (malloc'd; free()) the DER signature der with token
+ * (an RFC 3161 TimeStampToken, DER, over the SHA-256 of the signature value, as
+ * conn_tsa_stamp gives it) added as its signature-time-stamp unsigned attribute (ETSI EN 319
+ * 122-1). The signed part is untouched, so the signature still verifies. Returns 0, or
+ * CONN_SIGN_EINVALID when der is not a one-signer CMS, already has a time stamp, or the token
+ * does not cover its signature value; CONN_SIGN_EFAIL otherwise. */
+int conn_sign_cades_add_timestamp(unsigned char **out, size_t *out_len, const unsigned char *der, size_t len,
+                                  const unsigned char *token, size_t token_len, struct conn_sign_error *err);
 /* Verifies a DER CAdES signature; detached is the content of a detached one (NULL otherwise). */
 int conn_sign_cades_verify(struct conn_sign_report *out, const unsigned char *der, size_t len,
                            const unsigned char *detached, size_t detached_len,

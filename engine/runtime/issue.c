@@ -50,8 +50,8 @@ static const char *const statements[][2] = {
 	 "LIMIT $2::int FOR UPDATE SKIP LOCKED) RETURNING id, seal, timestamp_attempts"},
 	{"stamp_done",
 	 "UPDATE document SET timestamp_state = 'done', timestamp_token = decode($2, 'hex'), "
-	 "timestamped_at = $3::timestamptz, timestamp_error = NULL "
-	 "WHERE id = $1::uuid AND timestamp_state = 'pending'"},
+	 "timestamped_at = $3::timestamptz, timestamp_error = NULL, seal = decode($4, 'hex'), "
+	 "seal_format = 'cades-t-detached' WHERE id = $1::uuid AND timestamp_state = 'pending'"},
 	/* Retried after 30 s, 2 min, 4.5 min, 8 min; the fifth failure is final. */
 	{"stamp_failed",
 	 "UPDATE document SET timestamp_error = $2, timestamp_state = CASE WHEN timestamp_attempts "
@@ -342,17 +342,18 @@ int eng_issued_stamp_claim(struct eng_store *s, struct eng_arena *a, const char 
 }
 
 int eng_issued_stamp_record(struct eng_store *s, const char *id, const unsigned char *token,
-                            size_t len, const char *gen_time, const char *why,
-                            struct eng_error *err)
+                            size_t len, const char *gen_time, const unsigned char *seal_t,
+                            size_t seal_t_len, const char *why, struct eng_error *err)
 {
 	PGresult *r;
-	if (token) {
-		char *hex = hex_new(token, len);
-		if (!hex)
-			return eng_error_set(err, ENG_EINTERNAL, "out of memory");
-		const char *p[] = {id, hex, gen_time};
-		r = eng_store__run(s, "stamp_done", 3, p, PGRES_COMMAND_OK, err);
+	if (token && seal_t) {
+		char *hex = hex_new(token, len), *seal_hex = hex_new(seal_t, seal_t_len);
+		const char *p[] = {id, hex, gen_time, seal_hex};
+		r = hex && seal_hex ? eng_store__run(s, "stamp_done", 4, p, PGRES_COMMAND_OK, err) : NULL;
+		if (!hex || !seal_hex)
+			eng_error_set(err, ENG_EINTERNAL, "out of memory");
 		free(hex);
+		free(seal_hex);
 	} else {
 		const char *p[] = {id, why ? why : "unknown"};
 		r = eng_store__run(s, "stamp_failed", 2, p, PGRES_COMMAND_OK, err);

@@ -82,11 +82,12 @@ struct eng_stamp_item {
 int eng_issued_stamp_claim(struct eng_store *s, struct eng_arena *a, const char *entity_id,
                            int max, int lease_s, struct eng_stamp_item **out, size_t *n,
                            struct eng_error *err);
-/* Settles a claimed document: its token (DER) and genTime, or with token NULL the reason it
+/* Settles a claimed document: its token (DER), genTime and the seal with the token embedded
+ * (CAdES-T, which replaces the CAdES-BES seal), or with token or seal_t NULL the reason it
  * failed (retried later, with a growing delay; after 5 attempts it stays 'failed'). */
 int eng_issued_stamp_record(struct eng_store *s, const char *id, const unsigned char *token,
-                            size_t len, const char *gen_time, const char *why,
-                            struct eng_error *err);
+                            size_t len, const char *gen_time, const unsigned char *seal_t,
+                            size_t seal_t_len, const char *why, struct eng_error *err);
 
 /* Internals for the store (store_effects.c). */
 struct eng__tx;

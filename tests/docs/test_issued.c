@@ -476,6 +476,28 @@ static void signature_value(const char *seal_path, const char *out_path)
 	CMS_ContentInfo_free(cms);
 }
 
+/* The signature-time-stamp token a CAdES-T seal carries in its unsigned attributes. */
+static void embedded_token(const char *seal_path, const char *out_path)
+{
+	FILE *f = fopen(seal_path, "rb");
+	cr_assert_not_null(f);
+	unsigned char der[32768];
+	size_t n = fread(der, 1, sizeof(der), f);
+	fclose(f);
+	const unsigned char *p = der;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)n);
+	cr_assert_not_null(cms);
+	CMS_SignerInfo *si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
+	ASN1_STRING *token = CMS_unsigned_get0_data_by_OBJ(si, OBJ_nid2obj(NID_id_smime_aa_timeStampToken), -3,
+	                                                  V_ASN1_SEQUENCE);
+	cr_assert_not_null(token, "the seal has no signature-time-stamp attribute");
+	f = fopen(out_path, "wb");
+	cr_assert_eq(fwrite(ASN1_STRING_get0_data(token), 1, (size_t)ASN1_STRING_length(token), f),
+	             (size_t)ASN1_STRING_length(token));
+	fclose(f);
+	CMS_ContentInfo_free(cms);
+}
+
 Test(docs_issued_tsa, the_seal_is_time_stamped_after_the_commit_by_a_real_tsa)
 {
 	struct http_client *employee = signed_in("employee");
@@ -518,6 +540,32 @@ Test(docs_issued_tsa, the_seal_is_time_stamped_after_the_commit_by_a_real_tsa)
 	               "2>&1", sigval, token, sigval, ca_path, cluster.dir);
 	cr_assert_neq(rc, 0, "a token verified for other data: %s", out);
 	free(out);
+	/* CAdES-T: the seal itself carries that very token as its signature-time-stamp attribute,
+	 * still verifies with OpenSSL's CMS, and our verifier reports the token's time. */
+	char embedded[700], pdf[700];
+	snprintf(embedded, sizeof(embedded), "%s/embedded.tst", cluster.dir);
+	embedded_token(seal, embedded);
+	cr_assert_eq(shell_run(&out, NULL, "cmp %s %s 2>&1", token, embedded), 0, "the embedded token differs: %s", out);
+	free(out);
+	snprintf(sql, sizeof(sql), "SELECT seal_format || '|' || eni_signature_type FROM document WHERE id = '%s'",
+	         doc_id);
+	expect("cades-t-detached|TF04", sql);
+	snprintf(pdf, sizeof(pdf), "%s/doc.pdf", cluster.dir);
+	snprintf(path, sizeof(path), "/carpeta/expedients/%s/documents/%s", id, doc_id);
+	cr_assert_eq(download(maria, path, pdf, NULL), 200);
+	rc = shell_run(&out, NULL, "openssl cms -verify -binary -inform DER -in %s -content %s -CAfile %s "
+	               "-purpose any -out /dev/null 2>&1", seal, pdf, ca_path);
+	cr_assert_eq(rc, 0, "openssl cms -verify of the CAdES-T seal: %s", out);
+	free(out);
+	snprintf(sql, sizeof(sql), "SELECT to_char(timestamped_at AT TIME ZONE 'UTC', "
+	         "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM document WHERE id = '%s'", doc_id);
+	char *when = query1(sql), want[80];
+	snprintf(want, sizeof(want), "timestamp: %s\n", when);
+	rc = shell_run(&out, NULL, "%s signature verify %s --data %s --trust %s 2>&1", TRAMIT_BINARY, seal, pdf, ca_path);
+	cr_assert_eq(rc, 0, "tramit signature verify: %s", out);
+	cr_assert(strstr(out, want) != NULL, "no %s in: %s", want, out);
+	free(out);
+	free(when);
 	struct http_response r;
 	snprintf(path, sizeof(path), "/carpeta/expedients/%s", id);
 	http_get(maria, path, &r);
