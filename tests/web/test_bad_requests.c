@@ -46,7 +46,11 @@ static char *state(void)
 	                           "(SELECT coalesce(sum(version), 0) FROM expedient) || ' ' || "
 	                           "(SELECT count(*) FROM web_session) || ' ' || (SELECT count(*) FROM "
 	                           "card_order) || ' ' || (SELECT count(*) FROM person WHERE "
-	                           "notice_channel = 'sms') || ' ' || (SELECT count(*) FROM expedient_message)");
+	                           "notice_channel = 'sms') || ' ' || (SELECT count(*) FROM expedient_message) || ' ' || "
+	                           "(SELECT count(*) FROM form_draft) || ' ' || (SELECT count(*) FROM web_session "
+	                           "WHERE acting_as IS NOT NULL) || ' ' || (SELECT count(*) FROM notification WHERE "
+	                           "state <> 'made_available') || ' ' || (SELECT count(*) FROM expedient WHERE "
+	                           "assigned_to IS NOT NULL)");
 	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(r));
 	char *v = strdup(PQgetvalue(r, 0, 0));
 	PQclear(r);
@@ -63,6 +67,7 @@ struct route {
 	bool takes_id;
 	const char *token;      /* the form's token field: NULL for "csrf" */
 	const char *token_message; /* what a wrong token answers, when not the usual page */
+	const char *notfound_message; /* what someone else's object answers, when not the usual page */
 };
 
 /* The four answers every page gives, in Valencian. */
@@ -95,14 +100,38 @@ static void expect_refused(const struct route *rt, const char *what, struct http
 	free(after);
 }
 
-/* The route's path with {id} replaced by id. */
+/* The binding notification the citizen's expedient gets in setup_notification. */
+static char notification_id[40];
+
+/* The route's path with {id} replaced by id, and {nid} by the notification's id (or by id when
+ * id is nobody's). */
 static void fill(char *out, size_t cap, const char *tpl, const char *id)
 {
-	const char *at = strstr(tpl, "{id}");
-	if (!at)
-		snprintf(out, cap, "%s", tpl);
-	else
+	const char *at = strstr(tpl, "{id}"), *nat = strstr(tpl, "{nid}");
+	if (at)
 		snprintf(out, cap, "%.*s%s%s", (int)(at - tpl), tpl, id, at + 4);
+	else if (nat)
+		snprintf(out, cap, "%.*s%s%s", (int)(nat - tpl), tpl,
+		         strncmp(id, "00000000-", 9) == 0 ? id : notification_id, nat + 5);
+	else
+		snprintf(out, cap, "%s", tpl);
+}
+
+/* A binding notification waiting for the citizen on expedient id, as a notifying action
+ * leaves it. */
+static void setup_notification(const char *id)
+{
+	char sql[900];
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO notification (entity_id, expedient_id, event_seq, recipient_nif, recipient_obliged, "
+	         "template, effect_id, content, content_sha256, made_available_at, reject_at, last_day) VALUES "
+	         "('demo', '%s', 1, '12345678Z', false, 'requeriment', 'notify:requeriment', 'Requeriment', "
+	         "encode(sha256('Requeriment'), 'hex'), now(), now() + interval '10 days', "
+	         "current_date + 10) RETURNING id", id);
+	PGresult *r = PQexec(srv.conn, sql);
+	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(r));
+	snprintf(notification_id, sizeof(notification_id), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
 }
 
 static void try_route(const struct route *rt, struct http_client *c, const char *csrf,
@@ -154,8 +183,8 @@ static void try_route(const struct route *rt, struct http_client *c, const char 
 		snprintf(body, sizeof(body), "%s=%s&%s%szzz=1", field, csrf, rt->good, *rt->good ? "&" : "");
 	post(c, rt, path, body, csrf, &r);
 	/* The tràmit's form is checked by the engine against its definition (422, the field named
-	 * in the error summary); every other route refuses the field itself (400). */
-	bool form = strncmp(rt->path, "/tramits/", 9) == 0;
+	 * in the error summary); every other route, a draft's too, refuses the field itself (400). */
+	bool form = strncmp(rt->path, "/tramits/", 9) == 0 && strstr(rt->path, "/new");
 	expect_refused(rt, "an unknown field", &r, form ? 422 : 400,
 	               api ? "\"code\":\"bad_request\",\"error\":\"unknown member 'zzz': "
 	               : form ? "El formulari no té cap camp «zzz»." : page_message[2], before);
@@ -178,8 +207,8 @@ static void try_route(const struct route *rt, struct http_client *c, const char 
 		else
 			snprintf(body, sizeof(body), "%s=%s&%s", field, csrf, rt->good);
 		post(c, rt, other, body, csrf, &r);
-		expect_refused(rt, "someone else's expedient", &r, 404,
-		               api ? "\"code\":\"not_found\"" : page_message[4], before);
+		expect_refused(rt, "someone else's expedient", &r, 404, api ? "\"code\":\"not_found\""
+		               : rt->notfound_message ? rt->notfound_message : page_message[4], before);
 		http_response_free(&r);
 	}
 	free(before);
@@ -193,23 +222,30 @@ Test(bad_requests, every_state_changing_route_refuses_and_explains)
 	char *ccsrf = token_of(citizen, "/tramits/GEN-001/new", "csrf"), *ecsrf = token_of(employee, "/backoffice", "csrf");
 	char *id = http_citizen_files(srv.port, "GEN-001", "{\"form\": {\"assumpte\": \"Mala petició\", "
 	                              "\"exposa\": \"Fets\", \"solicita\": \"Petició\", \"idioma\": \"ca\"}}");
+	setup_notification(id);
 	static const struct route citizen_routes[] = {
 		{"the form", PAGE, "/tramits/GEN-001/new",
-		 "assumpte=A&exposa=B&solicita=C&idioma=ca", false, NULL, NULL},
-		{"sign-out", PAGE, "/logout", "", false, NULL, NULL},
-		{"notice preferences", PAGE, "/carpeta/avisos", "channel=sms&phone=612345678", false, NULL, NULL},
+		 "assumpte=A&exposa=B&solicita=C&idioma=ca", false, NULL, NULL, NULL},
+		{"saving a draft", PAGE, "/tramits/GEN-001/draft", "_action=draft&assumpte=A", false, NULL, NULL, NULL},
+		{"acting for someone", PAGE, "/carpeta/representacio", "as=", false, NULL, NULL, NULL},
+		{"opening a notification", PAGE, "/carpeta/notificacions/{nid}/open", "", true, NULL, NULL,
+		 "Aquesta notificació no existeix o no és per a vosaltres."},
+		{"sign-out", PAGE, "/logout", "", false, NULL, NULL, NULL},
+		{"notice preferences", PAGE, "/carpeta/avisos", "channel=sms&phone=612345678", false, NULL, NULL, NULL},
 		{"filing through the API", API, "/api/v1/tramits/GEN-001/expedients",
-		 "{\"form\": {\"assumpte\": \"A\", \"exposa\": \"B\", \"solicita\": \"C\", \"idioma\": \"ca\"}}", false, NULL, NULL},
+		 "{\"form\": {\"assumpte\": \"A\", \"exposa\": \"B\", \"solicita\": \"C\", \"idioma\": \"ca\"}}", false, NULL, NULL, NULL},
 		{"a message from the Carpeta", PAGE, "/carpeta/expedients/{id}/messages",
-		 "key=0123456789abcdef0123456789abcdef&message=Hola", true, NULL, NULL},
+		 "key=0123456789abcdef0123456789abcdef&message=Hola", true, NULL, NULL, NULL},
 		{"a message through the API", API, "/api/v1/expedients/{id}/messages", "{\"message\": \"Hola\"}",
-		 true, NULL, NULL},
+		 true, NULL, NULL, NULL},
 	};
 	static const struct route employee_routes[] = {
-		{"an action in the back office", PAGE, "/backoffice/expedients/{id}/actions/resolve", "version=1", true, NULL, NULL},
-		{"an action through the API", API, "/api/v1/expedients/{id}/actions/resolve", "{}", true, NULL, NULL},
+		{"an action in the back office", PAGE, "/backoffice/expedients/{id}/actions/resolve", "version=1", true, NULL, NULL, NULL},
+		{"an action through the API", API, "/api/v1/expedients/{id}/actions/resolve", "{}", true, NULL, NULL, NULL},
 		{"a note in the back office", PAGE, "/backoffice/expedients/{id}/messages",
-		 "key=0123456789abcdef0123456789abcdef&internal=yes&message=Nota", true, NULL, NULL},
+		 "key=0123456789abcdef0123456789abcdef&internal=yes&message=Nota", true, NULL, NULL, NULL},
+		{"an assignment in the back office", PAGE, "/backoffice/expedients/{id}/assign", "to=me", true,
+		 NULL, NULL, NULL},
 	};
 	for (size_t i = 0; i < sizeof(citizen_routes) / sizeof(citizen_routes[0]); i++)
 		try_route(&citizen_routes[i], citizen, ccsrf, id);
@@ -220,13 +256,24 @@ Test(bad_requests, every_state_changing_route_refuses_and_explains)
 	char *ptoken = token_of(anyone, "/pagaments", "token");
 	static const struct route pay_routes[] = {
 		{"finding a tax receipt", PAGE, "/pagaments", "referencia=000001234556&nif=12345678Z", false,
-		 "token", "Per seguretat, torneu a la pàgina del gestor de pagaments"},
+		 "token", "Per seguretat, torneu a la pàgina del gestor de pagaments", NULL},
 		{"paying a tax receipt by card", PAGE, "/pagaments/targeta", "referencia=000001234556&nif=12345678Z",
-		 false, "token", "Per seguretat, torneu a la pàgina del gestor de pagaments"},
+		 false, "token", "Per seguretat, torneu a la pàgina del gestor de pagaments", NULL},
+		{"a tax receipt's payment document", PAGE, "/pagaments/document", "referencia=000001234556&nif=12345678Z",
+		 false, "token", "Per seguretat, torneu a la pàgina del gestor de pagaments", NULL},
 	};
 	for (size_t i = 0; i < sizeof(pay_routes) / sizeof(pay_routes[0]); i++)
 		try_route(&pay_routes[i], anyone, ptoken, id);
 	free(ptoken);
+	/* Signing in: a double-submit token too, since there is no session yet. */
+	char *ltoken = token_of(anyone, "/login", "csrf");
+	static const struct route login_routes[] = {
+		{"signing in with a password", PAGE, "/login", "username=demo.empleat&password=no-es-aquesta", false,
+		 NULL, NULL, NULL},
+	};
+	for (size_t i = 0; i < sizeof(login_routes) / sizeof(login_routes[0]); i++)
+		try_route(&login_routes[i], anyone, ltoken, id);
+	free(ltoken);
 	http_client_free(anyone);
 	free(id);
 	free(ccsrf);
