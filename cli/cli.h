@@ -32,12 +32,12 @@ int cli_store_open(struct eng_pgcluster *cluster, struct eng_store **store);
 const char *cli_entity(void);
 /* A chore of `tramit serve` (cli/periodic.c): fn(store, payload) every period_s seconds on
  * a thread with its own database connection (reopened after a failure, which is logged
- * under name), until cli_periodic_stop, which wakes it at once. The arguments are borrowed
- * until then. Returns 0, or prints why and 1. */
+ * under name), the first time at once when at_once, until cli_periodic_stop, which wakes it
+ * at once. The arguments are borrowed until then. Returns 0, or prints why and 1. */
 struct cli_periodic;
 struct eng_calendar;
 typedef void (*cli_periodic_fn)(struct eng_store *store, void *payload);
-int cli_periodic_start(struct cli_periodic **out, const char *name, int period_s,
+int cli_periodic_start(struct cli_periodic **out, const char *name, int period_s, bool at_once,
                        const char *conninfo, const struct eng_calendar *calendar,
                        cli_periodic_fn fn, void *payload);
 void cli_periodic_stop(struct cli_periodic *p); /* accepts NULL */

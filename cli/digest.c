@@ -1,7 +1,6 @@
 /* Time-stamped digests of the hash chains, for `tramit audit digest`, `tramit audit verify
  * --trust` and the daily job of `tramit serve` (engine/runtime/audit_digest.h). The time
  * stamp comes from an RFC 3161 TSA at a URL or from the built-in TSA (connectors/tsa). */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,37 +112,22 @@ int cli_digest_verify(struct eng_store *store, const char *trust_path)
 	return 0;
 }
 
-/* The daily job of `tramit serve`: once an hour, a digest if none was made today. */
+/* The daily job of `tramit serve`: at start and then once an hour, a digest if none was made
+ * today (a chore, cli/periodic.c). */
 struct cli_digest_daily {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool stop;
-	struct eng_store *store;
+	struct cli_periodic *chore;
 	struct cli_tsa tsa;
 };
 
-static void *daily_main(void *arg)
+static void daily(struct eng_store *store, void *payload)
 {
-	struct cli_digest_daily *d = arg;
-	pthread_mutex_lock(&d->lock);
-	while (!d->stop) {
-		pthread_mutex_unlock(&d->lock);
-		struct eng_error err = {0};
-		int made = eng_audit_digest_made_today(d->store, &err);
-		if (made == 0)
-			cli_digest_make(d->store, &d->tsa);
-		else if (made < 0)
-			fprintf(stderr, "tramit: daily digest: %s; trying again in an hour\n", err.msg);
-		pthread_mutex_lock(&d->lock);
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 3600;
-		while (!d->stop && pthread_cond_timedwait(&d->wake, &d->lock, &until) == 0)
-			;
-	}
-	pthread_mutex_unlock(&d->lock);
-	return NULL;
+	struct cli_digest_daily *d = payload;
+	struct eng_error err = {0};
+	int made = eng_audit_digest_made_today(store, &err);
+	if (made == 0)
+		cli_digest_make(store, &d->tsa);
+	else if (made < 0)
+		fprintf(stderr, "tramit: daily digest: %s; trying again in an hour\n", err.msg);
 }
 
 int cli_digest_daily_start(struct cli_digest_daily **out, const char *conninfo)
@@ -154,20 +138,15 @@ int cli_digest_daily_start(struct cli_digest_daily **out, const char *conninfo)
 	if (!url && !key && !cert)
 		return 0; /* not configured: `tramit audit digest` from cron is the other way */
 	struct cli_digest_daily *d = calloc(1, sizeof(*d));
-	struct eng_error err = {0};
 	if (!d || cli_tsa_open(&d->tsa, url, key, cert, cli_env("TRAMIT_TSA_TRUST", NULL)) != 0) {
 		free(d);
 		return -1;
 	}
-	if (eng_store_open(&d->store, conninfo, &err) != 0) {
-		fprintf(stderr, "tramit: daily digest: %s\n", err.msg);
+	if (cli_periodic_start(&d->chore, "daily digest", 3600, true, conninfo, NULL, daily, d) != 0) {
 		cli_tsa_close(&d->tsa);
 		free(d);
 		return -1;
 	}
-	pthread_mutex_init(&d->lock, NULL);
-	pthread_cond_init(&d->wake, NULL);
-	pthread_create(&d->thread, NULL, daily_main, d);
 	*out = d;
 	return 0;
 }
@@ -176,14 +155,7 @@ void cli_digest_daily_stop(struct cli_digest_daily *d)
 {
 	if (!d)
 		return;
-	pthread_mutex_lock(&d->lock);
-	d->stop = true;
-	pthread_cond_signal(&d->wake);
-	pthread_mutex_unlock(&d->lock);
-	pthread_join(d->thread, NULL);
-	pthread_mutex_destroy(&d->lock);
-	pthread_cond_destroy(&d->wake);
-	eng_store_close(d->store);
+	cli_periodic_stop(d->chore);
 	cli_tsa_close(&d->tsa);
 	free(d);
 }

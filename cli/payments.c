@@ -188,7 +188,7 @@ int cli_reconciler_start(struct cli_reconciler **out, const char *conninfo, cons
 		return 1;
 	*k = (struct cli_reconciler){.period_s = period * 60, .older_s = older * 60,
 	                             .entity_id = entity, .connectors = connectors, .catalog = catalog};
-	if (cli_periodic_start(&k->chore, "reconciliation", k->period_s, conninfo, calendar, pass, k) != 0) {
+	if (cli_periodic_start(&k->chore, "reconciliation", k->period_s, false, conninfo, calendar, pass, k) != 0) {
 		free(k);
 		return 1;
 	}

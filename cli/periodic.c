@@ -17,6 +17,7 @@ struct cli_periodic {
 	pthread_cond_t wake;
 	bool stop;
 	int period_s;
+	bool at_once; /* the first run at start rather than after one period */
 	const char *name, *conninfo;
 	const struct eng_calendar *calendar;
 	cli_periodic_fn fn;
@@ -28,11 +29,12 @@ static void *run(void *arg)
 	struct cli_periodic *p = arg;
 	struct eng_store *store = NULL;
 	pthread_mutex_lock(&p->lock);
-	while (!p->stop) {
+	for (bool first = true; !p->stop; first = false) {
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += p->period_s;
-		while (!p->stop && pthread_cond_timedwait(&p->wake, &p->lock, &until) != ETIMEDOUT)
+		while (!(first && p->at_once) && !p->stop &&
+		       pthread_cond_timedwait(&p->wake, &p->lock, &until) != ETIMEDOUT)
 			;
 		if (p->stop)
 			break;
@@ -51,7 +53,7 @@ static void *run(void *arg)
 	return NULL;
 }
 
-int cli_periodic_start(struct cli_periodic **out, const char *name, int period_s,
+int cli_periodic_start(struct cli_periodic **out, const char *name, int period_s, bool at_once,
                        const char *conninfo, const struct eng_calendar *calendar,
                        cli_periodic_fn fn, void *payload)
 {
@@ -59,7 +61,7 @@ int cli_periodic_start(struct cli_periodic **out, const char *name, int period_s
 	struct cli_periodic *p = calloc(1, sizeof(*p));
 	if (!p)
 		return 1;
-	*p = (struct cli_periodic){.period_s = period_s, .name = name, .conninfo = conninfo,
+	*p = (struct cli_periodic){.period_s = period_s, .at_once = at_once, .name = name, .conninfo = conninfo,
 	                           .calendar = calendar, .fn = fn, .payload = payload};
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->wake, NULL);

@@ -110,7 +110,7 @@ int cli_housekeeping_start(struct cli_housekeeping **out, const char *conninfo)
 	if (!h)
 		return 1;
 	*h = (struct cli_housekeeping){.hours = hours, .folder = folder()};
-	if (cli_periodic_start(&h->chore, "repository sweep", (int)minutes * 60, conninfo, NULL, pass, h) != 0) {
+	if (cli_periodic_start(&h->chore, "repository sweep", (int)minutes * 60, false, conninfo, NULL, pass, h) != 0) {
 		free(h);
 		return 1;
 	}

@@ -107,7 +107,7 @@ int cli_sweeper_start(struct cli_sweeper **out, const char *conninfo, const char
 	if (!w)
 		return 1;
 	*w = (struct cli_sweeper){.entity_id = entity, .catalog = catalog};
-	if (cli_periodic_start(&w->chore, "portasignatures", (int)minutes * 60, conninfo, calendar,
+	if (cli_periodic_start(&w->chore, "portasignatures", (int)minutes * 60, false, conninfo, calendar,
 	                       sweep, w) != 0) {
 		free(w);
 		return 1;
