@@ -72,16 +72,37 @@ static int ph_find(const char *name, size_t len)
 	return -1;
 }
 
-/* A form field a template may name: a field outside repeatable groups. */
-static const struct eng_field *data_field(const struct eng_definition *def, const char *name,
-                                          size_t len)
+/* What a data.* placeholder names: a field outside repeatable groups (data.FIELD), a whole
+ * repeatable group (data.GROUP) or one field of every instance of a group (data.GROUP.FIELD). */
+struct data_ref {
+	const struct eng_field *field;
+	const struct eng_group *group;
+};
+
+static bool name_is(const char *name, const char *p, size_t len)
 {
+	return strlen(name) == len && memcmp(name, p, len) == 0;
+}
+
+static bool data_ref(const struct eng_definition *def, const char *name, size_t len, struct data_ref *out)
+{
+	*out = (struct data_ref){0};
+	const char *dot = memchr(name, '.', len);
+	size_t head = dot ? (size_t)(dot - name) : len;
+	for (size_t i = 0; i < def->n_groups; i++)
+		if (name_is(def->groups[i].name, name, head))
+			out->group = &def->groups[i];
 	for (size_t i = 0; i < def->n_fields; i++) {
 		const struct eng_field *f = &def->fields[i];
-		if (!f->group && strlen(f->name) == len && memcmp(f->name, name, len) == 0)
-			return f;
+		if (!dot && !f->group && name_is(f->name, name, len))
+			out->field = f;
+		else if (dot && out->group && f->group && strcmp(f->group, out->group->name) == 0 &&
+		         name_is(f->name, dot + 1, len - head - 1))
+			out->field = f;
 	}
-	return NULL;
+	if (dot && !out->field)
+		out->group = NULL;
+	return out->field || out->group;
 }
 
 /* One piece of a template: literal text or a placeholder name (without braces). */
@@ -129,16 +150,17 @@ int eng_template_check(const struct eng_definition *def, const char *text, char 
 		if (!pc.placeholder || ph_find(pc.p, pc.len) >= 0)
 			continue;
 		int n = (int)(pc.len > 60 ? 60 : pc.len);
+		struct data_ref ref;
 		if (pc.len > 5 && memcmp(pc.p, "data.", 5) == 0) {
-			if (data_field(def, pc.p + 5, pc.len - 5))
+			if (data_ref(def, pc.p + 5, pc.len - 5, &ref))
 				continue;
-			snprintf(msg, cap, "placeholder {%.*s} names no field of the form (fields in "
-			         "repeatable groups cannot be named)", n, pc.p);
+			snprintf(msg, cap, "placeholder {%.*s} names no field or group of the form (a field "
+			         "of a repeatable group is named data.GROUP.FIELD)", n, pc.p);
 			return ENG_EINVALID;
 		}
 		snprintf(msg, cap, "unknown placeholder {%.*s}; use expedient.number|date, "
 		         "tramit.code|title, applicant.name|nif, registry.number|date, entity.name, "
-		         "document.date|csv or data.FIELD", n, pc.p);
+		         "document.date|csv, data.FIELD, data.GROUP or data.GROUP.FIELD", n, pc.p);
 		return ENG_EINVALID;
 	}
 	if (unclosed >= 0) {
@@ -281,6 +303,68 @@ static void out_field(struct out *o, const struct eng_field *f, const char *v, e
 	}
 }
 
+/* How many instances of group the data holds: the highest N of its values GROUP.N.FIELD. */
+static long group_instances(const struct eng_template_context *ctx, const char *group)
+{
+	size_t len = strlen(group);
+	long most = 0;
+	for (size_t i = 0; i < ctx->n_data; i++) {
+		const char *name = ctx->data[i].name;
+		char *end;
+		if (strncmp(name, group, len) == 0 && name[len] == '.') {
+			long n = strtol(name + len + 1, &end, 10);
+			if (*end == '.' && n > most && n <= 1000)
+				most = n;
+		}
+	}
+	return most;
+}
+
+static const char *instance_value(const struct eng_template_context *ctx, const char *group, long n,
+                                  const char *field)
+{
+	char name[256];
+	snprintf(name, sizeof(name), "%s.%ld.%s", group, n, field);
+	return data_value(ctx, name);
+}
+
+/* data.GROUP.FIELD: that field of every instance, separated by commas; data.GROUP: one line per
+ * instance, "N. Label: value; Label: value", fields without an answer left out. */
+static void out_group(struct out *o, const struct data_ref *ref, const struct eng_template_context *ctx,
+                      enum eng_lang lang)
+{
+	long n = group_instances(ctx, ref->group->name);
+	if (n == 0) {
+		out_str(o, NULL);
+		return;
+	}
+	const struct eng_definition *def = ctx->def;
+	for (long k = 1; k <= n; k++) {
+		if (ref->field) {
+			if (k > 1)
+				out_add(o, ", ", 2);
+			out_field(o, ref->field, instance_value(ctx, ref->group->name, k, ref->field->name), lang);
+			continue;
+		}
+		char head[32];
+		int len = snprintf(head, sizeof(head), "%s%ld.", k > 1 ? "\n" : "", k);
+		out_add(o, head, (size_t)len);
+		const char *sep = " ";
+		for (size_t i = 0; i < def->n_fields; i++) {
+			const struct eng_field *f = &def->fields[i];
+			const char *v = f->group && strcmp(f->group, ref->group->name) == 0
+			                ? instance_value(ctx, ref->group->name, k, f->name) : NULL;
+			if (!v || !*v)
+				continue;
+			out_add(o, sep, strlen(sep));
+			out_str(o, eng_text_get(&f->label, lang));
+			out_add(o, ": ", 2);
+			out_field(o, f, v, lang);
+			sep = "; ";
+		}
+	}
+}
+
 static void out_placeholder(struct out *o, const struct piece *pc,
                             const struct eng_template_context *ctx, enum eng_lang lang)
 {
@@ -299,13 +383,13 @@ static void out_placeholder(struct out *o, const struct piece *pc,
 	case PH_DOCUMENT_CSV: out_str(o, ctx->document_csv); return;
 	default: break;
 	}
-	const struct eng_field *f =
-		pc->len > 5 && memcmp(pc->p, "data.", 5) == 0 ? data_field(def, pc->p + 5, pc->len - 5) : NULL;
-	if (f) {
-		out_field(o, f, data_value(ctx, f->name), lang);
-		return;
-	}
-	out_add(o, pc->p - 1, pc->len + 2);
+	struct data_ref ref;
+	if (pc->len <= 5 || memcmp(pc->p, "data.", 5) != 0 || !data_ref(def, pc->p + 5, pc->len - 5, &ref))
+		out_add(o, pc->p - 1, pc->len + 2);
+	else if (!ref.group)
+		out_field(o, ref.field, data_value(ctx, ref.field->name), lang);
+	else
+		out_group(o, &ref, ctx, lang);
 }
 
 const char *eng_template_fill(struct eng_arena *a, const char *text,

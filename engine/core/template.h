@@ -13,6 +13,10 @@
  *   data.FIELD                         a form field outside repeatable groups, as the citizen
  *                                      reads it (an option's label, money in euros, a date
  *                                      as DD/MM/YYYY, "Sí"/"No")
+ *   data.GROUP.FIELD                   that field of every instance of a repeatable group,
+ *                                      separated by commas
+ *   data.GROUP                         every instance of the group, one per line:
+ *                                      "1. Label: value; Label: value"
  * Thread-safety: all functions are reentrant. */
 #ifndef ENG_TEMPLATE_H
 #define ENG_TEMPLATE_H
@@ -35,7 +39,7 @@ const struct eng_template *eng_definition_template(const struct eng_definition *
 
 /* Checks every placeholder of text against def. Returns 0, or ENG_EINVALID with msg (cap
  * bytes) saying what is wrong: "unknown placeholder {x.y}; use expedient.number|date, ...",
- * "placeholder {data.x} names no field of the form", "unclosed { at character N". */
+ * "placeholder {data.x} names no field or group of the form ...", "unclosed { at character N". */
 int eng_template_check(const struct eng_definition *def, const char *text, char *msg, size_t cap);
 
 /* What placeholders are filled with. Strings are UTF-8; NULL or "" prints as an em dash. */

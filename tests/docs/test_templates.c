@@ -108,9 +108,38 @@ Test(docs_templates, unknown_placeholder_is_refused_at_its_line)
 	cr_assert_str_eq(all,
 		"t.lua:11: document 'resolucio': body.ca: unknown placeholder {expedient.numero}; use "
 		"expedient.number|date, tramit.code|title, applicant.name|nif, registry.number|date, "
-		"entity.name, document.date|csv or data.FIELD\n"
-		"t.lua:11: document 'resolucio': body.es: placeholder {data.x} names no field of the form "
-		"(fields in repeatable groups cannot be named)");
+		"entity.name, document.date|csv, data.FIELD, data.GROUP or data.GROUP.FIELD\n"
+		"t.lua:11: document 'resolucio': body.es: placeholder {data.x} names no field or group of the "
+		"form (a field of a repeatable group is named data.GROUP.FIELD)");
+	/* Nor a group's field that is not in that group. */
+	all = problems("{ resolucio = template { kind = \"resolution\", title = t(\"R\", \"R\"), "
+	               "body = t(\"{data.g.x}\", \"{data.g.tipus}\") } }", "resolucio");
+	cr_assert_str_eq(all, "t.lua:11: document 'resolucio': body.es: placeholder {data.g.tipus} names no "
+	                      "field or group of the form (a field of a repeatable group is named "
+	                      "data.GROUP.FIELD)");
+}
+
+/* A repeatable group: one field of every instance, or every instance on a line of its own. */
+Test(docs_templates, fill_lists_the_instances_of_a_repeatable_group)
+{
+	struct eng_definition *def = compiled("{ resolucio = template { kind = \"resolution\", title = "
+	                                      "t(\"R\", \"R\"), body = t(\"{data.g.x}|{data.g}\", \"{data.g}\") } }",
+	                                      "resolucio");
+	struct eng_arena a = { 0 };
+	/* Instances as the form posts them, in any order; the second has no answer. */
+	struct eng_value data[] = { { "g.3.x", "tercer" }, { "g.1.x", "primer" }, { "tipus", "a" } };
+	struct eng_template_context ctx = { .def = def, .data = data, .n_data = 3 };
+	const struct eng_template *tp = eng_definition_template(def, "resolucio");
+	cr_assert_str_eq(eng_template_fill(&a, tp->body.ca, &ctx, ENG_LANG_CA),
+	                 "primer, \xe2\x80\x94, tercer|1. X: primer\n2.\n3. X: tercer");
+	ctx.n_data = 1; /* only g.3.x */
+	ctx.data = data;
+	cr_assert_str_eq(eng_template_fill(&a, tp->body.es, &ctx, ENG_LANG_ES),
+	                 "1.\n2.\n3. X: tercer");
+	ctx.n_data = 0;
+	cr_assert_str_eq(eng_template_fill(&a, tp->body.es, &ctx, ENG_LANG_ES), "\xe2\x80\x94");
+	eng_arena_free(&a);
+	eng_definition_free(def);
 }
 
 Test(docs_templates, action_naming_a_document_without_template_is_refused)
