@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "connectors/config.h"
@@ -23,6 +24,11 @@ struct receipt {
 	struct conn__doc_time presented;
 	struct field *fields;
 	size_t n_fields;
+	/* Art. 21.4 LPAC, when the receipt carries it: the maximum time to resolve and notify
+	 * (resolve_within 0: not stated) and the effect of silence. */
+	long resolve_within;
+	char unit[16], silence[12];
+	bool suspended_while_fixing; /* art. 22.1.a: the clock stops while a fix is awaited */
 };
 
 static void receipt_clear(struct receipt *r)
@@ -161,6 +167,35 @@ static int form_read(struct receipt *r, const json_t *form, struct conn_error *e
 	return 0;
 }
 
+/* The optional "procedure" member: {"resolve_within": N, "unit": U, "silence": S,
+ * "suspended_while_fixing": B}. */
+static int procedure_read(struct receipt *r, const json_t *p, struct conn_error *err)
+{
+	if (!p)
+		return 0;
+	static const char *const units[] = {"business_days", "natural_days", "months", "years", "hours", NULL};
+	static const char *const silences[] = {"positive", "negative", "lapse", "none", NULL};
+	const json_t *n = json_object_get(p, "resolve_within");
+	const char *unit = json_string_value(json_object_get(p, "unit"));
+	const char *silence = json_string_value(json_object_get(p, "silence"));
+	const json_t *suspends = json_object_get(p, "suspended_while_fixing");
+	bool unit_ok = false, silence_ok = false;
+	for (int i = 0; unit && units[i]; i++)
+		unit_ok |= strcmp(unit, units[i]) == 0;
+	for (int i = 0; silence && silences[i]; i++)
+		silence_ok |= strcmp(silence, silences[i]) == 0;
+	if (!json_is_object(p) || !json_is_integer(n) || json_integer_value(n) < 1 ||
+	    json_integer_value(n) > 1000 || !unit_ok || !silence_ok || !json_is_boolean(suspends))
+		return conn__errorf(err, CONN_EINVALID, "receipt: procedure: expected {\"resolve_within\": 1..1000, "
+		                    "\"unit\": business_days|natural_days|months|years|hours, \"silence\": "
+		                    "positive|negative|lapse|none, \"suspended_while_fixing\": true|false}");
+	r->resolve_within = (long)json_integer_value(n);
+	snprintf(r->unit, sizeof(r->unit), "%s", unit);
+	snprintf(r->silence, sizeof(r->silence), "%s", silence);
+	r->suspended_while_fixing = json_is_true(suspends);
+	return 0;
+}
+
 static int receipt_read(struct receipt *r, const json_t *doc, struct conn_error *err)
 {
 	const json_t *entity, *tramit, *applicant;
@@ -186,6 +221,8 @@ static int receipt_read(struct receipt *r, const json_t *doc, struct conn_error 
 	const char *presented = json_string_value(json_object_get(doc, "presented_at"));
 	if ((rc = conn__doc_time_parse(&r->presented, presented ? presented : "",
 	                               "receipt: presented_at", err)))
+		return rc;
+	if ((rc = procedure_read(r, json_object_get(doc, "procedure"), err)))
 		return rc;
 	return form_read(r, json_object_get(doc, "form"), err);
 }
@@ -239,6 +276,63 @@ static void literal_lines(struct conn__doc_pdf *w, enum conn__doc_lang lang,
 	free(b);
 }
 
+/* What art. 21.4 LPAC requires the applicant be told: the maximum time to resolve and notify,
+ * counted from the entry in the registry, and what silence means when it runs out. */
+static void procedure_lines(struct conn__doc_pdf *w, enum conn__doc_lang lang, const struct receipt *r)
+{
+	if (!r->resolve_within)
+		return;
+	static const struct {
+		const char *unit, *ca1, *ca, *es1, *es;
+	} words[] = {
+		{"business_days", "dia hàbil", "dies hàbils", "día hábil", "días hábiles"},
+		{"natural_days", "dia natural", "dies naturals", "día natural", "días naturales"},
+		{"months", "mes", "mesos", "mes", "meses"},
+		{"years", "any", "anys", "año", "años"},
+		{"hours", "hora", "hores", "hora", "horas"},
+	};
+	size_t k = 0;
+	while (k + 1 < sizeof(words) / sizeof(words[0]) && strcmp(words[k].unit, r->unit) != 0)
+		k++;
+	bool one = r->resolve_within == 1;
+	char ca[400], es[400];
+	conn__doc_pdf_gap(w, 10);
+	conn__doc_pdf_keep(w, 3 * conn__doc_pdf_line_height(CONN__DOC_HEADING));
+	literal_lines(w, lang, CONN__DOC_HEADING, "Informació sobre el procediment", "Información sobre el procedimiento");
+	snprintf(ca, sizeof(ca), "Termini màxim per a resoldre i notificar: %ld %s, comptats des de l'entrada de la "
+	         "sol·licitud en el registre (article 21 de la Llei 39/2015).%s", r->resolve_within,
+	         one ? words[k].ca1 : words[k].ca, r->suspended_while_fixing ? " El termini se suspén mentre "
+	         "s'espera que esmeneu la sol·licitud (article 22.1.a)." : "");
+	snprintf(es, sizeof(es), "Plazo máximo para resolver y notificar: %ld %s, contados desde la entrada de la "
+	         "solicitud en el registro (artículo 21 de la Ley 39/2015).%s", r->resolve_within,
+	         one ? words[k].es1 : words[k].es, r->suspended_while_fixing ? " El plazo se suspende mientras "
+	         "se espera que subsane la solicitud (artículo 22.1.a)." : "");
+	literal_lines(w, lang, CONN__DOC_VALUE, ca, es);
+	const char *sca = NULL, *ses = NULL;
+	if (strcmp(r->silence, "positive") == 0) {
+		sca = "Si en aquest termini no s'ha notificat la resolució, podeu entendre estimada la sol·licitud "
+		      "(silenci administratiu positiu, article 24 de la Llei 39/2015).";
+		ses = "Si en este plazo no se ha notificado la resolución, puede entender estimada la solicitud "
+		      "(silencio administrativo positivo, artículo 24 de la Ley 39/2015).";
+	} else if (strcmp(r->silence, "negative") == 0) {
+		sca = "Si en aquest termini no s'ha notificat la resolució, podeu entendre desestimada la sol·licitud "
+		      "(silenci administratiu negatiu, article 24 de la Llei 39/2015) i interposar el recurs que hi "
+		      "corresponga.";
+		ses = "Si en este plazo no se ha notificado la resolución, puede entender desestimada la solicitud "
+		      "(silencio administrativo negativo, artículo 24 de la Ley 39/2015) e interponer el recurso "
+		      "que corresponda.";
+	} else if (strcmp(r->silence, "lapse") == 0) {
+		sca = "Si en aquest termini no s'ha notificat la resolució, el procediment caducarà (article 25 de "
+		      "la Llei 39/2015).";
+		ses = "Si en este plazo no se ha notificado la resolución, el procedimiento caducará (artículo 25 de "
+		      "la Ley 39/2015).";
+	}
+	if (sca) {
+		conn__doc_pdf_gap(w, 3);
+		literal_lines(w, lang, CONN__DOC_VALUE, sca, ses);
+	}
+}
+
 static int layout(struct conn__doc_pdf *w, enum conn__doc_lang lang, const struct receipt *r,
                   struct conn_error *err)
 {
@@ -289,6 +383,7 @@ static int layout(struct conn__doc_pdf *w, enum conn__doc_lang lang, const struc
 			         r->fields[i].value, err);
 	if (rc)
 		goto done;
+	procedure_lines(w, lang, r);
 	conn__doc_pdf_gap(w, 12);
 	literal_lines(w, lang, CONN__DOC_NOTE,
 	              "Este justificant acredita la presentació en el registre electrònic en la data "

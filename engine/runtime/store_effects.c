@@ -123,6 +123,19 @@ static int receipt(struct eng__tx *t, const char *csv, struct eng_error *err)
 	        "title_es", eng_text_get(&t->def->title, ENG_LANG_ES), "definition_hash", t->def->hash,
 	        "applicant", "nif", t->exp.applicant_id, "name", t->applicant_name,
 	        "form", form, "csv", csv);
+	/* Art. 21.4 LPAC: the applicant is told the maximum time to resolve and notify and what
+	 * silence means; the receipt is where they get it (connectors/docs/receipt.c prints it). */
+	bool suspends = false;
+	for (size_t i = 0; i < t->def->n_states; i++)
+		suspends |= t->def->states[i].suspends_resolution;
+	if (t->def->resolve_within.unit != ENG_UNIT_NONE)
+		json_object_set_new(doc, "procedure", json_pack("{s:i, s:s, s:s, s:b}",
+		        "resolve_within", t->def->resolve_within.amount,
+		        "unit", eng_duration_unit_name(t->def->resolve_within.unit),
+		        "silence", t->def->silence == ENG_SILENCE_POSITIVE ? "positive"
+		                   : t->def->silence == ENG_SILENCE_NEGATIVE ? "negative"
+		                   : t->def->silence == ENG_SILENCE_LAPSE ? "lapse" : "none",
+		        "suspended_while_fixing", suspends));
 	char *text = eng_store__json_text(doc);
 	json_decref(doc);
 	char sha[65], when[24];

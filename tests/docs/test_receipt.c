@@ -3,6 +3,7 @@
  * page, and byte comparison of re-renders. Also `tramit document render` as a process. */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +344,75 @@ Test(receipt, malformed_receipts_and_options_are_refused)
 	expect_refused(json, NULL, "seu.demostracio.es", "verification URL: expected an http:// or "
 	               "https:// address without spaces, found 'seu.demostracio.es'");
 	expect_refused("{\"type\": ", NULL, BASE, "receipt: line 1: unexpected token near end of file");
+	free(json);
+}
+
+/* A receipt with the procedure's information (art. 21.4 LPAC) rendered in one language. */
+static struct lines procedure_lines_of(const char *procedure_json, const char *lang)
+{
+	json_t *doc = receipt_json(0);
+	json_error_t jerr;
+	json_object_set_new(doc, "procedure", json_loads(procedure_json, 0, &jerr));
+	char *json = json_dumps(doc, JSON_COMPACT), path[64];
+	json_decref(doc);
+	pdf_write(path, json, lang);
+	struct lines l;
+	lines_run(&l, CROP_BODY, path, 1);
+	unlink(path);
+	free(json);
+	return l;
+}
+
+/* The lines of l from the one equal to first up to the legal note, joined by spaces. */
+static char *section(const struct lines *l, const char *first, const char *note)
+{
+	static char out[2048];
+	out[0] = '\0';
+	bool in = false;
+	for (size_t i = 0; i < l->n && strncmp(l->v[i], note, strlen(note)) != 0; i++) {
+		in = in || strcmp(l->v[i], first) == 0;
+		if (in)
+			snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s", *out ? " " : "", l->v[i]);
+	}
+	return out;
+}
+
+Test(receipt, it_says_the_maximum_time_and_what_silence_means)
+{
+	struct lines l = procedure_lines_of("{\"resolve_within\": 3, \"unit\": \"months\", \"silence\": \"negative\", "
+	                                    "\"suspended_while_fixing\": true}", "ca");
+	cr_expect_str_eq(section(&l, "Informació sobre el procediment", "Este justificant"),
+	                 "Informació sobre el procediment Termini màxim per a resoldre i notificar: 3 mesos, comptats "
+	                 "des de l'entrada de la sol·licitud en el registre (article 21 de la Llei 39/2015). El termini "
+	                 "se suspén mentre s'espera que esmeneu la sol·licitud (article 22.1.a). Si en aquest termini no "
+	                 "s'ha notificat la resolució, podeu entendre desestimada la sol·licitud (silenci administratiu "
+	                 "negatiu, article 24 de la Llei 39/2015) i interposar el recurs que hi corresponga.");
+	free(l.buf);
+	l = procedure_lines_of("{\"resolve_within\": 1, \"unit\": \"months\", \"silence\": \"positive\", "
+	                       "\"suspended_while_fixing\": false}", "es");
+	cr_expect_str_eq(section(&l, "Información sobre el procedimiento", "Este justificante"),
+	                 "Información sobre el procedimiento Plazo máximo para resolver y notificar: 1 mes, contados "
+	                 "desde la entrada de la solicitud en el registro (artículo 21 de la Ley 39/2015). Si en este "
+	                 "plazo no se ha notificado la resolución, puede entender estimada la solicitud (silencio "
+	                 "administrativo positivo, artículo 24 de la Ley 39/2015).");
+	free(l.buf);
+	/* Without it (receipts issued before, or a tràmit that states no time), no section. */
+	char *json = receipt_text(0), path[64];
+	pdf_write(path, json, "ca");
+	lines_run(&l, CROP_BODY, path, 1);
+	cr_expect_str_eq(section(&l, "Informació sobre el procediment", "Este justificant"), "");
+	free(l.buf);
+	unlink(path);
+	free(json);
+	/* A malformed one is refused naming it. */
+	json_t *doc = receipt_json(0);
+	json_object_set_new(doc, "procedure", json_pack("{s:i, s:s, s:s, s:b}", "resolve_within", 3, "unit",
+	                                                "weeks", "silence", "negative", "suspended_while_fixing", 0));
+	json = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	expect_refused(json, NULL, BASE, "receipt: procedure: expected {\"resolve_within\": 1..1000, \"unit\": "
+	               "business_days|natural_days|months|years|hours, \"silence\": positive|negative|lapse|none, "
+	               "\"suspended_while_fixing\": true|false}");
 	free(json);
 }
 

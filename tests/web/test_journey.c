@@ -356,6 +356,9 @@ Test(journey, citizen_files_employee_resolves_anyone_verifies)
 	cr_expect_eq(r.status, 200);
 	cr_expect_str_eq(r.content_type, "application/json");
 	expect_contains(&r, "\"type\":\"receipt\"");
+	/* Art. 21.4 LPAC: what the receipt tells the applicant about the maximum time and silence. */
+	expect_contains(&r, "\"procedure\":{\"resolve_within\":3,\"silence\":\"negative\","
+	                    "\"suspended_while_fixing\":false,\"unit\":\"months\"}");
 	snprintf(sql, sizeof(sql), "SELECT convert_from(content, 'UTF8') FROM document WHERE csv = '%s'", csv);
 	char *stored = query1(sql);
 	cr_expect_str_eq(r.body, stored, "the download is the stored original");
