@@ -1,6 +1,7 @@
-/* `tramit employee add|password`: back-office accounts of the entity the server serves
- * (TRAMIT_ENTITY). A password is read from standard input only, never from the command line
- * (where `ps` and shell history would show it), and is never printed. */
+/* `tramit employee add|password|grant|revoke|roles`: back-office accounts of the entity the
+ * server serves (TRAMIT_ENTITY) and the roles they hold in its units. A password is read from
+ * standard input only, never from the command line (where `ps` and shell history would show
+ * it), and is never printed. */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +12,18 @@
 #include "cli.h"
 #include "engine/runtime/migrate.h"
 #include "engine/runtime/queries.h"
+#include "engine/runtime/units.h"
+
+bool cli_code_ok(const char *what, const char *code); /* cli/units.c */
 
 enum { PASSWORD_MIN_CHARS = 12, PASSWORD_MAX_BYTES = 1024 };
 
 static int usage(void)
 {
 	fprintf(stderr, "usage: tramit employee add USERNAME --name NAME [--role ROLE@UNIT ...]\n"
-	                "       tramit employee password USERNAME   (the password is read from stdin)\n");
+	                "       tramit employee password USERNAME   (the password is read from stdin)\n"
+	                "       tramit employee grant|revoke USERNAME ROLE UNIT\n"
+	                "       tramit employee roles USERNAME   (as they apply: units below included)\n");
 	return 2;
 }
 
@@ -166,8 +172,68 @@ done:
 	return status;
 }
 
+/* grant or revoke USERNAME ROLE UNIT. */
+static int employee_grant(int argc, char **argv, bool grant)
+{
+	if (argc != 4)
+		return usage();
+	const char *user = argv[1], *role = argv[2], *unit = argv[3];
+	if (!username_ok(user)) {
+		fprintf(stderr, "tramit: username '%s' must be 1 to 64 characters from a-z, 0-9, '.', '-' and '_'\n",
+		        user);
+		return 2;
+	}
+	if (!cli_code_ok("role", role) || !cli_code_ok("unit code", unit))
+		return 2;
+	struct eng_pgcluster cluster;
+	struct eng_store *store;
+	if (cli_store_open(&cluster, &store) != 0)
+		return 1;
+	struct eng_error err = {0};
+	bool added = false;
+	int rc = grant ? eng_store_grant_add(store, cli_entity(), user, role, unit, &added, &err)
+	               : eng_store_grant_revoke(store, cli_entity(), user, role, unit, &err);
+	if (rc)
+		fprintf(stderr, "tramit: %s %s@%s %s %s: %s; nothing was changed\n", grant ? "granting" : "revoking",
+		        role, unit, grant ? "to" : "from", user, err.msg);
+	else if (grant)
+		printf("%s %s role %s in unit %s (and the units below it)\n", user,
+		       added ? "now holds" : "already held", role, unit);
+	else
+		printf("%s no longer holds role %s in unit %s\n", user, role, unit);
+	eng_store_close(store);
+	cli_database_close(&cluster);
+	return rc ? 1 : 0;
+}
+
+static int employee_roles(int argc, char **argv)
+{
+	if (argc != 2)
+		return usage();
+	struct eng_pgcluster cluster;
+	struct eng_store *store;
+	if (cli_store_open(&cluster, &store) != 0)
+		return 1;
+	struct eng_arena arena = {0};
+	struct eng_employee_view e;
+	struct eng_error err = {0};
+	int rc = eng_store_employee_get(store, &arena, cli_entity(), argv[1], &e, &err);
+	if (rc)
+		fprintf(stderr, "tramit: %s\n", err.msg);
+	for (size_t i = 0; rc == 0 && i < e.n_roles; i++)
+		printf("%s\n", e.roles[i]);
+	eng_arena_free(&arena);
+	eng_store_close(store);
+	cli_database_close(&cluster);
+	return rc ? 1 : 0;
+}
+
 int cli_employee(int argc, char **argv)
 {
+	if (argc >= 2 && (strcmp(argv[1], "grant") == 0 || strcmp(argv[1], "revoke") == 0))
+		return employee_grant(argc - 1, argv + 1, strcmp(argv[1], "grant") == 0);
+	if (argc >= 2 && strcmp(argv[1], "roles") == 0)
+		return employee_roles(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "add") == 0)
 		return employee_add(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "password") == 0)

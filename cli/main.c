@@ -9,6 +9,7 @@
 
 int cli_mandates(int argc, char **argv); /* cli/mandates.c */
 int cli_certificates(int argc, char **argv); /* cli/certificates.c */
+int cli_units(int argc, char **argv); /* cli/units.c */
 
 static void usage(FILE *out)
 {
@@ -54,6 +55,9 @@ static void usage(FILE *out)
 	        "                       the Cuaderno 60 payment document of a tràmit's fee\n"
 	        "  employee add|password USERNAME\n"
 	        "                       add a back-office employee; set their password (from stdin)\n"
+	        "  employee grant|revoke USERNAME ROLE UNIT | roles USERNAME\n"
+	        "                       give or take a role in a unit (and the units below it)\n"
+	        "  units add|move|list  the organisation units, a tree: who sees which expedients\n"
 	        "  mandates add|list|revoke\n"
 	        "                       representation mandates: who may act for whom, on what, when\n"
 	        "  certificates link USERNAME NIF\n"
@@ -133,6 +137,8 @@ int main(int argc, char **argv)
 		return cli_payments(argc - 1, argv + 1);
 	if (strcmp(cmd, "mandates") == 0)
 		return cli_mandates(argc - 1, argv + 1);
+	if (strcmp(cmd, "units") == 0)
+		return cli_units(argc - 1, argv + 1);
 	if (strcmp(cmd, "certificates") == 0)
 		return cli_certificates(argc - 1, argv + 1);
 	if (strcmp(cmd, "repository") == 0)

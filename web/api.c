@@ -295,6 +295,7 @@ static void api_submit(struct web_ctx *c, const struct eng_definition *d)
 static void action_answer(struct web_ctx *c, struct web_job *job)
 {
 	int rc = job->rc;
+	rc = web_expedient_refusal(c, job->cmd.expedient_id, rc); /* issue 5: out of scope is 404 */
 	if (rc == ENG_ENOTFOUND)
 		return api_error(c, 404, "no such expedient");
 	if (rc == ENG_ECONFLICT) {

@@ -258,6 +258,7 @@ void web_route_backoffice_action(struct web_ctx *c, const char *id, const char *
 	struct eng_error err = {0};
 	int rc = eng_store_apply(c->store, &c->arena, &cmd, cat_catalog_lookup,
 	                         (void *)c->srv->catalog, &out, &err);
+	rc = web_expedient_refusal(c, id, rc); /* issue 5: out of the employee's scope is 404 */
 	switch (rc) {
 	case ENG_OK:
 		return web_redirect(c, eng_arena_printf(&c->arena, "/backoffice/expedients/%s?done=1", id));

@@ -124,6 +124,21 @@ int web_expedient_visible(struct web_ctx *c, const char *id, struct eng_expedien
 /* The same rule for commands (eng_command.applicant_only): the citizen's NIF, so they can act
  * only on their own expedients; NULL for employees. */
 const char *web_applicant_only(struct web_ctx *c);
+/* Issue 5 (web/session.c): for an employee, web_expedient_visible also wants the expedient's
+ * tràmit among those their units and roles reach (engine/runtime/visibility.h).
+ * web_employee_sees says whether the signed-in employee sees tràmit_code's expedients;
+ * web_employee_tramits lists every such code (NULL for anyone but an employee).
+ * web_expedient_refusal turns an action's refusal (ENG_EDENIED, ENG_ECONFLICT) on an
+ * expedient the employee may not see into ENG_ENOTFOUND, so refusals do not tell it exists;
+ * any other rc is returned as it is, and nothing is read then. */
+bool web_employee_sees(struct web_ctx *c, const char *tramit_code);
+const char **web_employee_tramits(struct web_ctx *c, size_t *n);
+int web_expedient_refusal(struct web_ctx *c, const char *id, int rc);
+/* The same scope for the portasignatures: rc (from eng_signature_get of request id into r) or,
+ * when r is NULL, the request read now; ENG_ENOTFOUND when the employee neither sees the
+ * request's tràmit nor holds or held a place in its circuit. */
+struct eng_sig_request;
+int web_signature_scope(struct web_ctx *c, const char *id, const struct eng_sig_request *r, int rc);
 void web_route_login(struct web_ctx *c);
 void web_route_logout(struct web_ctx *c);
 void web_route_lang(struct web_ctx *c);

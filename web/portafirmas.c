@@ -246,6 +246,7 @@ static void request_page(struct web_ctx *c, const char *id, int status, const ch
 		return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
 	int rc = eng_signature_get(c->store, &c->arena, c->srv->cfg.entity_id, id,
 	                           c->session.principal_id, web_now_ms(), &r, &err);
+	rc = web_signature_scope(c, id, &r, rc); /* issue 5: the employee's units and roles */
 	if (rc == ENG_ENOTFOUND)
 		return web_error_page(c, 404, "err.notfound.title", "err.notfound");
 	if (rc)
@@ -302,8 +303,10 @@ static void document(struct web_ctx *c, const char *id)
 	size_t len;
 	const char *type;
 	struct eng_error err;
-	int rc = eng_signature_document(c->store, &c->arena, c->srv->cfg.entity_id, id, &bytes, &len,
-	                                &type, &err);
+	int rc = web_signature_scope(c, id, NULL, 0); /* issue 5: the employee's units and roles */
+	if (rc == 0)
+		rc = eng_signature_document(c->store, &c->arena, c->srv->cfg.entity_id, id, &bytes, &len,
+		                            &type, &err);
 	if (rc == ENG_ENOTFOUND)
 		return web_error_page(c, 404, "err.notfound.title", "err.notfound");
 	if (rc)
@@ -321,7 +324,9 @@ static void signature_file(struct web_ctx *c, const char *id, const char *name)
 	unsigned char *der;
 	size_t len;
 	struct eng_error err;
-	int rc = eng_signature_blob(c->store, c->srv->cfg.entity_id, id, line, pos, &der, &len, &err);
+	int rc = web_signature_scope(c, id, NULL, 0); /* issue 5: the employee's units and roles */
+	if (rc == 0)
+		rc = eng_signature_blob(c->store, c->srv->cfg.entity_id, id, line, pos, &der, &len, &err);
 	if (rc == ENG_ENOTFOUND)
 		return web_error_page(c, 404, "err.notfound.title", "err.notfound");
 	if (rc)
@@ -422,6 +427,7 @@ static void act(struct web_ctx *c, const char *id, enum eng_sig_act_kind kind)
 	struct eng_sig_request r;
 	struct eng_error err = {0};
 	int rc = eng_signature_get(c->store, &c->arena, a.entity_id, id, a.by, a.time_ms, &r, &err);
+	rc = web_signature_scope(c, id, &r, rc); /* issue 5: the employee's units and roles */
 	if (rc == ENG_ENOTFOUND)
 		return web_error_page(c, 404, "err.notfound.title", "err.notfound");
 	if (rc)
@@ -638,6 +644,7 @@ static void api_act(struct web_ctx *c, const char *id, enum eng_sig_act_kind kin
 	struct eng_sig_request r;
 	struct eng_error err = {0};
 	int rc = eng_signature_get(c->store, &c->arena, a.entity_id, id, a.by, a.time_ms, &r, &err);
+	rc = web_signature_scope(c, id, &r, rc); /* issue 5: the employee's units and roles */
 	if (rc == ENG_ENOTFOUND)
 		return web_api_error(c, 404, "not_found", "no such signature request");
 	if (rc)
@@ -709,6 +716,7 @@ void web_route_api_signatures(struct web_ctx *c, const char *rest)
 		struct eng_sig_request r;
 		int rc = eng_signature_get(c->store, &c->arena, c->srv->cfg.entity_id, id,
 		                           c->session.principal_id, web_now_ms(), &r, &err);
+		rc = web_signature_scope(c, id, &r, rc); /* issue 5: the employee's units and roles */
 		if (rc == ENG_ENOTFOUND)
 			return web_api_error(c, 404, "not_found", "no such signature request");
 		if (rc)

@@ -13,6 +13,8 @@
 
 #include "engine/core/validate.h"
 #include "engine/runtime/mandates.h"
+#include "engine/runtime/portafirmas.h"
+#include "engine/runtime/visibility.h"
 #include "internal.h"
 
 enum { SESSION_IDLE = 30 * 60, SESSION_ABSOLUTE = 12 * 3600 };
@@ -245,6 +247,35 @@ const char *web_applicant_only(struct web_ctx *c)
 	return kind && strcmp(kind, "citizen") == 0 ? web_party(c) : NULL;
 }
 
+static bool is_employee(const struct web_ctx *c)
+{
+	return c->signed_in && c->session.principal_kind && strcmp(c->session.principal_kind, "employee") == 0;
+}
+
+/* Issue 5: an employee sees the tràmits of their units and those whose actions name a role
+ * they hold (visibility.h); the grants come with the session, so deciding costs no query.
+ * A tràmit is judged by its current definition, the one the inbox lists it under. */
+bool web_employee_sees(struct web_ctx *c, const char *tramit_code)
+{
+	return eng_grants_see(cat_catalog_by_code(c->srv->catalog, tramit_code),
+	                      c->employee.roles, c->employee.n_roles);
+}
+
+const char **web_employee_tramits(struct web_ctx *c, size_t *n)
+{
+	*n = 0;
+	if (!is_employee(c))
+		return NULL;
+	const struct cat_catalog *cat = c->srv->catalog;
+	const char **codes = eng_arena_alloc(&c->arena, sizeof(*codes) * (cat_catalog_count(cat) + 1));
+	for (size_t i = 0; i < cat_catalog_count(cat); i++) {
+		const struct eng_definition *d = cat_catalog_at(cat, i);
+		if (eng_grants_see(d, c->employee.roles, c->employee.n_roles))
+			codes[(*n)++] = d->code;
+	}
+	return codes;
+}
+
 int web_expedient_visible(struct web_ctx *c, const char *id, struct eng_expedient_view *x)
 {
 	struct eng_error err;
@@ -254,7 +285,37 @@ int web_expedient_visible(struct web_ctx *c, const char *id, struct eng_expedien
 		rc = ENG_ENOTFOUND; /* another person's expedient: as if it did not exist */
 	if (rc == 0 && only && !web_mandate_covers(c, x->tramit_code))
 		rc = ENG_ENOTFOUND; /* the party's, but no mandate covers its tràmit today */
+	if (rc == 0 && is_employee(c) && !web_employee_sees(c, x->tramit_code))
+		rc = ENG_ENOTFOUND; /* outside the employee's units and roles: as if it did not exist */
 	return rc;
+}
+
+int web_expedient_refusal(struct web_ctx *c, const char *id, int rc)
+{
+	/* Only refusals are looked at again, so an action that succeeds costs nothing more. */
+	if ((rc != ENG_EDENIED && rc != ENG_ECONFLICT) || !is_employee(c))
+		return rc;
+	struct eng_expedient_view x;
+	return web_expedient_visible(c, id, &x) == ENG_ENOTFOUND ? ENG_ENOTFOUND : rc;
+}
+
+int web_signature_scope(struct web_ctx *c, const char *id, const struct eng_sig_request *r, int rc)
+{
+	struct eng_sig_request loaded;
+	struct eng_error err;
+	if (!r && rc == 0) {
+		rc = eng_signature_get(c->store, &c->arena, c->srv->cfg.entity_id, id, c->session.principal_id,
+		                       web_now_ms(), &loaded, &err);
+		r = &loaded;
+	}
+	if (rc || !is_employee(c) || r->mine || web_employee_sees(c, r->tramit_code))
+		return rc;
+	/* A signer reads what they are asked to sign, and what they signed, whatever its unit. */
+	for (size_t i = 0; i < r->n_signers; i++)
+		if (r->signers[i].mine ||
+		    (r->signers[i].acted_by && strcmp(r->signers[i].acted_by, c->session.principal_id) == 0))
+			return 0;
+	return ENG_ENOTFOUND;
 }
 
 bool web_require(struct web_ctx *c, const char *kind)
@@ -293,15 +354,16 @@ static void login_page(struct web_ctx *c, int status, const char *next, const ch
 	}
 	if (c->srv->cfg.demo) {
 		web_printf(c, "<p>%s</p>", web_t(c, "signin.demo"));
-		static const char *const who[] = {"citizen", "employee"};
-		for (int i = 0; i < 2; i++) {
+		static const char *const who[] = {"citizen", "employee", "employee-padro"};
+		static const char *const label[] = {"signin.citizen", "signin.employee", "signin.employee.padro"};
+		for (int i = 0; i < 3; i++) {
 			web_printf(c, "<form method=\"post\" action=\"/login\" class=\"field\">"
 			              "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
 			              "<input type=\"hidden\" name=\"who\" value=\"%s\">"
 			              "<input type=\"hidden\" name=\"next\" value=\"", tok, who[i]);
 			web_attr(c, next ? next : "");
 			web_printf(c, "\"><button type=\"submit\" id=\"signin-%s\">%s</button></form>", who[i],
-			           web_t(c, i == 0 ? "signin.citizen" : "signin.employee"));
+			           web_t(c, label[i]));
 		}
 	} else if (!web_tls_client_ca(c)) {
 		web_printf(c, "<p>%s</p>", web_t(c, "signin.unavailable"));
@@ -404,6 +466,8 @@ void web_route_login(struct web_ctx *c)
 		return signed_in(c, "citizen", "12345678Z", next, "demo", NULL);
 	if (strcmp(who, "employee") == 0)
 		return signed_in(c, "employee", "demo.empleat", next, "demo", NULL);
+	if (strcmp(who, "employee-padro") == 0)
+		return signed_in(c, "employee", "demo.padro", next, "demo", NULL);
 	web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
 }
 

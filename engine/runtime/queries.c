@@ -26,10 +26,9 @@ static const struct {
 	 "ON CONFLICT (id) DO UPDATE SET name_ca = $2, name_es = $3, demo = $4"},
 	{"entity_get", "SELECT id, name_ca, name_es, demo FROM entity WHERE id = $1"},
 	{"employee_get",
-	 "SELECT e.username, e.name, coalesce(array_to_json(array_agg(g.role || '@' || g.unit) FILTER "
-	 "(WHERE g.role IS NOT NULL))::text, '[]') FROM employee e LEFT JOIN role_grant g ON "
-	 "g.entity_id = e.entity_id AND g.username = e.username WHERE e.entity_id = $1 AND "
-	 "e.username = $2 GROUP BY e.username, e.name"},
+	 "SELECT e.username, e.name, (SELECT coalesce(array_to_json(array_agg(g ORDER BY g))::text, "
+	 "'[]') FROM employee_grants(e.entity_id, e.username) g) FROM employee e WHERE "
+	 "e.entity_id = $1 AND e.username = $2"},
 	{"session_insert",
 	 "INSERT INTO web_session (token_hash, entity_id, principal_kind, principal_id, csrf, "
 	 "expires_at) VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int))"},
@@ -42,9 +41,10 @@ static const struct {
 	 "WHEN 'citizen' THEN (SELECT name FROM person p WHERE p.entity_id = s.entity_id AND "
 	 "p.nif = s.principal_id) ELSE (SELECT name FROM employee e WHERE e.entity_id = s.entity_id "
 	 "AND e.username = s.principal_id) END, "
-	 "(SELECT coalesce(array_to_json(array_agg(g.role || '@' || g.unit ORDER BY g.role, g.unit))::text, '[]') "
-	 "FROM role_grant g WHERE s.principal_kind = 'employee' AND g.entity_id = s.entity_id "
-	 "AND g.username = s.principal_id), s.last_seen < now() - interval '60 seconds', "
+	 /* An employee's grants reach the units below the one granted (migration 0025). */
+	 "(SELECT coalesce(array_to_json(array_agg(g ORDER BY g))::text, '[]') FROM "
+	 "employee_grants(s.entity_id, s.principal_id) g WHERE s.principal_kind = 'employee'), "
+	 "s.last_seen < now() - interval '60 seconds', "
 	 /* Representation: what covers the party acted for today (NULL: nothing any more). */
 	 "s.method, s.cert_company, s.acting_as, CASE WHEN s.acting_as IS NOT NULL THEN "
 	 "coalesce((SELECT name FROM person pp WHERE pp.entity_id = s.entity_id AND pp.nif = "
@@ -67,7 +67,8 @@ static const struct {
 	 * its state's deadline and the resolution's (the step keeps both in vars, in ms, and
 	 * drops them when they stop running); the most urgent first. */
 	{"expedient_inbox",
-	 "SELECT " ENG__VIEW_COLUMNS ", coalesce(x.assigned_to, ''), d.due FROM expedient x CROSS JOIN LATERAL (SELECT "
+	 "SELECT " ENG__VIEW_COLUMNS ", coalesce(x.assigned_to, ''), d.due, count(*) OVER () "
+	 "FROM expedient x CROSS JOIN LATERAL (SELECT "
 	 "least(nullif(x.vars->>('due.' || x.state), '')::bigint, "
 	 "nullif(x.vars->>'due.resolution', '')::bigint) AS due) d, "
 	 "(SELECT (extract(epoch FROM now()) * 1000)::bigint AS ms) n WHERE x.entity_id = $1 "
@@ -77,12 +78,17 @@ static const struct {
 	 "AND ($5::text IS NULL OR ($5 = 'overdue' AND d.due < n.ms) OR ($5 = 'soon' AND "
 	 "d.due >= n.ms AND d.due < n.ms + 5 * 86400000)) "
 	 "AND ($7::text IS NULL OR ($7 = '' AND x.assigned_to IS NULL) OR x.assigned_to = $7) "
+	 /* Issue 5: the tràmits the employee sees, and those waiting for an action they may take
+	 * (both decided from the catalogue and the session's grants: visibility.h). */
+	 "AND ($8::text[] IS NULL OR x.tramit_code = ANY ($8)) "
+	 "AND ($9::text[] IS NULL OR x.tramit_code || '/' || x.state = ANY ($9)) "
 	 "ORDER BY d.due NULLS LAST, x.created_at DESC, x.number DESC LIMIT $6"},
 	/* Assigning is one statement: the row and its log change together, and only an
 	 * expedient of this entity moves. */
 	{"expedient_assign",
 	 "WITH x AS (UPDATE expedient SET assigned_to = nullif($3, '') WHERE entity_id = $1 AND id = $2 "
-	 "RETURNING id) INSERT INTO expedient_assignment (expedient_id, assigned_to, assigned_by) "
+	 "AND ($5::text[] IS NULL OR tramit_code = ANY ($5)) RETURNING id) "
+	 "INSERT INTO expedient_assignment (expedient_id, assigned_to, assigned_by) "
 	 "SELECT id, nullif($3, ''), $4 FROM x"},
 	{"expedient_assignee",
 	 "SELECT coalesce(e.name, x.assigned_to) FROM expedient x LEFT JOIN employee e ON "
@@ -217,6 +223,11 @@ int eng_store_seed_demo(struct eng_store *s, const char *entity_id, struct eng_e
 	         " ('%1$s', 'demo.empleat', 'padro', 'padro'), ('%1$s', 'demo.empleat', 'tecnic', 'participacio'),"
 	         " ('%1$s', 'demo.empleat', 'cap_servei', 'participacio'), ('%1$s', 'demo.empleat', 'tresoreria', 'hisenda'),"
 	         " ('%1$s', 'demo.empleat', 'alcaldia', 'alcaldia') ON CONFLICT DO NOTHING;"
+	         /* An employee of one unit only: the inbox and the expedients of the Padró, and no
+	          * others (issue 5: what an employee sees follows their units and roles). */
+	         "INSERT INTO employee VALUES ('%1$s', 'demo.padro', 'Marta Demo Padró', true)"
+	         " ON CONFLICT DO NOTHING;"
+	         "INSERT INTO role_grant VALUES ('%1$s', 'demo.padro', 'padro', 'padro') ON CONFLICT DO NOTHING;"
 	         /* The signature circuit of PAR-004, one person per line (the portasignatures). */
 	         "INSERT INTO employee VALUES ('%1$s', 'demo.cap', 'Anna Demo Cap de Servei', true),"
 	         " ('%1$s', 'demo.interventor', 'Jordi Demo Interventor', true),"
@@ -456,10 +467,35 @@ int eng_store_event_list(struct eng_store *s, struct eng_arena *a, const char *e
 	return 0;
 }
 
+const char *eng_pg_array(struct eng_arena *a, const char *const *items, size_t n)
+{
+	if (!items)
+		return NULL;
+	size_t len = 3;
+	for (size_t i = 0; i < n; i++)
+		len += 2 * strlen(items[i]) + 3;
+	char *out = eng_arena_alloc(a, len), *p = out;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			*p++ = ',';
+		*p++ = '"';
+		for (const char *c = items[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				*p++ = '\\';
+			*p++ = *c;
+		}
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return out;
+}
+
 int eng_store_expedient_inbox(struct eng_store *s, struct eng_arena *a, const char *entity_id,
                               const struct eng_inbox_filter *f, int limit,
                               struct eng_expedient_view **out, int64_t **due_ms,
-                              const char ***assignee, size_t *n, struct eng_error *err)
+                              const char ***assignee, size_t *n, size_t *total, struct eng_error *err)
 {
 	char lim[16], *like = NULL;
 	snprintf(lim, sizeof(lim), "%d", limit);
@@ -477,32 +513,35 @@ int eng_store_expedient_inbox(struct eng_store *s, struct eng_arena *a, const ch
 		*p++ = '%';
 		*p = '\0';
 	}
-	const char *p[] = {entity_id, f->state, f->tramit, like, f->due, lim, f->assigned};
-	PGresult *r = run_query(s, "expedient_inbox", 7, p, err);
+	const char *p[] = {entity_id, f->state, f->tramit, like, f->due, lim, f->assigned,
+	                   eng_pg_array(a, f->tramits, f->n_tramits), eng_pg_array(a, f->waiting, f->n_waiting)};
+	PGresult *r = run_query(s, "expedient_inbox", 9, p, err);
 	if (!r)
 		return err->code;
 	*n = (size_t)PQntuples(r);
+	*total = *n ? (size_t)atoll(PQgetvalue(r, 0, PQnfields(r) - 1)) : 0;
 	*out = eng_arena_alloc(a, sizeof(**out) * (*n + 1));
 	*due_ms = eng_arena_alloc(a, sizeof(**due_ms) * (*n + 1));
 	*assignee = eng_arena_alloc(a, sizeof(**assignee) * (*n + 1));
 	int cols = PQnfields(r);
 	for (size_t i = 0; i < *n; i++) {
 		expedient_row(&(*out)[i], a, r, (int)i);
-		(*assignee)[i] = eng_store__col(a, r, (int)i, cols - 2);
-		(*due_ms)[i] = PQgetisnull(r, (int)i, cols - 1) ? 0 : atoll(PQgetvalue(r, (int)i, cols - 1));
+		(*assignee)[i] = eng_store__col(a, r, (int)i, cols - 3);
+		(*due_ms)[i] = PQgetisnull(r, (int)i, cols - 2) ? 0 : atoll(PQgetvalue(r, (int)i, cols - 2));
 	}
 	PQclear(r);
 	return 0;
 }
 
-int eng_store_expedient_assign(struct eng_store *s, const char *entity_id, const char *id,
+int eng_store_expedient_assign(struct eng_store *s, struct eng_arena *a, const char *entity_id,
+                               const char *id, const char *const *tramits, size_t n_tramits,
                                const char *to, const char *by, struct eng_error *err)
 {
 	if (!eng_uuid_valid(id))
 		return eng_error_set(err, ENG_ENOTFOUND, "no expedient %s", id);
-	const char *p[] = {entity_id, id, to ? to : "", by};
+	const char *p[] = {entity_id, id, to ? to : "", by, eng_pg_array(a, tramits, n_tramits)};
 	PGresult *r = eng_store__ensure(s, err) ? NULL
-	              : eng_store__run(s, "expedient_assign", 4, p, PGRES_COMMAND_OK, err);
+	              : eng_store__run(s, "expedient_assign", 5, p, PGRES_COMMAND_OK, err);
 	if (!r)
 		return err->code;
 	bool moved = strcmp(PQcmdTuples(r), "1") == 0;

@@ -12,6 +12,8 @@ int eng_store_entity_ensure(struct eng_store *s, const char *id, const char *nam
 
 /* Demo data for `tramit serve --demo`: the demo municipality, a citizen (12345678Z, Maria
  * Demo Ciutadana) and an employee (demo.empleat, role tramitador in unit registre). Idempotent. */
+/* Besides: demo.empleat holds a role in every unit the catalogue uses; demo.padro (Marta Demo
+ * Padró) holds padro@padro only and so sees the Padró's expedients only. */
 int eng_store_seed_demo(struct eng_store *s, const char *entity_id, struct eng_error *err);
 
 struct eng_entity_view {
@@ -21,6 +23,8 @@ struct eng_entity_view {
 int eng_store_entity_get(struct eng_store *s, struct eng_arena *a, const char *id,
                          struct eng_entity_view *out, struct eng_error *err);
 
+/* roles: the grants as they apply, "role@unit", each also in every unit below the one granted
+ * (employee_grants, migration 0025), sorted; the same list eng_session.roles carries. */
 struct eng_employee_view {
 	const char *username, *name;
 	const char **roles;
@@ -88,17 +92,29 @@ int eng_store_expedient_list(struct eng_store *s, struct eng_arena *a, const cha
 struct eng_inbox_filter {
 	const char *state, *tramit, *text, *due;
 	const char *assigned; /* an employee's username, or "" for nobody */
+	/* Issue 5: only the expedients of these tràmit codes (NULL: every one; n_tramits 0:
+	 * none), and only those whose "CODE/state" is listed in waiting (NULL: any). */
+	const char *const *tramits;
+	size_t n_tramits;
+	const char *const *waiting;
+	size_t n_waiting;
 };
 /* The entity's expedients that pass f, the most urgent first; (*due_ms)[i] is row i's next
- * legal time limit (Unix ms), 0 when none runs; (*assignee)[i] the username handling it, or "". */
+ * legal time limit (Unix ms), 0 when none runs; (*assignee)[i] the username handling it, or "".
+ * *total counts every expedient that passes f, beyond limit too. */
 int eng_store_expedient_inbox(struct eng_store *s, struct eng_arena *a, const char *entity_id,
                               const struct eng_inbox_filter *f, int limit,
                               struct eng_expedient_view **out, int64_t **due_ms,
-                              const char ***assignee, size_t *n, struct eng_error *err);
+                              const char ***assignee, size_t *n, size_t *total,
+                              struct eng_error *err);
 /* Hands expedient id to employee `to` (NULL or "": to nobody), logged as done by `by`.
- * ENG_ENOTFOUND when the entity has no such expedient. */
-int eng_store_expedient_assign(struct eng_store *s, const char *entity_id, const char *id,
+ * ENG_ENOTFOUND when the entity has no such expedient among the tràmits listed (NULL: any),
+ * so an expedient the employee may not see is not found either. */
+int eng_store_expedient_assign(struct eng_store *s, struct eng_arena *a, const char *entity_id,
+                               const char *id, const char *const *tramits, size_t n_tramits,
                                const char *to, const char *by, struct eng_error *err);
+/* A PostgreSQL array literal of the items, quoted, in the arena; NULL when items is NULL. */
+const char *eng_pg_array(struct eng_arena *a, const char *const *items, size_t n);
 /* The name of the employee handling expedient id, or NULL (nobody, or the database failed). */
 const char *eng_store_expedient_assignee(struct eng_store *s, struct eng_arena *a,
                                          const char *entity_id, const char *id);

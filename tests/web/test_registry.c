@@ -216,7 +216,8 @@ Test(registry, accepting_through_the_form_needs_the_csrf_token_and_writes_the_ne
 	http_client_free(emp);
 }
 
-Test(registry, an_employee_outside_the_registry_sees_the_book_but_may_not_decide)
+/* Issue 5: the book lists every party and subject of the entity, so only registry staff read it. */
+Test(registry, an_employee_outside_the_registry_neither_reads_the_book_nor_decides)
 {
 	free(http_citizen_files(srv.port, "GEN-001", "{\"form\": {\"assumpte\": \"Gual\", \"exposa\": \"Fets\", "
 	                        "\"solicita\": \"Peticio\", \"correu\": \"maria.demo@example.org\", "
@@ -241,10 +242,13 @@ Test(registry, an_employee_outside_the_registry_sees_the_book_but_may_not_decide
 	http_response_free(&r);
 	free(tok);
 	http_get(c, "/backoffice/registry", &r);
-	cr_assert_eq(r.status, 200);
-	expect_contains(&r, number);
-	expect_contains(&r, "<p id=\"read-only\">");
+	cr_assert_eq(r.status, 403);
+	expect_contains(&r, "<p id=\"error\">Només el personal del registre pot consultar el llibre de registre "
+	                "i els intercanvis.</p>");
+	expect_lacks(&r, number);
 	expect_lacks(&r, "name=\"decision\"");
+	http_response_free(&r);
+	http_get(c, "/backoffice", &r);
 	char *csrf = http_extract(r.body, "name=\"csrf\" value=\"", '"');
 	http_response_free(&r);
 	char path[160];
