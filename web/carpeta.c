@@ -153,6 +153,7 @@ static void render_expedient_body(struct web_ctx *c, const struct eng_definition
 	web_render_data(c, d, x->data, x->n_data);
 	web_render_attachments(c, x);
 	render_history(c, d, x->id);
+	web_counter_filing_note(c, x->id); /* counter.c: filed at the counter, by whom, for whom */
 	web_page_end(c);
 	web_send(c, 200, "text/html; charset=utf-8");
 }

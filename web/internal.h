@@ -409,6 +409,23 @@ void web_draft_forget(struct web_ctx *c, const char *code);
 void web_route_api_drafts(struct web_ctx *c, const char *code);
 /* GET /static/form.js and /static/forms.css. */
 void web_route_form_js(struct web_ctx *c, const char *name);
+/* Issue 5: a tràmit's form inside another page's <form> (form.c): its error summary (nothing
+ * without errors), and its sections, fields and fees as web_form_render draws them. */
+void web_form_render_summary(struct web_ctx *c, const struct web_form *form);
+void web_form_render_fields(struct web_ctx *c, const struct web_form *form);
+/* Assisted filing at the counter (counter.c, art. 12 LPAC), for employees holding the role
+ * WEB_COUNTER_ROLE (others get 404): GET and POST /backoffice/counter (identify the person and
+ * the tràmit, then its form and the consent, then file), GET /backoffice/counter/receipts/ID
+ * (the printable receipt), GET /backoffice/counter/consents/ID/scan (the signed form's scan),
+ * POST /api/v1/counter/expedients; and the line of an expedient's page saying it was filed
+ * at the counter, by whom and for whom (nothing for other expedients). */
+#define WEB_COUNTER_ROLE "habilitat"
+void web_route_counter(struct web_ctx *c);
+void web_route_counter_receipt(struct web_ctx *c, const char *expedient_id);
+void web_route_counter_scan(struct web_ctx *c, const char *expedient_id);
+void web_route_api_counter(struct web_ctx *c);
+void web_counter_filing_note(struct web_ctx *c, const char *expedient_id);
+bool web_counter_allowed(const struct web_ctx *c); /* holds WEB_COUNTER_ROLE */
 
 /* documents.c (issue 6): issued documents. Installs this process's document issuer into the
  * engine (ENG_EINVALID when the seal cannot be loaded); lists an expedient's issued documents

@@ -38,6 +38,8 @@ void web_page_begin(struct web_ctx *c, const char *title)
 		           web_t(c, "nav.backoffice"), web_t(c, "nav.registry"));
 	if (c->signed_in && strcmp(c->session.principal_kind, "employee") == 0)
 		web_printf(c, "<li><a href=\"/backoffice/signatures\">%s</a></li>", web_t(c, "nav.signatures"));
+	if (web_counter_allowed(c)) /* assisted filing at the counter (counter.c) */
+		web_printf(c, "<li><a href=\"/backoffice/counter\">%s</a></li>", web_t(c, "nav.counter"));
 	web_printf(c, "<li><a href=\"/pagaments\">%s</a></li>", web_t(c, "nav.pay"));
 	web_printf(c, "<li><a href=\"/verify\">%s</a></li>", web_t(c, "nav.verify"));
 	if (c->signed_in) {

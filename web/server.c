@@ -122,6 +122,8 @@ static void dispatch(struct web_ctx *c)
 	/* The portasignatures' JSON API (portafirmas.c). */
 	if (strcmp(p, "/api/v1/signatures") == 0 || strncmp(p, "/api/v1/signatures/", 19) == 0)
 		return web_route_api_signatures(c, p + 18);
+	if (strcmp(p, "/api/v1/counter/expedients") == 0) /* assisted filing (counter_api.c) */
+		return web_route_api_counter(c);
 	if (strncmp(p, "/api/", 5) == 0)
 		return web_route_api(c, p + 4);
 	if (get && strcmp(p, "/healthz") == 0)
@@ -182,6 +184,13 @@ static void dispatch(struct web_ctx *c)
 		return web_route_registry(c);
 	if (post && (n = segments(c, p, "/backoffice/registry/exchanges/", seg, 1)) == 1)
 		return web_route_registry_decide(c, seg[0]);
+	/* Assisted filing at the counter (counter.c, counter_api.c). */
+	if ((get || post) && strcmp(p, "/backoffice/counter") == 0)
+		return web_route_counter(c);
+	if (get && (n = segments(c, p, "/backoffice/counter/receipts/", seg, 1)) == 1)
+		return web_route_counter_receipt(c, seg[0]);
+	if (get && (n = segments(c, p, "/backoffice/counter/consents/", seg, 2)) == 2 && strcmp(seg[1], "scan") == 0)
+		return web_route_counter_scan(c, seg[0]);
 	if (get && strcmp(p, "/pagaments") == 0)
 		return web_route_paymgr(c);
 	if (post && strcmp(p, "/pagaments") == 0)

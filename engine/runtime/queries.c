@@ -219,6 +219,7 @@ int eng_store_seed_demo(struct eng_store *s, const char *entity_id, struct eng_e
 	         " ON CONFLICT DO NOTHING;"
 	         /* The demo employee can carry every tràmit of the catalogue through. */
 	         "INSERT INTO role_grant VALUES ('%1$s', 'demo.empleat', 'tramitador', 'registre'),"
+	         " ('%1$s', 'demo.empleat', 'habilitat', 'registre'),"
 	         " ('%1$s', 'demo.empleat', 'tecnic', 'via-publica'), ('%1$s', 'demo.empleat', 'cap', 'via-publica'),"
 	         " ('%1$s', 'demo.empleat', 'padro', 'padro'), ('%1$s', 'demo.empleat', 'tecnic', 'participacio'),"
 	         " ('%1$s', 'demo.empleat', 'cap_servei', 'participacio'), ('%1$s', 'demo.empleat', 'tresoreria', 'hisenda'),"

@@ -156,6 +156,10 @@ int eng_replay_expedient(struct eng_store *s, const char *expedient_id, eng_defi
 		struct eng_fn_record *rec = records_from(json_object_get(pl, "records"), &e.n_recorded, &a);
 		e.recorded = rec;
 		json_decref(pl);
+		/* A filing for someone else names them the applicant before the step, as the store's
+		 * load_new does: an official filing at the counter may act only for the applicant. */
+		if (!exp.state && !exp.applicant_id && e.actor.represents)
+			exp.applicant_id = e.actor.represents;
 		struct eng_step_result r;
 		int step = eng_expedient_step(&r, &a, def, &exp, &e);
 		(*n_events)++;

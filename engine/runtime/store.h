@@ -35,6 +35,7 @@ typedef const struct eng_definition *(*eng_definition_lookup)(const char *hash, 
 int eng_store_put_definition(struct eng_store *s, const struct eng_definition *def,
                              const char *source, struct eng_error *err);
 
+struct eng_assisted; /* counter.h */
 struct eng_command {
 	const char *entity_id;
 	const char *expedient_id;        /* NULL: create an expedient with the initial state's action */
@@ -63,6 +64,9 @@ struct eng_command {
 	const char *notification_id;
 	const char *notification_by, *notification_auth; /* accessed: who, and how identified */
 	const char *notification_evidence;
+	/* Assisted filing at the counter (counter.h, art. 12 LPAC): the person's consent, when an
+	 * authorised official files for them (event.actor.represents); NULL otherwise. */
+	const struct eng_assisted *assisted;
 };
 
 struct eng_outcome {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "counter.h"
 #include "engine/core/validate.h"
 #include "issue.h"
 #include "notifications.h"
@@ -54,6 +55,8 @@ int eng_store__effects_prepare(struct eng_store *s, struct eng_error *err)
 		rc = eng_store__portafirmas_prepare(s, err);
 	if (!rc)
 		rc = eng_store__issue_prepare(s, err); /* issue 6: issued documents */
+	if (!rc)
+		rc = eng_store__counter_prepare(s, err); /* issue 5: assisted filing at the counter */
 	return rc ? rc : eng_store__notifications_prepare(s, err);
 }
 
@@ -136,6 +139,8 @@ static int receipt(struct eng__tx *t, const char *csv, struct eng_error *err)
 		                   : t->def->silence == ENG_SILENCE_NEGATIVE ? "negative"
 		                   : t->def->silence == ENG_SILENCE_LAPSE ? "lapse" : "none",
 		        "suspended_while_fixing", suspends));
+	if (c->assisted) /* filed at the counter by an official (counter.c) */
+		json_object_set_new(doc, "assisted", eng_store__counter_receipt(c));
 	char *text = eng_store__json_text(doc);
 	json_decref(doc);
 	char sha[65], when[24];
@@ -245,6 +250,9 @@ int eng_store__effects_write(struct eng__tx *t, struct eng_error *err)
 {
 	/* A command that settles a notification does so in its own transition. */
 	int rc = t->cmd->notification_id ? eng_store__notification_settle(t, err) : 0;
+	/* Filed at the counter: the person's record first, so this transition's notices find it. */
+	if (!rc && t->cmd->assisted)
+		rc = eng_store__counter_person(t, err);
 	/* The portasignatures: the act completing a request is recorded with its result. */
 	if (!rc && eng_store__signature_completes(t))
 		rc = eng_store__signature_complete(t, err);
@@ -281,6 +289,8 @@ int eng_store__effects_write(struct eng__tx *t, struct eng_error *err)
 			break;
 		}
 	}
+	if (!rc && t->cmd->assisted)
+		rc = eng_store__counter_record(t, err); /* the consent, with the registry entry made */
 	/* Idle dispatchers and schedulers wake at commit instead of polling. */
 	if (!rc && !t->quiet)
 		rc = eng_store__wake(t->s, t->out->n_outbox > 0, t->out->n_timers > 0, err);

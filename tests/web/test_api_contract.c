@@ -165,6 +165,9 @@ Test(api_contract, every_route_is_described_and_answers_as_described)
 		 "{}", 401},
 		{"GET", "/api/v1/signatures/00000000-0000-4000-8000-000000000000/reject", "/api/v1/signatures/{id}/{act}",
 		 NULL, 405},
+		/* Assisted filing at the counter (issue 5). */
+		{"POST", "/api/v1/counter/expedients", "/api/v1/counter/expedients", "{}", 401},
+		{"GET", "/api/v1/counter/expedients", "/api/v1/counter/expedients", NULL, 405},
 	};
 	struct http_client *anon = http_client_new(port_a, NULL);
 	size_t n_templates = 0;

@@ -42,10 +42,10 @@ static void setup(void)
 	snprintf(env_port, sizeof(env_port), "PORT=%d", port);
 	/* Two tràmits that admit representatives (art. 5): GEN-001 and PAD-005 as the catalogue
 	 * has them, with "representative" among who may apply. */
-	shell_tramit_variant(cluster.dir, "general/instancia-general.lua", "applicant = { \"person\", \"company\" }",
-	                     "applicant = { \"person\", \"company\", \"representative\" }");
-	shell_tramit_variant(cluster.dir, "padro/certificat-empadronament.lua", "applicant = { \"person\" }",
-	                     "applicant = { \"person\", \"representative\" }");
+	shell_tramit_variant(cluster.dir, "general/instancia-general.lua", "applicant = { \"person\", \"company\", ",
+	                     "applicant = { \"person\", \"company\", \"representative\", ");
+	shell_tramit_variant(cluster.dir, "padro/certificat-empadronament.lua", "applicant = { \"person\", ",
+	                     "applicant = { \"person\", \"representative\", ");
 	snprintf(env_dir, sizeof(env_dir), "TRAMIT_TRAMITS_DIR=%s/tramits", cluster.dir);
 	const char *env[] = {env_db, env_port, env_dir, "TRAMIT_TRUSTED_HEADER=X-Remote-User",
 	                     "TRAMIT_TRUSTED_PROXY=127.0.0.1",

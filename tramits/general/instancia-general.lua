@@ -20,7 +20,7 @@ tramit "GEN-001" {
 	},
 	family = "general",
 	unit = "registre",
-	applicant = { "person", "company" },
+	applicant = { "person", "company", "employee" },
 	legal = {
 		basis = "Llei 39/2015, d'1 d'octubre, arts. 16 i 66",
 		-- No specific rule sets a time, so the general one applies (art. 21.3).

@@ -10,7 +10,7 @@ tramit "PAD-005" {
 		"Obtenga el certificado que acredita dónde está empadronado."),
 	family = "padro",
 	unit = "padro",
-	applicant = { "person" },
+	applicant = { "person", "employee" },
 	identification = "substantial",
 	legal = { basis = "Llei 7/1985 (LBRL), art. 16.1; RPDT", silence = "none" },
 
