@@ -310,6 +310,18 @@ static void action_answer(struct web_ctx *c, struct web_job *job)
 	}
 	if (rc == ENG_EDENIED)
 		return api_error(c, 403, job->out.step.msg);
+	if (rc == ENG_EINVALID && job->out.step.n_errors > 0) {
+		/* A correction's form (correction.c): each wrong value, as a new application's. */
+		json_t *errs = json_array();
+		for (size_t i = 0; i < job->out.step.n_errors && i < ENG_STEP_MAX_ERRORS; i++) {
+			const struct eng_field_error *e = &job->out.step.errors[i];
+			json_array_append_new(errs, json_pack("{s:s?, s:{s:s, s:s}}", "field", e->field,
+			                                      "message", "ca", e->ca, "es", e->es));
+		}
+		json_t *j422 = error_json(c, "invalid_form", "the form has invalid values");
+		json_object_set_new(j422, "errors", errs);
+		return web_api_send(c, 422, j422);
+	}
 	if (rc == ENG_EINVALID)
 		return api_error(c, 400, job->err.msg);
 	if (rc)
@@ -317,6 +329,51 @@ static void action_answer(struct web_ctx *c, struct web_job *job)
 		                 rc == ENG_EUNAVAILABLE ? "the database is unavailable; try again later"
 		                                        : "internal error; nothing was changed");
 	web_api_send(c, 200, expedient_json(c, &job->view));
+}
+
+/* The checks of an action's "reason" and "form" (correction.c): a staff action sending the
+ * applicant to act needs the reason (422 reason_required); a form is the tràmit's, its files
+ * already the expedient's. Returns false after answering. */
+static bool action_extras_ok(struct web_ctx *c, const char *id, const char *action,
+                             const char *reason, struct eng_value **form, size_t *n_form)
+{
+	bool reasonless = !reason || !*reason;
+	if (!*form && !(reasonless && web_action_may_need_reason(c, action)))
+		return true;
+	struct eng_expedient_view x;
+	int rc = web_expedient_visible(c, id, &x);
+	if (rc == ENG_ENOTFOUND) {
+		api_error(c, 404, "no such expedient");
+		return false;
+	}
+	if (rc) {
+		api_error(c, 503, "the database is unavailable; try again later");
+		return false;
+	}
+	const struct eng_definition *d = cat_catalog_by_hash(c->srv->catalog, x.definition_hash);
+	const struct eng_state *st = d ? eng_definition_state(d, x.state) : NULL;
+	const struct eng_action *a = st ? eng_state_action(st, action) : NULL;
+	struct eng_expedient exp = {.state = x.state, .version = x.version, .applicant_id = x.applicant_nif};
+	struct eng_actor actor = web_actor(c);
+	if (reasonless && a && web_action_needs_reason(d, a) && eng_actor_may(a, &exp, &actor)) {
+		json_t *j = error_json(c, "invalid_form", "this action needs a \"reason\": what the applicant must do");
+		json_object_set_new(j, "code", json_string("reason_required"));
+		json_object_set_new(j, "message", json_pack("{s:s, s:s}",
+		        "ca", "Cal dir què ha de fer la persona interessada (\"reason\").",
+		        "es", "Hay que decir qué debe hacer la persona interesada (\"reason\")."));
+		web_api_send(c, 422, j);
+		return false;
+	}
+	if (!*form || !d)
+		return true;
+	web_form_normalise(c, d, *form, n_form);
+	struct eng_outcome out = {0};
+	if (!web_correction_files_ok(c, d, &x, web_header(c, "Idempotency-Key"), *form, *n_form, &out)) {
+		struct web_job job = {.rc = ENG_EINVALID, .out = out};
+		action_answer(c, &job);
+		return false;
+	}
+	return true;
 }
 
 /* POST /api/v1/expedients/{id}/actions/{action} with an optional {"version": N}: the
@@ -333,6 +390,9 @@ static void api_action(struct web_ctx *c, const char *id, const char *action)
 	if (!body)
 		return api_error(c, 413, "the body is larger than 16 KiB");
 	int64_t version = -1;
+	char *reason = NULL;
+	struct eng_value *form = NULL;
+	size_t n_form = 0;
 	if (len > 0) {
 		json_error_t jerr;
 		json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -341,16 +401,43 @@ static void api_action(struct web_ctx *c, const char *id, const char *action)
 			        eng_arena_printf(&c->arena, "the body is not valid JSON: %s (line %d, column %d)",
 			                         jerr.text, jerr.line, jerr.column));
 		json_t *v = json_object_get(j, "version");
-		const char *extra = first_member_besides(j, "version");
+		/* A reason ("reason", or "text") and a correction's "form" may travel with it. */
+		json_t *why = json_object_get(j, "reason") ? json_object_get(j, "reason") : json_object_get(j, "text");
+		json_t *fj = json_object_get(j, "form");
+		const char *extra = NULL, *member;
+		json_t *mv;
+		json_object_foreach(j, member, mv)
+			if (!extra && strcmp(member, "version") != 0 && strcmp(member, "reason") != 0 &&
+			    strcmp(member, "text") != 0 && strcmp(member, "form") != 0)
+				extra = member;
 		bool ok = json_is_object(j) && !extra && (!v || (json_is_integer(v) && json_integer_value(v) > 0));
+		ok = ok && (!why || json_is_string(why)) && (!fj || json_is_object(fj)) &&
+		     !(json_object_get(j, "reason") && json_object_get(j, "text"));
+		if (ok && why) {
+			reason = eng_arena_strdup(&c->arena, json_string_value(why));
+			ok = web_message_clean(reason) <= WEB_REASON_MAX;
+		}
+		if (ok && fj) {
+			form = eng_arena_alloc(&c->arena, sizeof(*form) * (json_object_size(fj) + 1));
+			json_object_foreach(fj, member, mv) {
+				ok = ok && json_is_string(mv);
+				if (ok)
+					form[n_form++] = (struct eng_value){eng_arena_strdup(&c->arena, member),
+					                                    eng_arena_strdup(&c->arena, json_string_value(mv))};
+			}
+		}
 		version = v ? json_integer_value(v) : -1;
 		const char *msg = eng_arena_printf(&c->arena, "%s%s%sexpected {} or {\"version\": N} with N "
-		                                   "the version you saw", extra ? "unknown member '" : "",
-		                                   extra ? extra : "", extra ? "': " : "");
+		                                   "the version you saw, and optionally \"reason\" (a string of "
+		                                   "at most %d characters) and \"form\" (an object of strings)",
+		                                   extra ? "unknown member '" : "", extra ? extra : "",
+		                                   extra ? "': " : "", WEB_REASON_MAX);
 		json_decref(j);
 		if (!ok)
 			return api_error(c, 400, msg);
 	}
+	if (!action_extras_ok(c, id, action, reason, &form, &n_form))
+		return;
 	/* Authorisation travels with the command (web_applicant_only), and the answer is read in
 	 * the transition's transaction: one request, two round trips to the database. */
 	struct web_job *job = eng_arena_alloc(&c->arena, sizeof(*job));
@@ -362,8 +449,17 @@ static void api_action(struct web_ctx *c, const char *id, const char *action)
 		                  .time_ms = web_now_ms()}},
 		.answer = action_answer,
 	};
+	job->cmd.reason = reason && *reason ? reason : NULL;
+	if (form) { /* a correction: the answers, and a CSV for its receipt */
+		const char *csv = web_correction_csv(c);
+		if (!csv)
+			return api_error(c, 503, "no random numbers for a CSV; try again later");
+		job->cmd.event.form = form;
+		job->cmd.event.n_form = n_form;
+		job->cmd.event.csv = csv;
+	}
 	/* Keyed commands are deduplicated one by one: they commit on this loop. */
-	if (c->srv->committer && !job->cmd.idempotency_key)
+	if (c->srv->committer && !job->cmd.idempotency_key && !form)
 		return web_commit(c, job);
 	job->rc = eng_store_apply_view(c->store, &c->arena, &job->cmd, cat_catalog_lookup,
 	                               (void *)c->srv->catalog, &job->out, &job->view, &job->err);

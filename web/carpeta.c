@@ -125,6 +125,12 @@ static void render_history(struct web_ctx *c, const struct eng_definition *d, co
 		web_html(c, a ? eng_text_get(&a->label, c->lang) : ev[i].action);
 		web_printf(c, " → ");
 		web_html(c, web_state_label(c, d, ev[i].to_state));
+		if (ev[i].reason) {
+			/* What staff asked the applicant to do (a request to correct). */
+			web_printf(c, "<br><span class=\"reason\">%s: ", web_t(c, "reason.history"));
+			web_html(c, ev[i].reason);
+			web_printf(c, "</span>");
+		}
 		web_printf(c, "</li>");
 	}
 	web_printf(c, "</ol>");
@@ -145,17 +151,24 @@ static void render_expedient_head(struct web_ctx *c, const struct eng_definition
 }
 
 /* The part of an expedient page both sides see: receipt, data, history; then the reply. */
-static void render_expedient_body(struct web_ctx *c, const struct eng_definition *d,
-                                  const struct eng_expedient_view *x)
+static void render_expedient_body_as(struct web_ctx *c, const struct eng_definition *d,
+                                     const struct eng_expedient_view *x, int status)
 {
 	render_receipt(c, x);
+	web_corrections_filed(c, x); /* correction.c: entries filed after the application */
 	web_printf(c, "<h2>%s</h2>", web_t(c, "expedient.data"));
 	web_render_data(c, d, x->data, x->n_data);
 	web_render_attachments(c, x);
 	render_history(c, d, x->id);
 	web_counter_filing_note(c, x->id); /* counter.c: filed at the counter, by whom, for whom */
 	web_page_end(c);
-	web_send(c, 200, "text/html; charset=utf-8");
+	web_send(c, status, "text/html; charset=utf-8");
+}
+
+static void render_expedient_body(struct web_ctx *c, const struct eng_definition *d,
+                                  const struct eng_expedient_view *x)
+{
+	render_expedient_body_as(c, d, x, 200);
 }
 
 void web_route_carpeta_expedient(struct web_ctx *c, const char *id)
@@ -174,7 +187,15 @@ void web_route_carpeta_expedient(struct web_ctx *c, const char *id)
 	if (submitted && strcmp(submitted, "1") == 0)
 		web_printf(c, "<div class=\"panel\" role=\"status\" id=\"submitted\">%s</div>",
 		           web_t(c, "receipt.ok"));
+	const char *corrected = web_query_get(c, "corrected"), *moved = web_query_get(c, "changed");
+	if (corrected && strcmp(corrected, "1") == 0)
+		web_printf(c, "<div class=\"panel\" role=\"status\" id=\"corrected\">%s</div>",
+		           web_t(c, "correction.done"));
+	if (moved && strcmp(moved, "1") == 0)
+		web_printf(c, "<div class=\"panel\" role=\"status\" id=\"changed\">%s</div>",
+		           web_t(c, "correction.changed"));
 	render_expedient_head(c, d, &x);
+	web_correction_section(c, d, &x); /* correction.c: what the applicant must do, and how */
 	web_deadlines_section(c, d, &x);
 	render_expedient_notifications(c, x.id, false);
 	web_documents_section(c, x.id, "/carpeta/expedients"); /* issue 6: documents.c */
@@ -182,10 +203,53 @@ void web_route_carpeta_expedient(struct web_ctx *c, const char *id)
 	render_expedient_body(c, d, &x);
 }
 
+/* An action's button; one that sends the applicant to act asks what they must do
+ * (web_action_needs_reason), with the refused text and its message when failed. */
+static void render_action(struct web_ctx *c, const struct eng_definition *d,
+                          const struct eng_expedient_view *x, const struct eng_action *a, int shown,
+                          const char *failed, const char *typed, const char *error_key)
+{
+	web_printf(c, "<form method=\"post\" action=\"/backoffice/expedients/%s/actions/%s\" "
+	              "class=\"field\"><input type=\"hidden\" name=\"csrf\" value=\"", x->id,
+	           web_url_encode(c, a->name));
+	web_attr(c, c->session.csrf);
+	web_printf(c, "\"><input type=\"hidden\" name=\"version\" value=\"%lld\">", (long long)x->version);
+	if (web_action_needs_reason(d, a)) {
+		bool wrong = failed && strcmp(failed, a->name) == 0 && error_key;
+		web_printf(c, "<div class=\"field%s\"><label for=\"reason-%s\">%s <span class=\"hint\">(%s)"
+		              "</span></label><span class=\"hint\" id=\"reason-%s-hint\">%s</span>",
+		           wrong ? " error" : "", a->name, web_t(c, "reason.label"), web_t(c, "form.required"),
+		           a->name, web_t(c, "reason.hint"));
+		if (wrong)
+			web_printf(c, "<span class=\"error-message\" id=\"reason-%s-error\">%s</span>", a->name,
+			           web_t(c, error_key));
+		web_printf(c, "<textarea name=\"reason\" id=\"reason-%s\" required maxlength=\"%d\" "
+		              "aria-describedby=\"reason-%s-hint%s%s%s\"%s>", a->name, WEB_REASON_MAX, a->name,
+		           wrong ? " reason-" : "", wrong ? a->name : "", wrong ? "-error" : "",
+		           wrong ? " aria-invalid=\"true\" autofocus" : "");
+		if (wrong && typed)
+			web_html(c, typed);
+		web_printf(c, "</textarea></div>");
+	}
+	web_printf(c, "<button type=\"submit\" id=\"action-%s\"%s>", a->name,
+	           shown ? " class=\"secondary\"" : "");
+	web_html(c, eng_text_get(&a->label, c->lang));
+	web_printf(c, "</button></form>");
+}
+
+static void backoffice_page(struct web_ctx *c, const char *id, const char *failed,
+                            const char *typed, const char *error_key);
+
 void web_route_backoffice_expedient(struct web_ctx *c, const char *id)
 {
 	if (!web_require(c, "employee"))
 		return;
+	backoffice_page(c, id, NULL, NULL, NULL);
+}
+
+static void backoffice_page(struct web_ctx *c, const char *id, const char *failed,
+                            const char *typed, const char *error_key)
+{
 	struct eng_expedient_view x;
 	int rc = web_expedient_visible(c, id, &x);
 	if (rc == ENG_ENOTFOUND)
@@ -195,7 +259,11 @@ void web_route_backoffice_expedient(struct web_ctx *c, const char *id)
 	const struct eng_definition *d = def_of(c, &x);
 	web_page_begin(c, eng_arena_printf(&c->arena, "%s %s", web_t(c, "expedient.title"), x.number));
 	const char *done = web_query_get(c, "done");
-	if (done && strcmp(done, "1") == 0)
+	if (error_key)
+		web_printf(c, "<div class=\"error-summary\" role=\"alert\" tabindex=\"-1\" id=\"error-summary\">"
+		              "<h2>%s</h2><ul><li><a href=\"#reason-%s\">%s</a></li></ul></div>",
+		           web_t(c, "form.errors"), failed, web_t(c, error_key));
+	else if (done && strcmp(done, "1") == 0)
 		web_printf(c, "<div class=\"panel\" role=\"status\" id=\"done\">%s</div>",
 		           web_t(c, "expedient.done"));
 	render_expedient_head(c, d, &x);
@@ -216,22 +284,14 @@ void web_route_backoffice_expedient(struct web_ctx *c, const char *id)
 		const struct eng_action *a = &st->actions[i];
 		if (!eng_actor_may(a, &exp, &actor))
 			continue;
-		web_printf(c, "<form method=\"post\" action=\"/backoffice/expedients/%s/actions/%s\" "
-		              "class=\"field\"><input type=\"hidden\" name=\"csrf\" value=\"", x.id,
-		           web_url_encode(c, a->name));
-		web_attr(c, c->session.csrf);
-		web_printf(c, "\"><input type=\"hidden\" name=\"version\" value=\"%lld\">"
-		              "<button type=\"submit\" id=\"action-%s\"%s>", (long long)x.version, a->name,
-		           shown ? " class=\"secondary\"" : "");
-		web_html(c, eng_text_get(&a->label, c->lang));
-		web_printf(c, "</button></form>");
+		render_action(c, d, &x, a, shown, failed, typed, error_key);
 		shown++;
 	}
 	if (!shown)
 		web_printf(c, "<p id=\"no-actions\">%s</p>", web_t(c, "expedient.no_actions"));
 	render_expedient_notifications(c, x.id, true);
 	web_messages_section(c, x.id, true);
-	render_expedient_body(c, d, &x);
+	render_expedient_body_as(c, d, &x, error_key ? 422 : 200);
 }
 
 void web_route_backoffice_action(struct web_ctx *c, const char *id, const char *action)
@@ -240,17 +300,43 @@ void web_route_backoffice_action(struct web_ctx *c, const char *id, const char *
 		return;
 	struct eng_value *v;
 	size_t n;
-	static const char *const fields[] = {"version", NULL};
-	if (!web_post_fields(c, 16384, fields, &v, &n))
+	static const char *const fields[] = {"version", "reason", NULL};
+	if (!web_post_fields(c, 65536, fields, &v, &n))
 		return;
 	const char *version = eng_values_get(v, n, "version");
 	char *end = NULL;
 	long long expected = version ? strtoll(version, &end, 10) : -1;
 	if (!version || !*version || *end || expected < 1)
 		return web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
+	/* An action sending the applicant to act says what they must do: refused without it. */
+	const char *typed = eng_values_get(v, n, "reason");
+	char *reason = eng_arena_strdup(&c->arena, typed ? typed : "");
+	size_t chars = web_message_clean(reason);
+	if (web_action_may_need_reason(c, action)) {
+		struct eng_expedient_view x;
+		int vis = web_expedient_visible(c, id, &x);
+		if (vis == ENG_ENOTFOUND)
+			return web_error_page(c, 404, "err.notfound.title", "err.notfound");
+		if (vis)
+			return web_error_page(c, 503, "err.unavailable.title", "err.unavailable");
+		const struct eng_definition *d = def_of(c, &x);
+		const struct eng_state *st = d ? eng_definition_state(d, x.state) : NULL;
+		const struct eng_action *a = st ? eng_state_action(st, action) : NULL;
+		struct eng_expedient exp = {.state = x.state, .version = x.version, .applicant_id = x.applicant_nif};
+		struct eng_actor actor = web_actor(c);
+		bool needed = a && web_action_needs_reason(d, a) && x.version == expected &&
+		              eng_actor_may(a, &exp, &actor);
+		if (needed && chars == 0)
+			return backoffice_page(c, id, action, typed, "reason.err.empty");
+		if (needed && chars > WEB_REASON_MAX)
+			return backoffice_page(c, id, action, typed, "reason.err.long");
+	}
+	if (chars > WEB_REASON_MAX)
+		return web_error_page(c, 400, "err.badrequest.title", "reason.err.long");
 	struct eng_command cmd = {
 		.entity_id = c->srv->cfg.entity_id,
 		.expedient_id = id,
+		.reason = chars ? reason : NULL,
 		.expected_version = expected,
 		.event = {.kind = ENG_EVENT_ACTION, .action = action, .actor = web_actor(c),
 		          .time_ms = web_now_ms()},
@@ -284,62 +370,71 @@ static const char *notif_state_label(struct web_ctx *c, const char *state)
 	return web_t(c, eng_arena_printf(&c->arena, "notif.state.%s", state));
 }
 
+/* A hash as text that may wrap every 16 characters: 64 hex digits do not fit a phone. */
+static void html_hash(struct web_ctx *c, const char *hash)
+{
+	for (const char *p = hash ? hash : ""; *p;) {
+		size_t len = strnlen(p, 16);
+		web_html(c, eng_arena_strndup(&c->arena, p, len));
+		p += len;
+		if (*p)
+			web_printf(c, "<wbr>");
+	}
+}
+
 /* The notifications table: in the Carpeta each links to its page; staff also see who
- * opened it, how they were identified and the evidence. */
+ * opened it, how they were identified and the evidence, under its state. Four columns, the
+ * expedient's number under the subject, so the table fits a phone's screen. */
 static void render_notifications(struct web_ctx *c, const struct eng_notification_view *ns,
                                  size_t n, const char *table_id, bool staff)
 {
 	web_printf(c, "<table id=\"%s\"><thead><tr><th scope=\"col\">%s</th><th scope=\"col\">%s</th>"
-	              "<th scope=\"col\">%s</th><th scope=\"col\">%s</th><th scope=\"col\">%s</th>",
-	           table_id, web_t(c, "col.number"), web_t(c, "notif.col.subject"),
-	           web_t(c, "notif.col.made"), web_t(c, "notif.col.deadline"), web_t(c, "col.state"));
-	if (staff)
-		web_printf(c, "<th scope=\"col\">%s</th><th scope=\"col\">%s</th>",
-		           web_t(c, "notif.col.settled"), web_t(c, "notif.evidence"));
-	web_printf(c, "</tr></thead><tbody>");
+	              "<th scope=\"col\">%s</th><th scope=\"col\">%s</th></tr></thead><tbody>",
+	           table_id, web_t(c, "notif.col.subject"), web_t(c, "notif.col.made"),
+	           web_t(c, "notif.col.deadline"), web_t(c, "col.state"));
 	for (size_t i = 0; i < n; i++) {
 		const struct eng_notification_view *x = &ns[i];
 		web_printf(c, "<tr data-id=\"%s\"><td>", x->id);
-		web_html(c, x->expedient_number);
-		web_printf(c, "</td><td>");
 		if (!staff)
 			web_printf(c, "<a href=\"/carpeta/notificacions/%s\">", x->id);
 		web_html(c, x->template_name);
-		web_printf(c, "%s</td><td>", staff ? "" : "</a>");
+		web_printf(c, "%s<br><span class=\"hint\">%s ", staff ? "" : "</a>", web_t(c, "col.number"));
+		web_html(c, x->expedient_number);
+		web_printf(c, "</span></td><td>");
 		web_html(c, web_date(c, x->made_available_at));
 		web_printf(c, "</td><td>");
 		web_html(c, web_day(c, x->last_day));
 		web_printf(c, "</td><td class=\"state\" data-state=\"%s\">", x->state);
 		web_html(c, notif_state_label(c, x->state));
-		web_printf(c, "</td>");
 		if (staff) {
-			web_printf(c, "<td>");
+			if (x->accessed_at || x->rejected_at)
+				web_printf(c, "<br><span class=\"hint\">%s: ", web_t(c, "notif.col.settled"));
 			if (x->accessed_at) {
 				web_html(c, web_date(c, x->accessed_at));
-				web_printf(c, "<br>");
+				web_printf(c, ", ");
 				web_html(c, x->accessed_by);
 				web_printf(c, " (");
 				web_html(c, x->auth_method);
-				web_printf(c, ")");
+				web_printf(c, ")</span>");
 			} else if (x->rejected_at) {
 				web_html(c, web_date(c, x->rejected_at));
+				web_printf(c, "</span>");
 			}
-			web_printf(c, "</td><td><span class=\"hint\">%s ", web_t(c, "notif.hash"));
-			web_html(c, x->content_sha256);
+			web_printf(c, "<br><span class=\"hint\">%s ", web_t(c, "notif.hash"));
+			html_hash(c, x->content_sha256);
 			web_printf(c, "</span>");
 			if (x->evidence_sha256) {
-				web_printf(c, "<br><span class=\"hint\">%s ", web_t(c, "notif.evidence_hash"));
-				web_html(c, x->evidence_sha256);
+				web_printf(c, "<span class=\"hint\">%s ", web_t(c, "notif.evidence_hash"));
+				html_hash(c, x->evidence_sha256);
 				web_printf(c, "</span>");
 			}
 			if (x->evidence_csv) {
-				web_printf(c, "<br><span class=\"csv\">");
+				web_printf(c, "<span class=\"hint\">%s: </span><span class=\"csv\">", web_t(c, "notif.evidence"));
 				web_html(c, x->evidence_csv);
 				web_printf(c, "</span>");
 			}
-			web_printf(c, "</td>");
 		}
-		web_printf(c, "</tr>");
+		web_printf(c, "</td></tr>");
 	}
 	web_printf(c, "</tbody></table>");
 }
@@ -405,6 +500,12 @@ static void render_notification_content(struct web_ctx *c, const struct eng_noti
 	              "%s</h2><p id=\"notif-text\">", web_t(c, "notif.content"));
 	web_html(c, json_string_value(json_object_get(j, es ? "text_es" : "text_ca")));
 	web_printf(c, "</p>");
+	const char *reason = json_string_value(json_object_get(j, "reason"));
+	if (reason) { /* what the applicant must do, as staff wrote it */
+		web_printf(c, "<h3>%s</h3><blockquote id=\"notif-reason\">", web_t(c, "correction.todo"));
+		web_html(c, reason);
+		web_printf(c, "</blockquote>");
+	}
 	json_t *docs = json_object_get(j, "documents");
 	if (json_array_size(docs)) {
 		web_printf(c, "<h3>%s</h3><ul id=\"notif-documents\">", web_t(c, "notif.documents"));
@@ -417,9 +518,10 @@ static void render_notification_content(struct web_ctx *c, const struct eng_noti
 		}
 		web_printf(c, "</ul>");
 	}
-	web_printf(c, "<p class=\"hint\">%s <code id=\"notif-hash\">", web_t(c, "notif.hash"));
+	/* In a list of facts, whose values wrap anywhere: the hash does not widen a phone's page. */
+	web_printf(c, "<dl class=\"facts\"><dt>%s</dt><dd><code id=\"notif-hash\">", web_t(c, "notif.hash"));
 	web_html(c, x->content_sha256);
-	web_printf(c, "</code></p></section>");
+	web_printf(c, "</code></dd></dl></section>");
 	json_decref(j);
 }
 
@@ -527,7 +629,14 @@ void web_route_notification(struct web_ctx *c, const char *id)
 	issue_evidence(c, &x, nif);
 	web_page_begin(c, web_t(c, "notif.one"));
 	web_printf(c, "<h1>%s: ", web_t(c, "notif.one"));
-	web_html(c, x.template_name);
+	/* A template's name may be long ("resolucio_desestimacio"): it may wrap after each "_". */
+	for (const char *p = x.template_name ? x.template_name : ""; *p;) {
+		size_t len = strcspn(p, "_");
+		web_html(c, eng_arena_strndup(&c->arena, p, len + (p[len] == '_')));
+		p += len + (p[len] == '_');
+		if (*p)
+			web_printf(c, "%s", p[-1] == '_' ? "<wbr>" : "");
+	}
 	web_printf(c, "</h1>");
 	render_notification_facts(c, &x);
 	if (strcmp(x.state, "made_available") == 0) {

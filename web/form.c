@@ -338,14 +338,23 @@ void web_form_render(struct web_ctx *c, struct web_form *form, int status)
 		web_printf(c, "</p>");
 	}
 	const char *code = web_url_encode(c, d->code);
-	web_printf(c, "<form method=\"post\" action=\"/tramits/%s/new\" novalidate id=\"tramit-form\" "
-	              "data-draft=\"/tramits/%s/draft\"%s>", code, code,
-	           has_files(d) ? " enctype=\"multipart/form-data\"" : "");
+	if (form->post_to) {
+		/* A correction: what is corrected, and no draft (drafts are new applications'). */
+		web_printf(c, "<p class=\"lead\" id=\"correcting\">%s</p>", web_t(c, "correction.intro"));
+		web_printf(c, "<form method=\"post\" action=\"%s\" novalidate id=\"tramit-form\"%s>",
+		           form->post_to, has_files(d) ? " enctype=\"multipart/form-data\"" : "");
+	} else {
+		web_printf(c, "<form method=\"post\" action=\"/tramits/%s/new\" novalidate id=\"tramit-form\" "
+		              "data-draft=\"/tramits/%s/draft\"%s>", code, code,
+		           has_files(d) ? " enctype=\"multipart/form-data\"" : "");
+	}
 	/* Enter in a text box presses the first submit button: make it "continue", not "add". */
 	web_printf(c, "<button type=\"submit\" name=\"_action\" value=\"review\" class=\"default-action\" "
 	              "tabindex=\"-1\" aria-hidden=\"true\">%s</button>", web_t(c, "form.review"));
 	hidden_input(c, "csrf", c->session.csrf);
 	hidden_input(c, "submission", form->key);
+	if (form->post_to)
+		hidden_input(c, "version", eng_arena_printf(&c->arena, "%lld", (long long)form->act_version));
 	/* Acting for someone: they are the applicant, and the page says who files for them. */
 	web_printf(c, "<p id=\"applicant\"><strong>%s:</strong> ", web_t(c, "form.applicant"));
 	web_html(c, c->acting_for ? (c->acting_name ? c->acting_name : c->acting_for) : c->display_name);
@@ -382,11 +391,13 @@ void web_form_render(struct web_ctx *c, struct web_form *form, int status)
 	render_fees(c, form);
 	/* The main button first: Tab reaches it right after the last answer. */
 	web_printf(c, "<p class=\"hint\">%s</p><p class=\"actions\"><button type=\"submit\" name=\"_action\" "
-	              "value=\"review\" id=\"submit\">%s</button> <button type=\"submit\" class=\"secondary\" "
-	              "name=\"_action\" value=\"draft\" id=\"save-draft\">%s</button> <button type=\"submit\" "
-	              "class=\"secondary\" name=\"_action\" value=\"update\" id=\"update\">%s</button></p></form>",
-	           web_t(c, "form.update_hint"), web_t(c, "form.review"), web_t(c, "draft.save"),
-	           web_t(c, "form.update"));
+	              "value=\"review\" id=\"submit\">%s</button> ", web_t(c, "form.update_hint"),
+	           web_t(c, "form.review"));
+	if (!form->post_to)
+		web_printf(c, "<button type=\"submit\" class=\"secondary\" name=\"_action\" value=\"draft\" "
+		              "id=\"save-draft\">%s</button> ", web_t(c, "draft.save"));
+	web_printf(c, "<button type=\"submit\" class=\"secondary\" name=\"_action\" value=\"update\" "
+	              "id=\"update\">%s</button></p></form>", web_t(c, "form.update"));
 	web_printf(c, "<script src=\"/static/form.js\" defer></script>");
 	web_page_end(c);
 	web_send(c, status, "text/html; charset=utf-8");
@@ -504,9 +515,14 @@ void web_form_review(struct web_ctx *c, struct web_form *form)
 	/* The answers travel back in hidden inputs: "change" shows them in the form again,
 	 * "submit" files them under the same submission key (idempotent). */
 	const char *code = web_url_encode(c, d->code);
-	web_printf(c, "<form method=\"post\" action=\"/tramits/%s/new\" id=\"review-form\">", code);
+	if (form->post_to)
+		web_printf(c, "<form method=\"post\" action=\"%s\" id=\"review-form\">", form->post_to);
+	else
+		web_printf(c, "<form method=\"post\" action=\"/tramits/%s/new\" id=\"review-form\">", code);
 	hidden_input(c, "csrf", c->session.csrf);
 	hidden_input(c, "submission", form->key);
+	if (form->post_to)
+		hidden_input(c, "version", eng_arena_printf(&c->arena, "%lld", (long long)form->act_version));
 	for (size_t i = 0; i < form->n_values; i++) {
 		int index;
 		const struct eng_field *f = eng_form_field(d, form->values[i].name, &index);

@@ -54,18 +54,23 @@ void web_form_normalise(struct web_ctx *c, const struct eng_definition *d, struc
 	*n = k;
 }
 
-/* The step over a new expedient with these answers, at this instant; nothing is stored. */
-static struct eng_step_result *dry_run(struct web_ctx *c, const struct eng_definition *d,
-                                       const struct eng_value *v, size_t n)
+/* The step over a new expedient with these answers, at this instant, or over the expedient
+ * being corrected (f->act, in its state, the party's); nothing is stored. */
+static struct eng_step_result *dry_run(struct web_ctx *c, const struct web_form *f,
+                                       const struct eng_definition *d, const struct eng_value *v,
+                                       size_t n)
 {
 	struct eng_step_result *out = eng_arena_alloc(&c->arena, sizeof(*out));
 	memset(out, 0, sizeof(*out));
-	const char *action = web_form_action(d);
+	const char *action = f->act ? f->act : web_form_action(d);
 	if (!action) {
 		out->code = ENG_ECONFLICT;
 		return out;
 	}
 	struct eng_expedient exp = {0};
+	if (f->act)
+		exp = (struct eng_expedient){.state = f->act_state, .version = f->act_version,
+		                             .applicant_id = web_party(c)};
 	struct eng_event ev = {.kind = ENG_EVENT_ACTION, .action = action, .actor = web_actor(c),
 	                       .time_ms = web_now_ms(), .form = v, .n_form = n, .csv = "PREVIEW",
 	                       .calendar = c->srv->cfg.calendar};
@@ -75,7 +80,7 @@ static struct eng_step_result *dry_run(struct web_ctx *c, const struct eng_defin
 
 const struct eng_step_result *web_form_check(struct web_ctx *c, struct web_form *f)
 {
-	return dry_run(c, f->def, f->values, f->n_values);
+	return dry_run(c, f, f->def, f->values, f->n_values);
 }
 
 /* The fees of a form not yet complete: the same step over a copy of the definition that
@@ -112,7 +117,7 @@ static const struct eng_step_result *fees_so_far(struct web_ctx *c, const struct
 			continue;
 		v[n++] = f->values[i];
 	}
-	return dry_run(c, loose, v, n);
+	return dry_run(c, f, loose, v, n);
 }
 
 /* Whether field name has a valid, non-empty answer. */
@@ -126,7 +131,9 @@ static bool answered(const struct web_form *f, const char *name)
 
 static void take_fees(struct web_ctx *c, struct web_form *f, const struct eng_step_result *r)
 {
-	const struct eng_action *a = eng_state_action(eng_definition_initial(f->def), web_form_action(f->def));
+	const struct eng_action *a = f->act
+	        ? eng_state_action(eng_definition_state(f->def, f->act_state), f->act)
+	        : eng_state_action(eng_definition_initial(f->def), web_form_action(f->def));
 	size_t cap = a ? a->n_fees + 1 : 0;
 	f->fees = eng_arena_alloc(&c->arena, sizeof(*f->fees) * (cap + 1));
 	f->n_fees = 0;
@@ -218,7 +225,7 @@ void web_form_eval(struct web_ctx *c, struct web_form *f, const struct eng_step_
 		int n = eng_group_count(d, &d->groups[g], f->values, f->n_values);
 		f->count[g] = n < d->groups[g].min ? (int)d->groups[g].min : n;
 	}
-	const struct eng_step_result *r = dry_run(c, d, f->values, f->n_values);
+	const struct eng_step_result *r = dry_run(c, f, d, f->values, f->n_values);
 	/* The functions the step ran say what is shown and required now. */
 	for (size_t i = 0; i < r->n_records; i++) {
 		const struct eng_fn_record *rec = &r->records[i];

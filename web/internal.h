@@ -380,6 +380,10 @@ struct web_form {
 	size_t n_kept;
 	const char *notice;       /* i18n key of a status line ("draft.saved"), or NULL */
 	const char *draft_at;     /* a saved draft was resumed: when it was saved */
+	/* Correcting an expedient (correction.c): the applicant's form action taken on it, the
+	 * state and version it is in, and where the form posts; act NULL: a new application. */
+	const char *act, *act_state, *post_to;
+	int64_t act_version;
 };
 /* The applicant's form action of d's initial state, or NULL. */
 const char *web_form_action(const struct eng_definition *d);
@@ -407,6 +411,32 @@ bool web_draft_resume(struct web_ctx *c, struct web_form *f);
 int web_draft_save(struct web_ctx *c, const struct web_form *f, struct eng_error *err);
 void web_draft_forget(struct web_ctx *c, const char *code);
 void web_route_api_drafts(struct web_ctx *c, const char *code);
+/* Corrections (correction.c): an applicant's action on their expedient (art. 68 LPAC).
+ * GET and POST /carpeta/expedients/ID/actions/ACTION: the tràmit's form pre-filled with the
+ * expedient's answers and files for a form action, or the action alone; the section of the
+ * Carpeta's expedient page saying what the applicant must do and offering those actions;
+ * the corrections filed since the first receipt. web_action_needs_reason says whether an
+ * action by staff sends the applicant to a state where they must act (it then needs a text
+ * saying what, of at most WEB_REASON_MAX characters, cleaned by web_message_clean). */
+enum { WEB_REASON_MAX = 4000 };
+void web_route_correction(struct web_ctx *c, const char *id, const char *action);
+void web_correction_section(struct web_ctx *c, const struct eng_definition *d,
+                            const struct eng_expedient_view *x);
+void web_corrections_filed(struct web_ctx *c, const struct eng_expedient_view *x);
+bool web_action_needs_reason(const struct eng_definition *d, const struct eng_action *a);
+bool web_action_may_need_reason(struct web_ctx *c, const char *action);
+/* The values of x's data as its tràmit's form takes them back (money in euros, computed
+ * fields left out), for a correction's form and the API. */
+struct eng_value *web_correction_values(struct web_ctx *c, const struct eng_definition *d,
+                                        const struct eng_expedient_view *x, size_t *n);
+/* Whether every file a correction's values name was uploaded by this request, staged under
+ * key by this person, or is already the expedient's in the same field; false fills out's
+ * step errors (ENG_EINVALID) as a submission's refusal. */
+bool web_correction_files_ok(struct web_ctx *c, const struct eng_definition *d,
+                             const struct eng_expedient_view *x, const char *key,
+                             const struct eng_value *v, size_t n, struct eng_outcome *out);
+/* A fresh CSV for a receipt (arena), or NULL when there are no random numbers. */
+const char *web_correction_csv(struct web_ctx *c);
 /* GET /static/form.js and /static/forms.css. */
 void web_route_form_js(struct web_ctx *c, const char *name);
 /* Issue 5: a tràmit's form inside another page's <form> (form.c): its error summary (nothing

@@ -157,6 +157,9 @@ static void dispatch(struct web_ctx *c)
 		return web_route_carpeta_expedient(c, seg[0]);
 	if (post && (n = segments(c, p, "/carpeta/expedients/", seg, 2)) == 2 && strcmp(seg[1], "messages") == 0)
 		return web_route_message_post(c, seg[0], "citizen");
+	/* An applicant's action on their expedient: a correction's form (correction.c). */
+	if ((get || post) && (n = segments(c, p, "/carpeta/expedients/", seg, 3)) == 3 && strcmp(seg[1], "actions") == 0)
+		return web_route_correction(c, seg[0], seg[2]);
 	if ((n = segments(c, p, "/carpeta/notificacions/", seg, 2)) == 1 && get)
 		return web_route_notification(c, seg[0]);
 	if (n == 2 && post && strcmp(seg[1], "open") == 0)

@@ -194,6 +194,8 @@ int eng_store__notification_make_available(struct eng__tx *t, const struct eng_e
 	bool obliged = eng_nif_obliged(nif);
 	json_t *content = content_json(t, e, sender, iso_madrid(t->arena, made), last_day, obliged);
 	json_decref(sender);
+	if (c->reason && *c->reason) /* what the applicant must do, in the actor's words */
+		json_object_set_new(content, "reason", json_string(c->reason));
 	char *text = eng_store__json_text(content);
 	json_decref(content);
 	char sha[65], seq[24], made_s[24], reject_s[24];

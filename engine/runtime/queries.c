@@ -96,7 +96,8 @@ static const struct {
 	 "x.id = $2 AND x.assigned_to IS NOT NULL"},
 	{"event_list",
 	 "SELECT seq, action, actor_kind, actor_id, from_state, to_state, " ISO("at")
-	 " FROM event WHERE expedient_id = $1 ORDER BY seq"},
+	 ", payload->>'reason', payload->>'registry_number', payload->>'presented_at', "
+	 "payload->>'receipt_csv' FROM event WHERE expedient_id = $1 ORDER BY seq"},
 	/* One round trip: the client's allowance over the last minute (counted on the log every
 	 * server writes; $3 = 0: no limit), the document, and the log row, written only when the
 	 * lookup was allowed. */
@@ -462,7 +463,9 @@ int eng_store_event_list(struct eng_store *s, struct eng_arena *a, const char *e
 		(*out)[i] = (struct eng_event_view){atoll(PQgetvalue(r, row, 0)), eng_store__col(a, r, row, 1),
 		        eng_store__col(a, r, row, 2), eng_store__col(a, r, row, 3),
 		                eng_store__col(a, r, row, 4), eng_store__col(a, r, row, 5),
-		        eng_store__col(a, r, row, 6)};
+		        eng_store__col(a, r, row, 6), eng_store__col(a, r, row, 7),
+		        eng_store__col(a, r, row, 8), eng_store__col(a, r, row, 9),
+		        eng_store__col(a, r, row, 10)};
 	}
 	PQclear(r);
 	return 0;

@@ -122,6 +122,9 @@ const char *eng_store_expedient_assignee(struct eng_store *s, struct eng_arena *
 struct eng_event_view {
 	int64_t seq;
 	const char *action, *actor_kind, *actor_id, *from_state, *to_state, *at;
+	/* From the event's payload, NULL when absent: the reason the actor gave (eng_command.
+	 * reason), and the registry entry and receipt the transition made. */
+	const char *reason, *registry_number, *presented_at, *receipt_csv;
 };
 int eng_store_event_list(struct eng_store *s, struct eng_arena *a, const char *expedient_id,
                          struct eng_event_view **out, size_t *n, struct eng_error *err);

@@ -674,6 +674,8 @@ static void record_event_payload(struct eng__tx *t)
 	}
 	if (c->event.kind == ENG_EVENT_RESULT && c->event.outcome)
 		json_object_set_new(t->payload, "outcome", json_string(c->event.outcome));
+	if (c->reason && *c->reason)
+		json_object_set_new(t->payload, "reason", json_string(c->reason));
 	if (c->result_json) {
 		json_t *res = json_loads(c->result_json, JSON_DECODE_ANY, NULL);
 		json_object_set_new(t->payload, "result", res ? res : json_string(c->result_json));

@@ -64,6 +64,10 @@ struct eng_command {
 	const char *notification_id;
 	const char *notification_by, *notification_auth; /* accessed: who, and how identified */
 	const char *notification_evidence;
+	/* What the actor says the applicant must do (a request to correct, art. 68): stored in
+	 * the event's payload ("reason") and in the content of the binding notification it
+	 * makes available. NULL: none. */
+	const char *reason;
 	/* Assisted filing at the counter (counter.h, art. 12 LPAC): the person's consent, when an
 	 * authorised official files for them (event.actor.represents); NULL otherwise. */
 	const struct eng_assisted *assisted;

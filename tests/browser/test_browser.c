@@ -211,3 +211,13 @@ Test(browser, a_three_line_signature_circuit_and_a_rejection)
 	free(lcsrf);
 	http_client_free(h);
 }
+
+/* Subsanación (art. 68 LPAC): the employee's request says what to correct, the citizen opens
+ * the binding notification, corrects the pre-filled grants form (the file kept) and gets a
+ * second registry entry; the employee rejects, and the citizen opens the resolution. */
+Test(browser, a_correction_is_requested_with_a_text_filed_on_the_prefilled_form_and_resolved)
+{
+	const char *const journeys[] = {"correction: request with a text, notification, pre-filled form, "
+	                                "second entry, rejection (ca, then es on a phone)", NULL};
+	run_script("correction", journeys);
+}

@@ -127,7 +127,7 @@ static char *notified(struct http_client *employee, char **notif_id)
 	snprintf(path, sizeof(path), "/backoffice/expedients/%s", id);
 	char *csrf = csrf_of(employee, path);
 	snprintf(path, sizeof(path), "/backoffice/expedients/%s/actions/request_fix", id);
-	snprintf(body, sizeof(body), "csrf=%s&version=%s", csrf, version);
+	snprintf(body, sizeof(body), "csrf=%s&version=%s&reason=Falta+el+pl%%C3%%A0nol", csrf, version);
 	struct http_response r;
 	http_post_form(employee, path, body, &r);
 	cr_assert_eq(r.status, 303, "%ld %s", r.status, r.body);

@@ -1,6 +1,8 @@
 -- Subvencions a associacions (PAR-004): grants to associations in competitive concurrence.
 -- Catalogue row 90. Shape: subsidy with a signature circuit (head of service; comptroller or
 -- secretary; mayor) and a payment ordered to the treasury once the resolution is signed.
+-- Subsanación as the grants law has it (LGS art. 23.5): ten business days, not extendable,
+-- or the application is deemed withdrawn.
 local function t(ca, es) return { ca = ca, es = es } end
 
 tramit "PAR-004" {
@@ -54,6 +56,23 @@ tramit "PAR-004" {
 
 	-- The documents this tràmit issues, filled from the expedient when an action names them.
 	documents = {
+		requeriment = template {
+			kind = "requirement",
+			title = t("Requeriment d'esmena de la sol·licitud de subvenció",
+				"Requerimiento de subsanación de la solicitud de subvención"),
+			body = t("Revisada la sol·licitud de l'entitat {data.nom_entitat} ({data.nif_entitat}), presentada "
+				.. "amb el número de registre {registry.number} el {registry.date} (expedient {expedient.number}),\n"
+				.. "es REQUEREIX l'entitat perquè, en el termini improrrogable de deu dies hàbils, esmene la "
+				.. "sol·licitud en el sentit que s'indica en la notificació, amb l'advertiment que, si no ho fa, "
+				.. "se la tindrà per desistida de la seua petició (article 23.5 de la Llei 38/2003, general de "
+				.. "subvencions, i article 68.1 de la Llei 39/2015).",
+				"Revisada la solicitud de la entidad {data.nom_entitat} ({data.nif_entitat}), presentada "
+				.. "con el número de registro {registry.number} el {registry.date} (expediente {expedient.number}),\n"
+				.. "se REQUIERE a la entidad para que, en el plazo improrrogable de diez días hábiles, subsane la "
+				.. "solicitud en el sentido que se indica en la notificación, con la advertencia de que, si no lo "
+				.. "hace, se la tendrá por desistida de su petición (artículo 23.5 de la Ley 38/2003, general de "
+				.. "subvenciones, y artículo 68.1 de la Ley 39/2015)."),
+		},
 		proposta = template {
 			kind = "proposal",
 			title = t("Proposta de resolució de concessió de subvenció", "Propuesta de resolución de concesión de subvención"),
@@ -119,9 +138,24 @@ tramit "PAR-004" {
 					return true
 				end,
 			},
+			action "request_fix" {
+				label = t("Requerir esmena", "Requerir subsanación"), by = role "tecnic",
+				to = "fixing", document = "requeriment", notify = binding "requeriment",
+			},
 			action "reject" {
 				label = t("Desestimar", "Desestimar"), by = role "tecnic", to = "rejected",
 				document = "resolucio_desestimacio", register = "out", notify = binding "resolucio_desestimacio",
+			},
+		},
+		state "fixing" {
+			label = t("Pendent d'esmena", "Pendiente de subsanación"), applicant_must_act = true,
+			-- LGS art. 23.5: ten business days, improrrogable (no extension), else withdrawn.
+			-- The resolution clock stops meanwhile (art. 22.1.a Llei 39/2015).
+			deadline = { business_days(10), on_expiry = "withdrawn", alert = business_days(7) },
+			suspends_resolution = true,
+			action "fix" {
+				label = t("Esmenar", "Subsanar"), by = applicant, to = "submitted",
+				form = true, register = "in", receipt = true,
 			},
 		},
 		state "proposed" {
@@ -163,6 +197,7 @@ tramit "PAR-004" {
 		},
 		state "closed" { final = true, label = t("Pagada", "Pagada") },
 		state "rejected" { final = true, label = t("Desestimada", "Desestimada") },
+		state "withdrawn" { final = true, label = t("Desistida", "Desistida") },
 		state "dismissed" { final = true, label = t("Desestimada per silenci", "Desestimada por silencio") },
 	},
 }

@@ -1,4 +1,5 @@
--- Scenarios of the grants to associations (PAR-004): signature circuit, payment, refusals.
+-- Scenarios of the grants to associations (PAR-004): signature circuit, payment, refusals,
+-- subsanación (LGS art. 23.5) in time and out of it.
 local form = {
 	nif_entitat = "G12345674", nom_entitat = "Associació Veïnal del Carme",
 	compte = "ES9121000418450200051332", descripcio = "Festa del barri.",
@@ -47,4 +48,35 @@ scenario "six months without a decision: negative silence" {
 	start = "2026-03-02 09:00",
 	act "submit" { form = form, expect = { resolution = "2026-09-02" } },
 	timer "resolution" { expect = { state = "dismissed" } },
+}
+
+scenario "subsanación in time: corrected, then evaluated again" {
+	applicant = "G12345674",
+	start = "2026-03-12 10:00",
+	act "submit" { form = form, expect = { state = "submitted" } },
+	act "fix" { form = form, expect = { refused = "not_available" } },
+	act "request_fix" { by = role "tecnic", at = "2026-03-13 09:00", expect = {
+		state = "fixing", deadline = "2026-03-30", documents = { "requeriment" },
+		notifications = { "requeriment" }, timers = { "deadline.fixing", "alert.fixing" } } },
+	act "propose" { by = role "tecnic", expect = { refused = "not_available" } },
+	act "fix" { by = role "tecnic", form = form, expect = { refused = "not_allowed" } },
+	act "fix" { at = "2026-03-20 12:00", form = {
+		nif_entitat = "G12345674", nom_entitat = "Associació Veïnal del Carme",
+		compte = "ES9121000418450200051332", descripcio = "Festa del barri.",
+		pressupost = "5000", import = "9000",
+		["activitats.1.activitat"] = "Cercavila", ["activitats.1.data"] = "2026-06-20",
+	}, expect = { refused = "invalid_form", errors = { "import" } } },
+	act "fix" { at = "2026-03-20 12:00", form = form, expect = {
+		state = "submitted", effects = { "register_in:fix", "receipt:fix" } } },
+	act "propose" { by = role "tecnic", expect = { state = "proposed" } },
+}
+
+scenario "no correction within ten business days: deemed withdrawn" {
+	applicant = "G12345674",
+	start = "2026-03-12 10:00",
+	act "submit" { form = form },
+	act "request_fix" { by = role "tecnic", at = "2026-03-13 09:00", expect = { deadline = "2026-03-30" } },
+	act "fix" { at = "2026-03-31 10:00", form = form, expect = { refused = "deadline_passed" } },
+	timer "deadline.fixing" { expect = { state = "withdrawn" } },
+	act "fix" { form = form, expect = { refused = "not_available" } },
 }
