@@ -1,6 +1,8 @@
 /* The authorisation matrix: every principal (nobody, two citizens, an employee who holds the
- * role the tràmit needs, one who holds another role) against every route that reads or moves
- * an expedient, on their own expedient and on someone else's. Each cell says allowed or
+ * role the tràmit needs, one who holds another role in the tràmit's unit, one of another unit)
+ * against every route that reads or moves an expedient, on their own expedient and on someone
+ * else's. The employee of another unit gets 404 on every expedient route, the answer an
+ * unknown id gets (issue 5: what an employee sees follows their units and roles). Each cell says allowed or
  * denied; a denial must answer without a 2xx, must not show the expedient's subject, and must
  * change nothing. Removing any ownership or role check turns a cell's denial into an access
  * and fails the test. Principals are named by a trusted reverse-proxy header, so any NIF can
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tests/support/http.h"
 #include "tests/support/pgtmp.h"
@@ -23,10 +26,15 @@ static struct test_server srv;
 static void setup(void)
 {
 	test_server_start(&srv, &test_server_behind_proxy);
-	/* An employee of the same entity who holds a role GEN-001 does not use. */
+	/* An employee of GEN-001's unit who holds a role GEN-001 does not use, and one of another
+	 * unit only. */
 	char *out = NULL;
 	cr_assert_eq(shell_run(&out, NULL, "TRAMIT_DATABASE_URL='%s' TRAMIT_ENTITY=demo %s employee add "
-	                       "clara --name 'Clara Padró' --role padro@padro 2>&1", srv.cluster.conninfo,
+	                       "clara --name 'Clara Auxiliar' --role auxiliar@registre 2>&1", srv.cluster.conninfo,
+	                       TRAMIT_BINARY), 0, "%s", out);
+	free(out);
+	cr_assert_eq(shell_run(&out, NULL, "TRAMIT_DATABASE_URL='%s' TRAMIT_ENTITY=demo %s employee add "
+	                       "pau --name 'Pau Padró' --role padro@padro 2>&1", srv.cluster.conninfo,
 	                       TRAMIT_BINARY), 0, "%s", out);
 	free(out);
 }
@@ -39,22 +47,29 @@ static void teardown(void)
 TestSuite(authz, .init = setup, .fini = teardown, .timeout = 180);
 
 enum who { ANON, CITIZEN_A, CITIZEN_B, EMPLOYEE, OTHER_ROLE, REP_VALID, REP_EXPIRED, REP_REVOKED,
-           REP_SCOPE, N_WHO };
+           REP_SCOPE, OTHER_UNIT, N_WHO };
 static const char *const who_name[] = {"nobody", "citizen A", "citizen B", "employee (tramitador)",
-                                        "employee (padró only)", "A's representative (mandate in force)",
+                                        "employee (another role in registre)",
+                                        "A's representative (mandate in force)",
                                         "A's representative (mandate expired)",
                                         "A's representative (mandate revoked)",
-                                        "A's representative (mandate for PAD-005 only)"};
+                                        "A's representative (mandate for PAD-005 only)",
+                                        "employee of another unit (padró only)"};
 static const char *const who_header[] = {NULL, "X-Remote-User: 12345678Z", "X-Remote-User: 00000000T",
                                          "X-Remote-User: employee:demo.empleat",
                                          "X-Remote-User: employee:clara", "X-Remote-User: 99999999R",
                                          "X-Remote-User: 45678901G", "X-Remote-User: 00000022E",
-                                         "X-Remote-User: X1234567L"};
+                                         "X-Remote-User: X1234567L", "X-Remote-User: employee:pau"};
 static const char *const rep_nif[] = {[REP_VALID] = "99999999R", [REP_EXPIRED] = "45678901G",
                                       [REP_REVOKED] = "00000022E", [REP_SCOPE] = "X1234567L"};
 static bool is_rep(enum who w)
 {
 	return w >= REP_VALID && w <= REP_SCOPE;
+}
+
+static bool is_employee(enum who w)
+{
+	return w == EMPLOYEE || w == OTHER_ROLE || w == OTHER_UNIT;
 }
 
 struct principal {
@@ -67,7 +82,7 @@ static struct principal sign_in(enum who w)
 	struct principal p = {.http = http_client_new(srv.port, "ca")};
 	http_client_header(p.http, who_header[w]);
 	struct http_response r;
-	const char *page = w == EMPLOYEE || w == OTHER_ROLE ? "/backoffice"
+	const char *page = is_employee(w) ? "/backoffice"
 	                   : is_rep(w) ? "/carpeta/representacio" : "/tramits/GEN-001/new";
 	http_get(p.http, page, &r);
 	p.csrf = w == ANON ? strdup("none") : http_extract(r.body, "name=\"csrf\" value=\"", '"');
@@ -100,8 +115,9 @@ static char *version_of(const char *id)
 	return v;
 }
 
-enum route { PAGE_CARPETA, PAGE_BACKOFFICE, PAGE_ACTION, API_GET, API_ACTION, N_ROUTES };
+enum route { PAGE_CARPETA, PAGE_BACKOFFICE, PAGE_ASSIGN, PAGE_ACTION, API_GET, API_ACTION, N_ROUTES };
 static const char *const route_name[] = {"GET /carpeta/expedients/{id}", "GET /backoffice/expedients/{id}",
+                                         "POST /backoffice/expedients/{id}/assign",
                                          "POST /backoffice/expedients/{id}/actions/resolve",
                                          "GET /api/v1/expedients/{id}",
                                          "POST /api/v1/expedients/{id}/actions/resolve"};
@@ -116,6 +132,10 @@ static void request(struct principal *p, enum route route, const char *id, struc
 	case PAGE_BACKOFFICE:
 		snprintf(path, sizeof(path), "/backoffice/expedients/%s", id);
 		return http_get(p->http, path, r);
+	case PAGE_ASSIGN:
+		snprintf(path, sizeof(path), "/backoffice/expedients/%s/assign", id);
+		snprintf(form, sizeof(form), "csrf=%s&to=me", p->csrf);
+		return http_post_form(p->http, path, form, r);
 	case PAGE_ACTION:
 		snprintf(path, sizeof(path), "/backoffice/expedients/%s/actions/resolve", id);
 		snprintf(form, sizeof(form), "csrf=%s&version=1", p->csrf);
@@ -142,6 +162,7 @@ static bool allowed(enum route route, enum who w, bool own)
 	case PAGE_CARPETA:
 		return (w == CITIZEN_A || w == CITIZEN_B) && own;
 	case PAGE_BACKOFFICE:
+	case PAGE_ASSIGN:
 		return w == EMPLOYEE || w == OTHER_ROLE;
 	case API_GET:
 		return ((w == CITIZEN_A || w == CITIZEN_B) && own) || w == EMPLOYEE || w == OTHER_ROLE;
@@ -218,9 +239,13 @@ Test(authz, every_principal_route_and_ownership)
 					request(&ps[w], (enum route)route, ids[x], &r);
 					char *after = version_of(ids[x]);
 					bool granted = r.status >= 200 && r.status < 300;
-					if (route == PAGE_ACTION && r.status == 303)
+					if ((route == PAGE_ACTION || route == PAGE_ASSIGN) && r.status == 303)
 						granted = strstr(r.location, "/login") == NULL;
 					cells++;
+					/* Outside an employee's units and roles an expedient does not exist. */
+					if (w == OTHER_UNIT && route != PAGE_CARPETA)
+						cr_expect_eq(r.status, 404, "%s on %s's expedient via %s: expected 404, got %ld",
+						             who_name[w], x ? "B" : "A", route_name[route], r.status);
 					if (ok) {
 						cr_expect(granted, "%s on %s's expedient via %s: expected access, got %ld",
 						          who_name[w], x ? "B" : "A", route_name[route], r.status);
@@ -242,10 +267,23 @@ Test(authz, every_principal_route_and_ownership)
 			}
 		}
 	}
-	/* 90 cells less the two allowed actions not taken (an expedient resolves once); the
-	 * representatives add 40 cells, 38 of them denials. */
-	cr_expect_eq(cells, 88, "cells tried");
-	cr_expect_eq(denials, 72, "denials in the matrix");
+	/* 6 routes x 10 principals x 2 expedients, less the two allowed actions not taken (an
+	 * expedient resolves once): 118. Allowed: each citizen's own two reads, the valid
+	 * representative's two on A's, the two employees of the unit on the page, the assignment
+	 * and the API read of both (12), and the two actions taken: 20; 98 denials. */
+	cr_expect_eq(cells, 118, "cells tried");
+	cr_expect_eq(denials, 98, "denials in the matrix");
+	/* The inbox lists both expedients to the unit's employees and neither to the other unit's. */
+	for (int w = EMPLOYEE; w <= OTHER_UNIT; w++) {
+		if (!is_employee((enum who)w))
+			continue;
+		struct http_response in;
+		http_get(ps[w].http, "/backoffice", &in);
+		bool lists = strstr(in.body, ids[0]) && strstr(in.body, ids[1]);
+		bool none = !strstr(in.body, ids[0]) && !strstr(in.body, ids[1]);
+		cr_expect(w == OTHER_UNIT ? none : lists, "%s's inbox (%ld)", who_name[w], in.status);
+		http_response_free(&in);
+	}
 
 	/* Lists: each citizen's folder shows only their own; citizens get no back office. */
 	struct http_response r;
@@ -315,6 +353,7 @@ Test(authz, issued_documents_of_every_principal_and_ownership)
 				bool own = (w == CITIZEN_A && x == 0) || (w == CITIZEN_B && x == 1) ||
 				           (w == REP_VALID && x == 0);
 				bool ok = route == 0 ? own : (w == EMPLOYEE || w == OTHER_ROLE);
+				bool unseen = route == 1 && w == OTHER_UNIT; /* must answer 404 */
 				char path[300];
 				snprintf(path, sizeof(path), "%s/%s/documents/%s", base[route], ids[x], docs[x]);
 				struct http_response r;
@@ -327,7 +366,7 @@ Test(authz, issued_documents_of_every_principal_and_ownership)
 					          "expected it, got %ld", who_name[w], x ? "B" : "A", base[route], r.status);
 				} else {
 					denials++;
-					cr_expect(r.status == 404 || r.status == 403 || r.status == 303,
+					cr_expect(r.status == 404 || (!unseen && (r.status == 403 || r.status == 303)),
 					          "%s on %s's document via GET %s/{id}/documents/{doc}: expected a "
 					          "denial, got %ld", who_name[w], x ? "B" : "A", base[route], r.status);
 					cr_expect(strstr(r.body, secret[x]) == NULL, "%s read %s's document",
@@ -346,10 +385,10 @@ Test(authz, issued_documents_of_every_principal_and_ownership)
 			}
 		}
 	}
-	/* 2 routes x 9 principals x 2 expedients; allowed: A, B and the valid representative on
-	 * the carpeta route, the two employees on both expedients on the staff's. */
-	cr_expect_eq(cells, 36, "cells tried");
-	cr_expect_eq(denials, 29, "denials in the matrix");
+	/* 2 routes x 10 principals x 2 expedients; allowed: A, B and the valid representative on
+	 * the carpeta route, the unit's two employees on both expedients on the staff's. */
+	cr_expect_eq(cells, 40, "cells tried");
+	cr_expect_eq(denials, 33, "denials in the matrix");
 	for (int w = 0; w < N_WHO; w++) {
 		http_client_free(ps[w].http);
 		free(ps[w].csrf);
@@ -490,9 +529,10 @@ Test(authz, signature_requests_are_read_by_staff_and_acted_on_by_current_signers
 	                                    "POST /backoffice/signatures/{id}/reject",
 	                                    "POST /api/v1/signatures/{id}/approve",
 	                                    "POST /api/v1/signatures/{id}/reject"};
-	struct principal ps[OTHER_ROLE + 1];
-	for (int w = 0; w <= OTHER_ROLE; w++)
-		ps[w] = sign_in((enum who)w);
+	struct principal ps[N_WHO] = {0};
+	for (int w = 0; w < N_WHO; w++)
+		if (!is_rep((enum who)w))
+			ps[w] = sign_in((enum who)w);
 	const char *secret = "PDF secret per a signar";
 	char *exp = file_as(&ps[CITIZEN_A], "Per signar");
 	/* One request for the pages' acts, one for the API's: each allowed rejection ends its own. */
@@ -501,11 +541,16 @@ Test(authz, signature_requests_are_read_by_staff_and_acted_on_by_current_signers
 	/* Denials first; the one act allowed (the signer's rejection) last, as it ends the request. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (int route = 0; route < N_SROUTES; route++) {
-			for (int w = 0; w <= OTHER_ROLE; w++) {
+			for (int w = 0; w < N_WHO; w++) {
+				if (is_rep((enum who)w))
+					continue;
 				bool staff = w == EMPLOYEE || w == OTHER_ROLE;
 				bool act = route >= S_SIGN, api = route == S_API_INBOX || route == S_API_GET ||
 				                                  route == S_API_APPROVE || route == S_API_REJECT;
-				bool ok = act ? (w == EMPLOYEE && (route == S_REJECT || route == S_API_REJECT)) : staff;
+				bool list = route == S_INBOX || route == S_API_INBOX;
+				/* The employee of another unit has an inbox of their own, without this request. */
+				bool ok = act ? (w == EMPLOYEE && (route == S_REJECT || route == S_API_REJECT))
+				              : staff || (list && w == OTHER_UNIT);
 				const char *id = route == S_API_APPROVE || route == S_API_REJECT ? api_id : page_id;
 				/* The signer's signature needs their password and key (the browser test signs);
 				 * their place takes no approval (the runtime tests refuse it). */
@@ -541,11 +586,16 @@ Test(authz, signature_requests_are_read_by_staff_and_acted_on_by_current_signers
 					          r.status);
 					if (act)
 						cr_expect_str_eq(after, "rejected 2", "%s did not reject", who_name[w]);
+					if (w == OTHER_UNIT)
+						cr_expect(strstr(r.body, page_id) == NULL && strstr(r.body, api_id) == NULL,
+						          "%s lists the request via %s", who_name[w], names[route]);
 				} else {
 					denials++;
 					cr_expect(!granted, "%s via %s: expected a denial, got %ld", who_name[w], names[route],
 					          r.status);
 					cr_expect(w != OTHER_ROLE || r.status == 403, "%s via %s: expected 403, got %ld",
+					          who_name[w], names[route], r.status);
+					cr_expect(w != OTHER_UNIT || r.status == 404, "%s via %s: expected 404, got %ld",
 					          who_name[w], names[route], r.status);
 					cr_expect(strstr(r.body, secret) == NULL, "%s read the document via %s", who_name[w],
 					          names[route]);
@@ -557,11 +607,14 @@ Test(authz, signature_requests_are_read_by_staff_and_acted_on_by_current_signers
 			}
 		}
 	}
-	/* 10 routes x 5 principals, less the signer's three sign and approve cells; allowed: both
-	 * employees on the five reads and the signer's two rejections. */
-	cr_expect_eq(cells, 47, "cells tried");
-	cr_expect_eq(denials, 35, "denials in the matrix");
-	for (int w = 0; w <= OTHER_ROLE; w++) {
+	/* 10 routes x 6 principals, less the signer's three sign and approve cells; allowed: the
+	 * unit's two employees on the five reads, the other unit's on its own two lists, and the
+	 * signer's two rejections. */
+	cr_expect_eq(cells, 57, "cells tried");
+	cr_expect_eq(denials, 43, "denials in the matrix");
+	for (int w = 0; w < N_WHO; w++) {
+		if (is_rep((enum who)w))
+			continue;
 		http_client_free(ps[w].http);
 		free(ps[w].csrf);
 	}
@@ -630,6 +683,8 @@ Test(authz, messages_only_for_who_may_see_the_expedient)
 				denials++;
 				cr_expect(!granted, "%s via %s: expected a denial, got %ld", who_name[w], names[route],
 				          r.status);
+				cr_expect(w != OTHER_UNIT || route == M_CARPETA || r.status == 404,
+				          "%s via %s: expected 404, got %ld", who_name[w], names[route], r.status);
 				cr_expect(strstr(r.body, "De ") == NULL && strstr(r.body, "Per API") == NULL,
 				          "%s read the messages via %s", who_name[w], names[route]);
 			}
@@ -641,9 +696,164 @@ Test(authz, messages_only_for_who_may_see_the_expedient)
 	PGresult *res = PQexec(srv.conn, sql);
 	cr_expect_eq(atoi(PQgetvalue(res, 0, 0)), stored, "only the allowed posts were stored");
 	PQclear(res);
-	/* 4 routes x 9 principals; allowed: 2 + 2 + 4 + 4. */
-	cr_expect_eq(cells, 36, "cells tried");
-	cr_expect_eq(denials, 24, "denials in the matrix");
+	/* 4 routes x 10 principals; allowed: 2 + 2 + 4 + 4. */
+	cr_expect_eq(cells, 40, "cells tried");
+	cr_expect_eq(denials, 28, "denials in the matrix");
+	for (int w = 0; w < N_WHO; w++) {
+		http_client_free(ps[w].http);
+		free(ps[w].csrf);
+	}
+	free(id);
+}
+
+/* Assisted filing at the counter (web/counter.c, issue 5): only an employee holding the role
+ * "habilitat" (demo.empleat) reaches the page and the API; every other principal gets 404, and
+ * nobody signed in is sent to sign in (page) or told to (API). Nothing here files: the page's
+ * first step stores nothing, and the catalogue's GEN-001 does not admit assisted filing, so
+ * the API refuses the body (422) once past the door. */
+Test(authz, counter_only_for_authorised_officials)
+{
+	struct principal ps[N_WHO];
+	for (int w = 0; w < N_WHO; w++)
+		ps[w] = sign_in((enum who)w);
+	enum { C_PAGE, C_STEP, C_API, N_CROUTES };
+	static const char *const names[] = {"GET /backoffice/counter", "POST /backoffice/counter",
+	                                    "POST /api/v1/counter/expedients"};
+	int cells = 0, denials = 0;
+	for (int route = 0; route < N_CROUTES; route++) {
+		for (int w = 0; w < N_WHO; w++) {
+			bool ok = w == EMPLOYEE;
+			char body[400];
+			struct http_response r;
+			if (route == C_PAGE) {
+				http_get(ps[w].http, "/backoffice/counter", &r);
+			} else if (route == C_STEP) {
+				snprintf(body, sizeof(body), "csrf=%s&_step=identify&counter%%3Anif=45678901G&"
+				         "counter%%3Aname=Persona&counter%%3Alang=ca&counter%%3Atramit=GEN-001", ps[w].csrf);
+				http_post_form(ps[w].http, "/backoffice/counter", body, &r);
+			} else {
+				http_post_json(ps[w].http, "/api/v1/counter/expedients", "{\"tramit\": \"GEN-001\", \"form\": "
+				               "{}, \"applicant\": {\"nif\": \"45678901G\", \"name\": \"Persona\"}, \"consent\": "
+				               "{\"given\": true, \"method\": \"in_person\", \"document\": {\"type\": \"dni\", "
+				               "\"number\": \"45678901G\"}}}", ps[w].csrf, &r);
+			}
+			bool reached = r.status != 401 && r.status != 403 && r.status != 404 &&
+			               !(r.status == 303 && strstr(r.location, "/login"));
+			cells++;
+			if (ok) {
+				cr_expect(reached, "%s via %s: expected access, got %ld", who_name[w], names[route], r.status);
+			} else {
+				denials++;
+				cr_expect(!reached, "%s via %s: expected a denial, got %ld", who_name[w], names[route], r.status);
+				cr_expect(w == ANON || r.status == 404, "%s via %s: expected 404, got %ld", who_name[w],
+				          names[route], r.status);
+				cr_expect(strstr(r.body, "counter-identify") == NULL, "%s saw the counter", who_name[w]);
+			}
+			http_response_free(&r);
+		}
+	}
+	PGresult *res = PQexec(srv.conn, "SELECT count(*) FROM counter_consent");
+	cr_expect_str_eq(PQgetvalue(res, 0, 0), "0", "nothing was filed");
+	PQclear(res);
+	/* 3 routes x every principal; allowed: the official on each. */
+	cr_expect_eq(cells, 3 * N_WHO, "cells tried");
+	cr_expect_eq(denials, 3 * N_WHO - 3, "denials in the matrix");
+	for (int w = 0; w < N_WHO; w++) {
+		http_client_free(ps[w].http);
+		free(ps[w].csrf);
+	}
+}
+
+/* Corrections (correction.c): the applicant's action on a PAR-004 expedient waiting for a
+ * correction, GET /carpeta/expedients/{id}/actions/fix (the pre-filled form) and its POST.
+ * Only citizen A, the applicant, opens and files it; everyone else gets no 2xx, sees none of
+ * its answers and changes nothing (without mandates here, the representatives are just other
+ * citizens). */
+Test(authz, correction_form_is_the_applicants_only)
+{
+	struct principal ps[N_WHO];
+	for (int w = 0; w < N_WHO; w++)
+		ps[w] = sign_in((enum who)w);
+	struct http_response r;
+	http_post_json(ps[CITIZEN_A].http, "/api/v1/tramits/PAR-004/expedients", "{\"form\": {\"nif_entitat\": "
+	               "\"G12345674\", \"nom_entitat\": \"Associacio Secreta de A\", \"compte\": "
+	               "\"ES9121000418450200051332\", \"descripcio\": \"Festa.\", \"pressupost\": \"5000\", "
+	               "\"import\": \"2500\", \"activitats.1.activitat\": \"Cercavila\", \"activitats.1.data\": "
+	               "\"2026-06-20\"}}", ps[CITIZEN_A].csrf, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	char *id = http_extract(r.body, "\"id\":\"", '"');
+	http_response_free(&r);
+	char path[200], body[900];
+	snprintf(path, sizeof(path), "/api/v1/expedients/%s/actions/request_fix", id);
+	http_post_json(ps[EMPLOYEE].http, path, "{\"reason\": \"Falta el pressupost per partides.\"}",
+	               ps[EMPLOYEE].csrf, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_response_free(&r);
+	/* The notices queued so far are settled first: each settlement is a transition. */
+	char sql[200];
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM outbox WHERE expedient_id = '%s' AND state IN "
+	         "('pending', 'claimed')", id);
+	for (int i = 0; i < 200; i++) {
+		PGresult *q = PQexec(srv.conn, sql);
+		bool settled = PQresultStatus(q) == PGRES_TUPLES_OK && strcmp(PQgetvalue(q, 0, 0), "0") == 0;
+		PQclear(q);
+		if (settled)
+			break;
+		usleep(50 * 1000);
+	}
+	snprintf(path, sizeof(path), "/carpeta/expedients/%s/actions/fix", id);
+	int cells = 0, denials = 0;
+	for (int post = 0; post < 2; post++) {
+		for (int w = 0; w < N_WHO; w++) {
+			bool ok = w == CITIZEN_A;
+			if (post && ok)
+				continue; /* the applicant files last: it moves the expedient */
+			char *before = version_of(id);
+			char *version = strchr(before, ' ') + 1;
+			if (post) {
+				snprintf(body, sizeof(body), "csrf=%s&version=%s&_action=submit&nif_entitat=G12345674&"
+				         "nom_entitat=Intrus&compte=ES9121000418450200051332&descripcio=x&pressupost=5000&"
+				         "import=1&activitats.1.activitat=A&activitats.1.data=2026-06-20", ps[w].csrf, version);
+				http_post_form(ps[w].http, path, body, &r);
+			} else {
+				http_get(ps[w].http, path, &r);
+			}
+			char *after = version_of(id);
+			bool granted = r.status >= 200 && r.status < 300;
+			cells++;
+			if (ok) {
+				cr_expect(granted, "%s: GET %s: expected the form, got %ld", who_name[w], path, r.status);
+				cr_expect(strstr(r.body, "Associacio Secreta de A") != NULL, "the form is pre-filled");
+			} else {
+				denials++;
+				cr_expect(!granted, "%s: %s %s: expected a denial, got %ld", who_name[w],
+				          post ? "POST" : "GET", path, r.status);
+				cr_expect(r.status != 303 || strstr(r.location, "/login") != NULL,
+				          "%s: %s %s went to %s", who_name[w], post ? "POST" : "GET", path, r.location);
+				cr_expect(strstr(r.body, "Associacio Secreta") == NULL, "%s saw A's answers", who_name[w]);
+			}
+			cr_expect_str_eq(after, before, "%s changed A's expedient", who_name[w]);
+			free(before);
+			free(after);
+			http_response_free(&r);
+		}
+	}
+	/* The applicant files the correction. */
+	char *before = version_of(id);
+	snprintf(body, sizeof(body), "csrf=%s&version=%s&_action=submit&nif_entitat=G12345674&"
+	         "nom_entitat=Associacio+Secreta+de+A&compte=ES9121000418450200051332&descripcio=Festa.&"
+	         "pressupost=5000&import=2500&activitats.1.activitat=Cercavila&activitats.1.data=2026-06-20",
+	         ps[CITIZEN_A].csrf, strchr(before, ' ') + 1);
+	http_post_form(ps[CITIZEN_A].http, path, body, &r);
+	cr_expect_eq(r.status, 303, "%ld %s", r.status, r.body);
+	cr_expect(strstr(r.location, "?corrected=1") != NULL, "%s", r.location);
+	http_response_free(&r);
+	char *after = version_of(id);
+	cr_expect(strncmp(after, "submitted ", 10) == 0, "%s", after);
+	cr_expect_eq(cells, 2 * N_WHO - 1, "cells tried");
+	cr_expect_eq(denials, 2 * N_WHO - 2, "denials");
+	free(before);
+	free(after);
 	for (int w = 0; w < N_WHO; w++) {
 		http_client_free(ps[w].http);
 		free(ps[w].csrf);
