@@ -358,8 +358,6 @@ static const struct {
 	{"registry.next", "Pàgina següent", "Página siguiente"},
 	{"registry.inbox", "Intercanvis rebuts (SIR)", "Intercambios recibidos (SIR)"},
 	{"registry.inbox.empty", "No s'ha rebut cap intercanvi.", "No se ha recibido ningún intercambio."},
-	{"registry.read_only", "Només el personal del registre pot acceptar, rebutjar o retornar intercanvis.",
-	 "Solo el personal del registro puede aceptar, rechazar o devolver intercambios."},
 	{"registry.origin", "Origen", "Origen"},
 	{"registry.received_at", "Rebut el", "Recibido el"},
 	{"registry.reason", "Motiu (obligatori per a rebutjar o retornar)", "Motivo (obligatorio para rechazar o devolver)"},

@@ -117,14 +117,14 @@ bool web_post_form(struct web_ctx *c, size_t max, struct eng_value **v, size_t *
 /* Redirects to the sign-in page unless the principal has this kind; returns true if so. */
 bool web_require(struct web_ctx *c, const char *kind);
 /* Object-level authorisation for expedients, in one place: loads expedient id of this entity
- * into x if the signed-in principal may see it (a citizen only their own; an employee any of
- * the entity). ENG_ENOTFOUND otherwise, so existence never leaks; ENG_EUNAVAILABLE when the
- * database fails. */
+ * into x if the signed-in principal may see it (a citizen only their own, or their represented
+ * party's; an employee those of the tràmits their units and roles reach, below). ENG_ENOTFOUND
+ * otherwise, so existence never leaks; ENG_EUNAVAILABLE when the database fails. */
 int web_expedient_visible(struct web_ctx *c, const char *id, struct eng_expedient_view *x);
 /* The same rule for commands (eng_command.applicant_only): the citizen's NIF, so they can act
  * only on their own expedients; NULL for employees. */
 const char *web_applicant_only(struct web_ctx *c);
-/* Issue 5 (web/session.c): for an employee, web_expedient_visible also wants the expedient's
+/* Issue 5 (web/session.c): for an employee, web_expedient_visible wants the expedient's
  * tràmit among those their units and roles reach (engine/runtime/visibility.h).
  * web_employee_sees says whether the signed-in employee sees tràmit_code's expedients;
  * web_employee_tramits lists every such code (NULL for anyone but an employee).

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/core/template.h"
 #include "internal.h"
 
 void web_page_begin(struct web_ctx *c, const char *title)
@@ -83,12 +84,93 @@ const char *web_state_label(struct web_ctx *c, const struct eng_definition *def,
 	return st ? eng_text_get(&st->label, c->lang) : state;
 }
 
+/* A stored value as the citizen reads it (engine/core/template.h), long texts keeping their
+ * paragraphs; an empty one says so. */
+static void data_value(struct web_ctx *c, const struct eng_field *f, const char *v)
+{
+	if (!*v) {
+		web_printf(c, "<span class=\"hint\">%s</span>", web_t(c, "review.empty"));
+		return;
+	}
+	const char *text = eng_field_display(&c->arena, f, v, c->lang);
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		web_html(c, eng_arena_strndup(&c->arena, p, len));
+		if (!nl)
+			break;
+		web_printf(c, "<br>");
+		p = nl + 1;
+	}
+}
+
+/* How many instances of group the data holds: the highest N of its values GROUP.N.FIELD. */
+static long group_instances(const struct eng_value *data, size_t n, const char *group)
+{
+	size_t len = strlen(group);
+	long most = 0;
+	for (size_t i = 0; i < n; i++) {
+		char *end;
+		if (strncmp(data[i].name, group, len) == 0 && data[i].name[len] == '.') {
+			long k = strtol(data[i].name + len + 1, &end, 10);
+			if (*end == '.' && k > most && k <= 1000)
+				most = k;
+		}
+	}
+	return most;
+}
+
+/* A repeatable group: its label, then each instance's answers. */
+static void data_group(struct web_ctx *c, const struct eng_definition *def, const struct eng_group *g,
+                       const struct eng_value *data, size_t n)
+{
+	long instances = group_instances(data, n, g->name);
+	if (!instances)
+		return;
+	web_printf(c, "<dt>");
+	web_html(c, eng_text_get(&g->label, c->lang));
+	web_printf(c, "</dt><dd data-field=\"");
+	web_attr(c, g->name);
+	web_printf(c, "\"><ol class=\"instances\">");
+	for (long k = 1; k <= instances; k++) {
+		web_printf(c, "<li><dl>");
+		for (size_t i = 0; i < def->n_fields; i++) {
+			const struct eng_field *f = &def->fields[i];
+			if (!f->group || strcmp(f->group, g->name) != 0)
+				continue;
+			const char *name = eng_arena_printf(&c->arena, "%s.%ld.%s", g->name, k, f->name);
+			const char *v = eng_values_get(data, n, name);
+			if (!v)
+				continue;
+			web_printf(c, "<dt>");
+			web_html(c, eng_text_get(&f->label, c->lang));
+			web_printf(c, "</dt><dd data-field=\"");
+			web_attr(c, name);
+			web_printf(c, "\">");
+			data_value(c, f, v);
+			web_printf(c, "</dd>");
+		}
+		web_printf(c, "</dl></li>");
+	}
+	web_printf(c, "</ol></dd>");
+}
+
 void web_render_data(struct web_ctx *c, const struct eng_definition *def,
                      const struct eng_value *data, size_t n)
 {
 	web_printf(c, "<dl class=\"facts\" id=\"data\">");
+	/* Fields in the form's order; a group where its first field stands. */
 	for (size_t i = 0; def && i < def->n_fields; i++) {
 		const struct eng_field *f = &def->fields[i];
+		if (f->group) {
+			bool first = true;
+			for (size_t k = 0; k < i; k++)
+				first = first && !(def->fields[k].group && strcmp(def->fields[k].group, f->group) == 0);
+			const struct eng_group *g = first ? eng_definition_group(def, f->group) : NULL;
+			if (g)
+				data_group(c, def, g, data, n);
+			continue;
+		}
 		const char *v = eng_values_get(data, n, f->name);
 		if (!v)
 			continue;
@@ -97,23 +179,7 @@ void web_render_data(struct web_ctx *c, const struct eng_definition *def,
 		web_printf(c, "</dt><dd data-field=\"");
 		web_attr(c, f->name);
 		web_printf(c, "\">");
-		if (f->type == ENG_FIELD_CHOICE) {
-			for (size_t k = 0; k < f->n_options; k++)
-				if (strcmp(f->options[k].value, v) == 0)
-					v = eng_text_get(&f->options[k].label, c->lang);
-		} else if (f->type == ENG_FIELD_YESNO) {
-			v = web_t(c, strcmp(v, "yes") == 0 ? "form.yes" : "form.no");
-		}
-		/* Long texts keep their paragraphs. */
-		for (const char *p = v; *p;) {
-			const char *nl = strchr(p, '\n');
-			size_t len = nl ? (size_t)(nl - p) : strlen(p);
-			web_html(c, eng_arena_strndup(&c->arena, p, len));
-			if (!nl)
-				break;
-			web_printf(c, "<br>");
-			p = nl + 1;
-		}
+		data_value(c, f, v);
 		web_printf(c, "</dd>");
 	}
 	web_printf(c, "</dl>");

@@ -392,6 +392,17 @@ static void out_placeholder(struct out *o, const struct piece *pc,
 		out_group(o, &ref, ctx, lang);
 }
 
+const char *eng_field_display(struct eng_arena *a, const struct eng_field *f, const char *value,
+                              enum eng_lang lang)
+{
+	struct out o = { 0 };
+	out_add(&o, "", 0);
+	out_field(&o, f, value, lang);
+	char *r = eng_arena_strndup(a, o.p, o.n);
+	free(o.p);
+	return r;
+}
+
 const char *eng_template_fill(struct eng_arena *a, const char *text,
                               const struct eng_template_context *ctx, enum eng_lang lang)
 {

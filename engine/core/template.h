@@ -57,6 +57,12 @@ struct eng_template_context {
 	struct eng_text entity_name;
 };
 
+/* A stored form value of field f as the citizen reads it, as {data.FIELD} writes it (an option's
+ * label, money in euros from its cents, a date as DD/MM/YYYY, "Sí"/"No", files by name); NULL or
+ * "" gives an em dash. Allocated in a. */
+const char *eng_field_display(struct eng_arena *a, const struct eng_field *f, const char *value,
+                              enum eng_lang lang);
+
 /* The text with its placeholders filled for lang, allocated in a. A placeholder the check
  * would refuse is left as written (the compiler refuses such templates first). */
 const char *eng_template_fill(struct eng_arena *a, const char *text,

@@ -641,8 +641,20 @@ Test(forms, files_survive_to_the_review_and_are_kept_after_an_error)
 	         "&activitats.1.activitat=Cercavila&activitats.1.data=2026-06-20&memoria=%s&_action=submit", key, esc);
 	r = post(w, PAR, body);
 	cr_assert_eq(r.status, 303, "%s", r.body);
+	char where[600];
+	snprintf(where, sizeof(where), "%s", r.location);
 	free(r.body);
 	cr_expect_eq(count("SELECT count(*) FROM attachment WHERE expedient_id IS NOT NULL AND name = 'memoria.pdf'"), 1);
+	/* The expedient shows what was filed as the citizen wrote it: euros, dates, the group's
+	 * instances, the file by name. */
+	r = get(w, where);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	has(&r, "<dd data-field=\"pressupost\">5.000,00 \xe2\x82\xac</dd>");
+	has(&r, "<dt>Activitats</dt><dd data-field=\"activitats\"><ol class=\"instances\"><li><dl><dt>Activitat</dt>"
+	        "<dd data-field=\"activitats.1.activitat\">Cercavila</dd><dt>Data prevista</dt>"
+	        "<dd data-field=\"activitats.1.data\">20/06/2026</dd></dl></li></ol></dd>");
+	has(&r, "<dd data-field=\"memoria\">memoria.pdf</dd>");
+	free(r.body);
 	/* Another person cannot claim the staged file of this key by naming it. */
 	struct who *joan = who_new(JOAN);
 	snprintf(body, sizeof(body), "submission=%s&nif_entitat=" ASSOC "&nom_entitat=X&compte=ES9121000418450200051332"
