@@ -29,6 +29,9 @@ struct receipt {
 	long resolve_within;
 	char unit[16], silence[12];
 	bool suspended_while_fixing; /* art. 22.1.a: the clock stops while a fix is awaited */
+	/* Filed at the counter (art. 12.2 LPAC): the official's name (UTF-8) and how the person
+	 * consented ("in_person" or "signed_form"); NULL when the person filed it themselves. */
+	char *assisted_by, *consent;
 };
 
 static void receipt_clear(struct receipt *r)
@@ -37,6 +40,8 @@ static void receipt_clear(struct receipt *r)
 	                  &r->title_ca, &r->title_es, &r->applicant, &r->nif, &r->csv};
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 		free(*texts[i]);
+	free(r->assisted_by);
+	free(r->consent);
 	for (size_t i = 0; i < r->n_fields; i++) {
 		free(r->fields[i].label_ca);
 		free(r->fields[i].label_es);
@@ -167,6 +172,27 @@ static int form_read(struct receipt *r, const json_t *form, struct conn_error *e
 	return 0;
 }
 
+/* The optional "assisted" member of a filing at the counter (engine/runtime/counter.c):
+ * {"channel": "assistit", "official": USERNAME, "official_name": NAME, "consent": METHOD}. */
+static int assisted_read(struct receipt *r, const json_t *a, struct conn_error *err)
+{
+	if (!a)
+		return 0;
+	const char *consent = json_string_value(json_object_get(a, "consent"));
+	if (!json_is_object(a) || !consent || (strcmp(consent, "in_person") != 0 && strcmp(consent, "signed_form") != 0))
+		return conn__errorf(err, CONN_EINVALID, "receipt: assisted: expected {\"official_name\": ..., "
+		                    "\"consent\": in_person|signed_form}");
+	/* Checked as every printed text is, but kept in UTF-8: it goes inside a sentence that is
+	 * converted whole. */
+	char *printable = NULL;
+	int rc = text_get(&printable, a, "official_name", "assisted.official_name", err);
+	free(printable);
+	if (!rc && (!(r->assisted_by = strdup(json_string_value(json_object_get(a, "official_name")))) ||
+	            !(r->consent = strdup(consent))))
+		rc = conn__errorf(err, CONN_ENOMEM, "out of memory");
+	return rc;
+}
+
 /* The optional "procedure" member: {"resolve_within": N, "unit": U, "silence": S,
  * "suspended_while_fixing": B}. */
 static int procedure_read(struct receipt *r, const json_t *p, struct conn_error *err)
@@ -222,7 +248,8 @@ static int receipt_read(struct receipt *r, const json_t *doc, struct conn_error 
 	if ((rc = conn__doc_time_parse(&r->presented, presented ? presented : "",
 	                               "receipt: presented_at", err)))
 		return rc;
-	if ((rc = procedure_read(r, json_object_get(doc, "procedure"), err)))
+	if ((rc = procedure_read(r, json_object_get(doc, "procedure"), err)) ||
+	    (rc = assisted_read(r, json_object_get(doc, "assisted"), err)))
 		return rc;
 	return form_read(r, json_object_get(doc, "form"), err);
 }
@@ -274,6 +301,26 @@ static void literal_lines(struct conn__doc_pdf *w, enum conn__doc_lang lang,
 		both_lines(w, lang, style, a, b);
 	free(a);
 	free(b);
+}
+
+/* Art. 12.2 LPAC: filed by an authorised official for the person, with their express consent. */
+static void assisted_lines(struct conn__doc_pdf *w, enum conn__doc_lang lang, const struct receipt *r)
+{
+	bool form = strcmp(r->consent, "signed_form") == 0;
+	size_t n = strlen(r->assisted_by) + 400;
+	char *ca = malloc(n), *es = malloc(n);
+	if (ca && es) {
+		snprintf(ca, n, "Presentada en l'oficina d'assistència per %s, funcionari habilitat, en nom de la persona "
+		         "interessada i amb el seu consentiment exprés (%s), d'acord amb l'article 12.2 de la Llei 39/2015.",
+		         r->assisted_by, form ? "formulari signat" : "donat en persona, amb el document d'identitat");
+		snprintf(es, n, "Presentada en la oficina de asistencia por %s, funcionario habilitado, en nombre de la "
+		         "persona interesada y con su consentimiento expreso (%s), de acuerdo con el artículo 12.2 de la Ley "
+		         "39/2015.", r->assisted_by, form ? "formulario firmado" : "dado en persona, con el documento de identidad");
+		conn__doc_pdf_gap(w, 10);
+		literal_lines(w, lang, CONN__DOC_VALUE, ca, es); /* the name passed assisted_read's check */
+	}
+	free(ca);
+	free(es);
 }
 
 /* What art. 21.4 LPAC requires the applicant be told: the maximum time to resolve and notify,
@@ -383,6 +430,8 @@ static int layout(struct conn__doc_pdf *w, enum conn__doc_lang lang, const struc
 			         r->fields[i].value, err);
 	if (rc)
 		goto done;
+	if (r->assisted_by)
+		assisted_lines(w, lang, r);
 	procedure_lines(w, lang, r);
 	conn__doc_pdf_gap(w, 12);
 	literal_lines(w, lang, CONN__DOC_NOTE,

@@ -363,14 +363,14 @@ static struct lines procedure_lines_of(const char *procedure_json, const char *l
 	return l;
 }
 
-/* The lines of l from the one equal to first up to the legal note, joined by spaces. */
+/* The lines of l from the first that starts with first up to the legal note, joined by spaces. */
 static char *section(const struct lines *l, const char *first, const char *note)
 {
 	static char out[2048];
 	out[0] = '\0';
 	bool in = false;
 	for (size_t i = 0; i < l->n && strncmp(l->v[i], note, strlen(note)) != 0; i++) {
-		in = in || strcmp(l->v[i], first) == 0;
+		in = in || strncmp(l->v[i], first, strlen(first)) == 0;
 		if (in)
 			snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s", *out ? " " : "", l->v[i]);
 	}
@@ -414,6 +414,33 @@ Test(receipt, it_says_the_maximum_time_and_what_silence_means)
 	               "business_days|natural_days|months|years|hours, \"silence\": positive|negative|lapse|none, "
 	               "\"suspended_while_fixing\": true|false}");
 	free(json);
+}
+
+/* Filed at the counter: the receipt says by whom and with what consent (art. 12.2 LPAC). */
+Test(receipt, a_filing_at_the_counter_says_who_filed_it_with_what_consent)
+{
+	json_t *doc = receipt_json(0);
+	json_object_set_new(doc, "assisted", json_pack("{s:s, s:s, s:s, s:s}", "channel", "assistit", "official",
+	                                               "demo.empleat", "official_name", "Pere Demo Empleat",
+	                                               "consent", "in_person"));
+	char *json = json_dumps(doc, JSON_COMPACT), path[64];
+	pdf_write(path, json, "es");
+	struct lines l;
+	lines_run(&l, CROP_BODY, path, 1);
+	cr_expect_str_eq(section(&l, "Presentada en la oficina", "Este justificante"),
+	                 "Presentada en la oficina de asistencia por Pere Demo Empleat, funcionario habilitado, en "
+	                 "nombre de la persona interesada y con su consentimiento expreso (dado en persona, con el "
+	                 "documento de identidad), de acuerdo con el artículo 12.2 de la Ley 39/2015.");
+	free(l.buf);
+	unlink(path);
+	free(json);
+	/* A consent the receipt does not know is refused. */
+	json_object_set_new(json_object_get(doc, "assisted"), "consent", json_string("by phone"));
+	json = json_dumps(doc, JSON_COMPACT);
+	expect_refused(json, NULL, BASE, "receipt: assisted: expected {\"official_name\": ..., \"consent\": "
+	               "in_person|signed_form}");
+	free(json);
+	json_decref(doc);
 }
 
 Test(receipt, the_verification_url_encodes_the_csv)
