@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "benchlib.h"
@@ -20,6 +21,7 @@ struct options {
 	int rate, rate_seconds; /* latency phase */
 	int limit_s;          /* a drain stops after this long */
 	int batch;            /* rows per claim; 0: the engine's default */
+	int snapshot;         /* 1: a reader holds a snapshot open during the engine's drains */
 };
 
 static void usage(void)
@@ -27,7 +29,7 @@ static void usage(void)
 	fprintf(stderr,
 	        "usage: outbox --dir DIR --tramit BENCH.lua --graphile bench/graphile.js [--node node] "
 	        "[--effects 100000] [--unbatched 10000] [--rounds 3] [--rate 500] [--rate-seconds 4] "
-	        "[--limit 30] [--batch 0]\n");
+	        "[--limit 30] [--batch 0] [--snapshot 0]\n");
 	exit(2);
 }
 
@@ -51,6 +53,7 @@ static struct options parse(int argc, char **argv)
 		else if (!strcmp(k, "--rate-seconds")) o.rate_seconds = atoi(v);
 		else if (!strcmp(k, "--limit")) o.limit_s = atoi(v);
 		else if (!strcmp(k, "--batch")) o.batch = atoi(v);
+		else if (!strcmp(k, "--snapshot")) o.snapshot = atoi(v);
 		else usage();
 	}
 	if (!o.dir || !o.tramit || !o.graphile || o.effects < 1 || o.unbatched < 1 || o.rounds < 1 ||
@@ -119,17 +122,48 @@ static void effects_make(struct bench_env *env, const char *prefix, int64_t from
 	          prefix, prefix);
 }
 
+/* With --snapshot 1, a reader (a report, a backup) keeps one snapshot open during a drain:
+ * the index entries of claimed rows cannot be pruned meanwhile, so a claim that starts at the
+ * head of the queue's index visits the heap for every row claimed before it. */
+static PGconn *reader_open(struct bench_env *env, const struct options *o)
+{
+	if (!o->snapshot)
+		return NULL;
+	PGconn *c = PQconnectdb(env->conninfo);
+	PGresult *r = PQexec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM entity");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		bench_die("the reader could not take its snapshot: %s", PQerrorMessage(c));
+	PQclear(r);
+	return c;
+}
+
+/* Index entries of outbox_ready that scans read so far (the claims and the next-due probes;
+ * a backend's counts arrive when it goes idle or ends). */
+static double ready_entries_read(struct bench_env *env)
+{
+	bench_sleep_ms(1100);
+	return bench_sql_number(env, "SELECT idx_tup_read FROM pg_stat_user_indexes "
+	                        "WHERE indexrelname = 'outbox_ready'");
+}
+
 static double engine_drain(struct bench_env *env, const struct options *o, int dispatchers)
 {
 	bench_reset(env);
 	effects_make(env, "D", 1, o->effects);
 	bench_sql(env, "ANALYZE expedient; ANALYZE outbox; CHECKPOINT");
+	double read0 = ready_entries_read(env);
+	PGconn *reader = reader_open(env, o);
 	double t0 = bench_clock_s();
 	struct eng_workers *w = dispatchers_start(env, dispatchers, o->batch);
 	while (settled(w) < o->effects && bench_clock_s() - t0 < o->limit_s)
 		bench_sleep_ms(10);
 	double s = bench_clock_s() - t0;
-	return stop_and_check(env, w, o->effects, o) / s;
+	int64_t done = stop_and_check(env, w, o->effects, o);
+	PQfinish(reader);
+	double read = ready_entries_read(env) - read0;
+	printf("  (%d dispatchers: %lld effects; the claims read %.0f entries of outbox_ready, %.1f per "
+	       "effect)\n", dispatchers, (long long)done, read, done ? read / (double)done : 0);
+	return done / s;
 }
 
 static double graphile_drain(struct bench_env *env, const struct options *o, int jobs, const char *mode)
@@ -180,11 +214,20 @@ static void drain_phase(struct bench_env *env, const struct options *o)
 	free(e4);
 }
 
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Writes effects one per transaction with NOTIFY, as a transition commits them, at `rate`
- * per second; returns how many. */
+ * per second; records when each COMMIT was acknowledged (this process's clock, which is
+ * PostgreSQL's: the same machine) in table bench_ack; returns how many. */
 static int64_t trickle(struct bench_env *env, const struct options *o)
 {
 	int64_t n = (int64_t)o->rate * o->rate_seconds;
+	int64_t *ack = calloc((size_t)n + 1, sizeof(*ack));
 	int64_t t0 = bench_now_ms();
 	for (int64_t k = 1; k <= n; k++) {
 		bench_sleep_ms(t0 + (k - 1) * 1000 / o->rate - bench_now_ms());
@@ -193,7 +236,18 @@ static int64_t trickle(struct bench_env *env, const struct options *o)
 		          "args, idempotency_key, effect_id) SELECT 'bench', id, 1, 'notify', 'bench', "
 		          "'{}', id || '/1/0', 'notify:bench' FROM expedient WHERE entity_id = 'bench' "
 		          "AND number = 'Q/%lld'; NOTIFY tramit_outbox; COMMIT", (long long)k);
+		ack[k] = now_us();
 	}
+	bench_sql(env, "DROP TABLE IF EXISTS bench_ack; CREATE TABLE bench_ack (k bigint, us bigint)");
+	for (int64_t k = 1; k <= n; k += 100) {
+		char values[3600];
+		size_t len = 0;
+		for (int64_t j = k; j < k + 100 && j <= n; j++)
+			len += (size_t)snprintf(values + len, sizeof(values) - len, "%s(%lld,%lld)",
+			                        j > k ? "," : "", (long long)j, (long long)ack[j]);
+		bench_sql(env, "INSERT INTO bench_ack VALUES %s", values);
+	}
+	free(ack);
 	return n;
 }
 
@@ -219,9 +273,20 @@ static void latency_phase(struct bench_env *env, const struct options *o)
 	                  "(SELECT extract(epoch FROM claimed_at - created_at) * 1000 AS c, "
 	                  "extract(epoch FROM done_at - created_at) * 1000 AS d FROM outbox "
 	                  "WHERE state = 'done') x");
+	double a[2];
+	bench_sql_numbers(env, a, 2,
+	                  "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), "
+	                  "percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) FROM (SELECT "
+	                  "(extract(epoch FROM o.claimed_at) * 1000000 - b.us) / 1000 AS ms FROM bench_ack b "
+	                  "JOIN expedient x ON x.entity_id = 'bench' AND x.number = 'Q/' || b.k "
+	                  "JOIN outbox o ON o.expedient_id = x.id WHERE o.state = 'done') y");
 	printf("  %lld of %lld effects delivered\n", (long long)delivered, (long long)n);
 	printf("  claimed_at - created_at: p50 %.2f ms, p99 %.2f ms (target: p50 under 1 ms)\n", q[0], q[1]);
 	printf("  done_at - created_at:    p50 %.2f ms, p99 %.2f ms\n", q[2], q[3]);
+	/* created_at is when the effect's transaction began: its own commit (a WAL flush) is in
+	 * the figures above. From the moment its COMMIT was acknowledged instead (negative: the
+	 * claim began before the writer heard back): */
+	printf("  claimed_at - commit acknowledged: p50 %.2f ms, p99 %.2f ms\n", a[0], a[1]);
 }
 
 int main(int argc, char **argv)
@@ -235,7 +300,8 @@ int main(int argc, char **argv)
 	       sysconf(_SC_NPROCESSORS_ONLN), version, o.batch > 0 ? o.batch : 128 /* the workers' default */);
 	bench_print_command(argc, argv);
 	printf("drain: %d no-op effects pending (graphile-worker unbatched: %d jobs); medians of %d "
-	       "rounds\n", o.effects, o.unbatched, o.rounds);
+	       "rounds%s\n", o.effects, o.unbatched, o.rounds,
+	       o.snapshot ? "; a reader holds a snapshot open during the engine's drains" : "");
 	drain_phase(&env, &o);
 	printf("latency: %d effects per second for %d s, each committed alone with NOTIFY; "
 	       "2 dispatchers\n", o.rate, o.rate_seconds);

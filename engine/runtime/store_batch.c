@@ -26,6 +26,17 @@
 	"presented_at = coalesce(e.presented_at, r.presented_at), " \
 	"receipt_csv = coalesce(e.receipt_csv, r.receipt_csv) " EXP_SET_FROM
 
+/* The queues' statements run with one generic plan per connection (store.c), planned with the
+ * statistics of the moment, and then for the connection's life. Planned against a small or
+ * empty table, a join on the rows of a batch became a scan of the whole table, or of a
+ * partial index such as outbox_claimed, which holds an entry for every row claimed since the
+ * last vacuum; as the queue grew, every batch cost more. So the keys are also given as an
+ * array (= ANY walks the primary key or timer_one_live) and the state test is written so that
+ * no partial index matches it (issue 4; see worker.c). */
+#define BATCH_KEYS(field, type) \
+	"ARRAY(SELECT (x->>'" field "')::" type " FROM jsonb_array_elements($1::jsonb) x)"
+#define STATE_IS(col, value) "CASE WHEN " col " = '" value "' THEN true END"
+
 static const char *const statements[][2] = {
 	{"batch_load",
 	 "SELECT state, version, applicant_nif, data::text, definition_hash, number, applicant_name, "
@@ -47,6 +58,7 @@ static const char *const statements[][2] = {
 	{"batch_timer_cancel",
 	 "UPDATE timer t SET state = 'cancelled' FROM jsonb_to_recordset($1::jsonb) AS "
 	 "r(expedient_id uuid, name text) WHERE t.expedient_id = r.expedient_id AND t.name = r.name "
+	 "AND t.expedient_id = ANY (" BATCH_KEYS("expedient_id", "uuid") ") "
 	 "AND t.state IN ('armed', 'claimed')"},
 	{"batch_timer_insert",
 	 "INSERT INTO timer (entity_id, expedient_id, name, due_ms, due_at) SELECT entity_id, "
@@ -54,12 +66,13 @@ static const char *const statements[][2] = {
 	 "AS r(entity_id text, expedient_id uuid, name text, due_ms bigint)"},
 	{"batch_timers",
 	 "WITH u AS (UPDATE timer SET state = 'fired', fired_at = now() WHERE id = ANY($1::bigint[]) "
-	 "AND state = 'claimed' RETURNING 1) " ALL_ROWS},
+	 "AND " STATE_IS("state", "claimed") " RETURNING 1) " ALL_ROWS},
 	{"batch_outbox",
 	 "WITH u AS (UPDATE outbox o SET state = r.state, result = r.result::json, done_at = now(), "
 	 "last_error = r.error FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, result text, "
-	 "state text, error text, attempts int) WHERE o.id = r.id AND o.state = 'claimed' AND "
-	 "(r.attempts = 0 OR o.attempts = r.attempts) RETURNING 1) " ALL_ROWS},
+	 "state text, error text, attempts int) WHERE o.id = r.id AND o.id = ANY (" BATCH_KEYS("id", "bigint")
+	 ") AND " STATE_IS("o.state", "claimed") " AND (r.attempts = 0 OR o.attempts = r.attempts) "
+	 "RETURNING 1) " ALL_ROWS},
 };
 
 int eng_store__batch_prepare(struct eng_store *s, struct eng_error *err)

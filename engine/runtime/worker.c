@@ -2,7 +2,36 @@
  * rows with FOR UPDATE SKIP LOCKED (only live rows, through partial indexes), works on them
  * outside any transaction, and settles each one in the transaction that records its event.
  * When there is nothing to do it sleeps on its connection's socket until a NOTIFY, the next
- * due time, or a stop request on its pipe. */
+ * due time, or a stop request on its pipe.
+ *
+ * Claims start at a lower bound instead of the head of the queue's index (issue 4). A row
+ * that leaves 'pending' (or 'armed') leaves its entry in the partial index until vacuum
+ * removes it; an index scan from the head walks every such entry, and while any snapshot
+ * older than the claims is open (a report, a backup, a long transition) it must visit the
+ * heap for each of them, so a burst drained in batches costs O(n^2). Measured with a reader's
+ * snapshot open (bench/outbox --snapshot 1, 30,000 effects): 121 entries of outbox_ready read
+ * per effect from the head, 8 to 13 from the bound (docs/operations.md). The bound is one of:
+ *   - after a full batch, the newest (time, id) this thread claimed: the next batch of a
+ *     backlog starts where the last one ended (exact cursor);
+ *   - otherwise now() - CLAIM_MARGIN_MS: a row is claimed within the margin of coming due,
+ *     including rows of transactions that committed out of their start order;
+ *   - a sweep from the head, at most every SWEEP_MS and only after something happened (a
+ *     NOTIFY, a claim, a reap, a reconnection, or a sleep that ran out: the polling
+ *     fallback): it takes whatever sits behind the bound (a timer armed already overdue, a
+ *     row whose claimer failed, a reaped claim, a row re-queued without a NOTIFY).
+ * So nothing waits behind the bound for longer than SWEEP_MS once anything happens, and an
+ * idle worker sweeps only when its sleep runs out (at most once a minute).
+ * Time-partitioned tables were considered and not chosen: a partitioned table
+ * cannot keep outbox.idempotency_key unique, nor timer_one_live (one live timer per
+ * expedient and name), across partitions, and the done rows are read afterwards (payment
+ * orders, taxes, bank collections), so partitions could not be dropped.
+ *
+ * A claim commits asynchronously (synchronous_commit off for its transaction): a claim lost
+ * in a crash of PostgreSQL leaves the row pending, the same as a claim whose worker died and
+ * was reaped, and the next delivery carries the same idempotency key; the settling
+ * transaction, which records the result, commits synchronously and flushes the claim's WAL
+ * with it. That is one WAL flush less per batch, so a dispatcher is back sooner to claim what
+ * came in meanwhile, which is what an effect's claim latency mostly waited for. */
 #include "worker.h"
 
 #include <errno.h>
@@ -40,13 +69,29 @@ struct thread_arg {
 	int index;
 };
 
+/* See the top of the file: how often a thread sweeps from the head of its queue when something
+ * happened, and how far behind now() its ordinary claims start. */
+enum { SWEEP_MS = 1000, CLAIM_MARGIN_MS = 2 * SWEEP_MS };
+
+/* The claims' lower bound on (time, id): $3 the exact cursor in microseconds since the epoch
+ * (with $4 its id), or NULL with $4 = 0 for now() - $5 ms, or NULL with $4 = -1 for a sweep.
+ * Each claim returns its rows' times in microseconds (exact: extract gives a numeric). */
+#define CLAIM_BOUND(col)                                                                          \
+	"(" col ", id) > (CASE WHEN $3::bigint IS NOT NULL THEN timestamptz 'epoch' + "               \
+	"$3::bigint * interval '1 microsecond' WHEN $4::bigint < 0 THEN timestamptz '-infinity' "     \
+	"ELSE now() - $5::bigint * interval '1 millisecond' END, $4::bigint) "
+#define MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+
+/* The claims lock their rows in a subquery whose ids the UPDATE finds through the primary
+ * key: written as IN (subquery), the generic plan (store.c) joined them to a sequential scan
+ * of the whole table, done rows included (measured: 30 ms a claim at 30,000 rows). */
 static const char *const statements[][2] = {
 	{"outbox_claim",
 	 "UPDATE outbox SET state = 'claimed', claimed_by = $1, claimed_at = now(), attempts = attempts + 1 "
-	 "WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND run_at <= now() "
-	 "ORDER BY run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) "
+	 "WHERE id = ANY (ARRAY(SELECT id FROM outbox WHERE state = 'pending' AND run_at <= now() AND "
+	 CLAIM_BOUND("run_at") "ORDER BY run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)) "
 	 "RETURNING id, entity_id, expedient_id, kind, coalesce(target, ''), args::text, "
-	 "idempotency_key, attempts, coalesce(effect_id, '')"},
+	 "idempotency_key, attempts, coalesce(effect_id, ''), " MICROS("run_at")},
 	{"outbox_retry",
 	 "UPDATE outbox SET state = 'pending', run_at = now() + make_interval(secs => $2::bigint / 1000.0), "
 	 "last_error = $3, claimed_by = NULL, claimed_at = NULL WHERE id = $1 AND state = 'claimed' "
@@ -57,15 +102,17 @@ static const char *const statements[][2] = {
 	{"outbox_reap",
 	 "UPDATE outbox SET state = 'pending', claimed_by = NULL, claimed_at = NULL "
 	 "WHERE state = 'claimed' AND claimed_at < now() - make_interval(secs => $1::bigint / 1000.0)"},
-	/* NULL when nothing is pending (greatest(0, NULL) would be 0: a busy loop). */
+	/* The next row due in the future (a retry): the index scan starts at now(), past the
+	 * entries of rows already claimed. NULL when there is none (greatest(0, NULL) would be
+	 * 0: a busy loop); rows already due are the claims' and the sweeps' business. */
 	{"outbox_next",
 	 "SELECT (extract(epoch FROM min(run_at) - now()) * 1000)::bigint FROM outbox "
-	 "WHERE state = 'pending'"},
+	 "WHERE state = 'pending' AND run_at > now()"},
 	{"timer_claim",
 	 "UPDATE timer SET state = 'claimed', claimed_by = $1, claimed_at = now() "
-	 "WHERE id IN (SELECT id FROM timer WHERE state = 'armed' AND due_at <= now() "
-	 "ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) "
-	 "RETURNING id, entity_id, expedient_id, name, due_ms"},
+	 "WHERE id = ANY (ARRAY(SELECT id FROM timer WHERE state = 'armed' AND due_at <= now() AND "
+	 CLAIM_BOUND("due_at") "ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)) "
+	 "RETURNING id, entity_id, expedient_id, name, due_ms, " MICROS("due_at")},
 	{"timer_fired_alone",
 	 "UPDATE timer SET state = 'fired', fired_at = now() WHERE id = $1 AND state = 'claimed'"},
 	{"timer_reap",
@@ -73,7 +120,15 @@ static const char *const statements[][2] = {
 	 "WHERE state = 'claimed' AND claimed_at < now() - make_interval(secs => $1::bigint / 1000.0)"},
 	{"timer_next",
 	 "SELECT (extract(epoch FROM min(due_at) - now()) * 1000)::bigint FROM timer "
-	 "WHERE state = 'armed'"},
+	 "WHERE state = 'armed' AND due_at > now()"},
+};
+
+/* Where a thread's next claim starts (see the top of the file). */
+struct claim_bound {
+	int64_t us, id;        /* the newest (time, id) this thread claimed */
+	bool streaming;        /* the last claim filled its batch: the next starts after it */
+	bool dirty;            /* rows may sit behind the bound: sweep once SWEEP_MS passed */
+	int64_t last_sweep_ms; /* monotonic */
 };
 
 int64_t eng_backoff_ms(int attempt, int base_ms, int max_ms, double rnd)
@@ -96,6 +151,13 @@ static int64_t now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -166,15 +228,75 @@ static int64_t next_due_ms(struct eng_workers *w, struct eng_store *s, const cha
 	return ms < 1 ? 1 : ms;
 }
 
-static void reap(struct eng_workers *w, struct eng_store *s, const char *stmt)
+/* Returns true when claims were handed back (they sit behind the bound: sweep). */
+static bool reap(struct eng_workers *w, struct eng_store *s, const char *stmt)
 {
 	char lease[24];
 	snprintf(lease, sizeof(lease), "%d", w->cfg.lease_ms);
 	const char *p[] = {lease};
 	PGresult *r = run(w, s, stmt, 1, p, PGRES_COMMAND_OK);
-	if (r && atoi(PQcmdTuples(r)) > 0)
-		count(w, &w->stats.reaped, atoi(PQcmdTuples(r)));
+	int n = r ? atoi(PQcmdTuples(r)) : 0;
+	if (n > 0)
+		count(w, &w->stats.reaped, n);
 	PQclear(r);
+	return n > 0;
+}
+
+/* Claims up to cfg.batch rows from the bound b (see the top of the file) in one round trip:
+ * BEGIN, synchronous_commit off for this transaction only, the claim, COMMIT. Updates b from
+ * the rows; `key_col` is the column of their times in microseconds. NULL on failure (logged;
+ * the connection may be left in a failed transaction: the caller reconnects). */
+static PGresult *claim(struct eng_workers *w, struct eng_store *s, const char *stmt,
+                       struct claim_bound *b, int key_col)
+{
+	char batch[16], us[24], id[24], margin[16];
+	snprintf(batch, sizeof(batch), "%d", w->cfg.batch);
+	snprintf(margin, sizeof(margin), "%d", (int)CLAIM_MARGIN_MS);
+	const char *p[] = {w->cfg.name, batch, NULL, id, margin};
+	bool sweep = b->dirty && mono_ms() - b->last_sweep_ms >= SWEEP_MS;
+	if (sweep) {
+		snprintf(id, sizeof(id), "-1");
+		b->last_sweep_ms = mono_ms();
+	} else if (b->streaming) {
+		snprintf(us, sizeof(us), "%lld", (long long)b->us);
+		snprintf(id, sizeof(id), "%lld", (long long)b->id);
+		p[2] = us;
+	} else {
+		snprintf(id, sizeof(id), "0");
+	}
+	struct eng_error err = {0};
+	PGresult *r = NULL;
+	eng_store__pipeline_enter(s);
+	int rc = eng_store__send_sql(s, "BEGIN", &err);
+	if (!rc)
+		rc = eng_store__send_sql(s, "SET LOCAL synchronous_commit TO off", &err);
+	if (!rc)
+		rc = eng_store__send(s, stmt, 5, p, PGRES_TUPLES_OK, false, 0, &r, &err);
+	if (!rc)
+		rc = eng_store__send_sql(s, "COMMIT", &err);
+	if (!rc)
+		rc = eng_store__flush(s, &err);
+	eng_store__pipeline_leave(s);
+	if (rc) {
+		log_line(w, "%s%s", err.msg, "");
+		PQclear(r);
+		return NULL;
+	}
+	/* RETURNING keeps no order: the cursor is the newest key of the batch. */
+	int n = PQntuples(r);
+	for (int i = 0; i < n; i++) {
+		int64_t k = atoll(PQgetvalue(r, i, key_col)), kid = atoll(PQgetvalue(r, i, 0));
+		if (i == 0 || k > b->us || (k == b->us && kid > b->id)) {
+			b->us = k;
+			b->id = kid;
+		}
+	}
+	b->streaming = n == w->cfg.batch;
+	if (n > 0)
+		b->dirty = true; /* activity: out-of-order commits may land behind the bound */
+	else if (sweep)
+		b->dirty = false;
+	return r;
 }
 
 /* The result event of a delivered effect (or of a dead one, with outcome "failed"): applied
@@ -238,12 +360,9 @@ static bool retry_later(struct eng_workers *w, struct eng_store *s, const struct
 
 /* Claims a batch, delivers each row, then records every final answer in one transaction
  * (group commit); retries are rescheduled one by one. */
-static int dispatch_batch(struct eng_workers *w, struct eng_store *s)
+static int dispatch_batch(struct eng_workers *w, struct eng_store *s, struct claim_bound *b)
 {
-	char batch[16];
-	snprintf(batch, sizeof(batch), "%d", w->cfg.batch);
-	const char *p[] = {w->cfg.name, batch};
-	PGresult *r = run(w, s, "outbox_claim", 2, p, PGRES_TUPLES_OK);
+	PGresult *r = claim(w, s, "outbox_claim", b, 9);
 	if (!r)
 		return -1;
 	int n = PQntuples(r);
@@ -291,12 +410,9 @@ static int by_due(const void *a, const void *b)
 	return x->timer_id < y->timer_id ? -1 : x->timer_id > y->timer_id;
 }
 
-static int fire_batch(struct eng_workers *w, struct eng_store *s)
+static int fire_batch(struct eng_workers *w, struct eng_store *s, struct claim_bound *b)
 {
-	char batch[16];
-	snprintf(batch, sizeof(batch), "%d", w->cfg.batch);
-	const char *p[] = {w->cfg.name, batch};
-	PGresult *r = run(w, s, "timer_claim", 2, p, PGRES_TUPLES_OK);
+	PGresult *r = claim(w, s, "timer_claim", b, 5);
 	if (!r)
 		return -1;
 	int n = PQntuples(r);
@@ -357,11 +473,18 @@ static void *thread_main(void *payload)
 	struct eng_store *s = NULL;
 	struct eng_error err = {0};
 	int64_t last_reap = 0;
+	struct claim_bound bound = {.dirty = true}; /* a (re)start sweeps first */
 	while (!atomic_load(&w->stop)) {
 		if (!s) {
+			bound = (struct claim_bound){.dirty = true};
 			if (eng_store_open(&s, w->cfg.conninfo, &err) != 0 ||
 			    eng_store__adopt(s, statements, sizeof(statements) / sizeof(statements[0]), &err) != 0 ||
-			    eng_store__exec(s, dispatcher ? "LISTEN tramit_outbox" : "LISTEN tramit_timer", &err) != 0) {
+			    eng_store__exec(s, dispatcher ? "LISTEN tramit_outbox" : "LISTEN tramit_timer", &err) != 0 ||
+			    /* Every statement of a worker finds its rows by key or through a queue's
+			     * index; its generic plans (store.c) are made once, maybe against empty
+			     * tables, where a sequential scan looks cheapest, and kept while the
+			     * tables grow: measured, that made every claim read the whole outbox. */
+			    eng_store__exec(s, "SET enable_seqscan = off", &err) != 0) {
 				log_line(w, "cannot reach PostgreSQL, retrying: %s%s", err.msg, "");
 				eng_store_close(s);
 				s = NULL;
@@ -371,10 +494,11 @@ static void *thread_main(void *payload)
 			}
 		}
 		if (now_ms() - last_reap > w->cfg.lease_ms / 2) {
-			reap(w, s, dispatcher ? "outbox_reap" : "timer_reap");
+			if (reap(w, s, dispatcher ? "outbox_reap" : "timer_reap"))
+				bound.dirty = true;
 			last_reap = now_ms();
 		}
-		int n = dispatcher ? dispatch_batch(w, s) : fire_batch(w, s);
+		int n = dispatcher ? dispatch_batch(w, s, &bound) : fire_batch(w, s, &bound);
 		if (n < 0) {
 			/* A failed claim may mean a connection that broke (a reset would also forget
 			 * our LISTEN): start afresh. */
@@ -382,8 +506,19 @@ static void *thread_main(void *payload)
 			s = NULL;
 			continue;
 		}
-		if (n < w->cfg.batch && !atomic_load(&w->stop))
-			sleep_on(w, s, next_due_ms(w, s, dispatcher ? "outbox_next" : "timer_next"));
+		/* After a batch, claim again at once: what came in meanwhile is taken without a
+		 * next-due probe and a sleep in between. Sleep after a claim that found nothing. */
+		if (n == 0 && !atomic_load(&w->stop)) {
+			int64_t ms = next_due_ms(w, s, dispatcher ? "outbox_next" : "timer_next");
+			/* Something happened since the last sweep: the next one is due soon. */
+			int64_t sweep_in = bound.last_sweep_ms + SWEEP_MS - mono_ms();
+			if (bound.dirty && sweep_in < ms)
+				ms = sweep_in < 1 ? 1 : sweep_in;
+			sleep_on(w, s, ms);
+			/* Woken by a NOTIFY (new rows), or by the clock: the polling fallback, for rows
+			 * written without a NOTIFY (an operator re-queueing a dead one), sweeps. */
+			bound.dirty = true;
+		}
 	}
 	eng_store_close(s);
 	return NULL;

@@ -269,3 +269,77 @@ Test(worker, workers_carry_on_after_postgresql_crashes)
 	wait_until("SELECT count(*) FROM outbox WHERE state = 'done'", 7, 60);
 	eng_workers_stop(a);
 }
+
+/* Index entries that claims read from outbox_ready, as PostgreSQL counts them (the counts of
+ * a backend reach the statistics when it ends or goes idle). */
+static long long ready_entries_read(void)
+{
+	nanosleep(&(struct timespec){1, 200 * 1000 * 1000}, NULL);
+	exec_ok("SELECT pg_stat_clear_snapshot()");
+	return count("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'outbox_ready'");
+}
+
+/* While a reader keeps a snapshot open, the entries of rows already claimed cannot be pruned:
+ * a claim that started at the head of the index would read every one of them again (2,000
+ * rows in claims of 10: about 200,000 entries). Claims that start after what they took read
+ * each entry about once, plus a sweep from the head each second. */
+Test(worker, claims_start_after_what_they_took_even_under_an_open_snapshot)
+{
+	struct counter c = {.lock = PTHREAD_MUTEX_INITIALIZER, .answer = ENG_DELIVERY_DONE};
+	add_outbox(1999, "notify");
+	PGconn *reader = pgtmp_connect(&cluster);
+	PGresult *r = PQexec(reader, "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM outbox");
+	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQerrorMessage(reader));
+	PQclear(r);
+	long long before = ready_entries_read();
+	struct eng_worker_config cfg = {
+		.conninfo = cluster.conninfo, .name = "server-a", .dispatchers = 1, .batch = 10,
+		.max_attempts = 3, .deliver = deliver, .deliver_payload = &c, .lookup = lookup,
+	};
+	struct eng_workers *w;
+	struct eng_error err = {0};
+	cr_assert_eq(eng_workers_start(&w, &cfg, &err), 0, "%s", err.msg);
+	wait_until("SELECT count(*) FROM outbox WHERE state = 'done'", 1999, 90);
+	eng_workers_stop(w);
+	long long read = ready_entries_read() - before;
+	PQfinish(reader);
+	cr_expect_eq(c.calls, 1999);
+	for (int i = 1; i <= 1999; i++)
+		cr_expect_eq(c.per_key[i], 1, "key %d delivered %d times", i, c.per_key[i]);
+	cr_log_info("claims read %lld entries of outbox_ready", read);
+	cr_expect_lt(read, 60000, "claims read %lld index entries for 1,999 rows", read);
+}
+
+/* Rows that come due behind the claims' bound (an effect re-queued with an old run_at, a timer
+ * armed when it was already overdue) are taken by the next sweep, within about a second of
+ * the NOTIFY that announced them. */
+Test(worker, rows_behind_the_claims_bound_are_swept)
+{
+	struct counter c = {.lock = PTHREAD_MUTEX_INITIALIZER, .answer = ENG_DELIVERY_DONE};
+	exec_ok("DELETE FROM timer");
+	struct eng_workers *a = start("server-a", 1, 1, &c, 10);
+	exec_ok("BEGIN");
+	add_outbox(1, "notify");
+	exec_ok("NOTIFY tramit_outbox");
+	exec_ok("COMMIT");
+	wait_until("SELECT count(*) FROM outbox WHERE state = 'done'", 1, 5);
+	exec_ok("BEGIN");
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO outbox (entity_id, expedient_id, event_seq, kind, target, args, "
+	         "idempotency_key, run_at) SELECT 'demo', '%s', 3, 'notify', 't', '{}'::json, "
+	         "'%s/3/' || i, now() - interval '1 hour' FROM generate_series(1, 3) i", expedient, expedient);
+	exec_ok(sql);
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO timer (entity_id, expedient_id, name, due_ms, due_at) SELECT 'demo', '%s', "
+	         "'late', (extract(epoch FROM now()) * 1000)::bigint - 3600000, now() - interval '1 hour'",
+	         expedient);
+	exec_ok(sql);
+	exec_ok("NOTIFY tramit_outbox");
+	exec_ok("NOTIFY tramit_timer");
+	exec_ok("COMMIT");
+	wait_until("SELECT count(*) FROM outbox WHERE state = 'done'", 4, 5);
+	wait_until("SELECT count(*) FROM timer WHERE name = 'late' AND state = 'fired'", 1, 5);
+	eng_workers_stop(a);
+	cr_expect_eq(c.calls, 4);
+}
