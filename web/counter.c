@@ -614,6 +614,18 @@ void web_route_counter(struct web_ctx *c)
 	split_post(c, f, v, n, &step, &action, &duplicate);
 	if (duplicate || !step || (strcmp(step, "identify") != 0 && strcmp(step, "file") != 0))
 		return web_error_page(c, 400, "err.badrequest.title", "err.badrequest");
+	/* A field the page does not have is refused naming it: the counter's own fields at either
+	 * step, and at the first step anything else too (the tràmit's form comes after; its fields
+	 * are checked against the definition when it is filed). */
+	static const char *const identify_fields[] = {"csrf", "_step", "_action", "submission", "counter:nif",
+	                                              "counter:name", "counter:email", "counter:lang",
+	                                              "counter:tramit", NULL};
+	static const char *const own_fields[] = {"counter:nif", "counter:name", "counter:email", "counter:lang",
+	                                         "counter:tramit", "counter:consent", "counter:method",
+	                                         "counter:doctype", "counter:docnumber", "counter:scan", NULL};
+	if (!web_only_fields(c, strcmp(step, "identify") == 0 ? v : f->own, strcmp(step, "identify") == 0 ? n : f->n_own,
+	                     strcmp(step, "identify") == 0 ? identify_fields : own_fields))
+		return;
 	web_counter_person_check(c, f, own(f, "counter:nif"), own(f, "counter:name"), own(f, "counter:email"),
 	                         own(f, "counter:lang"));
 	web_counter_tramit_check(c, f, own(f, "counter:tramit"));

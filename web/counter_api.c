@@ -253,7 +253,9 @@ void web_route_api_counter(struct web_ctx *c)
 	json_t *given = json_object_get(j, "consent");
 	json_t *document = json_is_object(given) ? json_object_get(given, "document") : NULL;
 	const char *bad = !json_is_object(j) ? "the body must be an object"
-	                  : unknown_member(j, top) ? "unknown member in the body"
+	                  : unknown_member(j, top) ? eng_arena_printf(&c->arena, "unknown member '%s': expected "
+	                                                              "\"tramit\", \"form\", \"applicant\" and \"consent\"",
+	                                                              unknown_member(j, top))
 	                  : !json_is_string(json_object_get(j, "tramit")) ? "\"tramit\" must be a tràmit's code"
 	                  : !json_is_object(form) ? "\"form\" must be an object of strings"
 	                  : !json_is_object(applicant) || unknown_member(applicant, person)

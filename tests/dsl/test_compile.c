@@ -108,7 +108,7 @@ Test(compile, instancia_general_compiles_to_the_catalogue_definition)
 	cr_assert_not_null(def->description.es);
 	cr_assert_str_eq(def->family, "general");
 	cr_assert_str_eq(def->unit, "registre");
-	cr_assert_eq(def->applicants, ENG_APPLICANT_PERSON | ENG_APPLICANT_COMPANY);
+	cr_assert_eq(def->applicants, ENG_APPLICANT_PERSON | ENG_APPLICANT_COMPANY | ENG_APPLICANT_EMPLOYEE);
 	cr_assert_str_eq(def->legal_basis, "Llei 39/2015, d'1 d'octubre, arts. 16 i 66");
 	cr_assert_eq(def->resolve_months, 3);
 	cr_assert_eq(def->silence, ENG_SILENCE_NEGATIVE);

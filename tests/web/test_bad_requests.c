@@ -1,12 +1,14 @@
 /* Every state-changing page and API route answers bad requests with a 4xx and a message a
  * person can act on, and changes nothing: an oversized body, a malformed form encoding (or
  * JSON), a field the form does not have, a wrong CSRF token, and an expedient id that names
- * nothing the requester may touch (test_authz tries another citizen's real expedient). */
+ * nothing the requester may touch (test_authz tries another citizen's real expedient). The routes
+ * include a correction of an application (page and API) and filing at the counter. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tests/support/http.h"
 #include "tests/support/pgtmp.h"
@@ -50,7 +52,8 @@ static char *state(void)
 	                           "(SELECT count(*) FROM form_draft) || ' ' || (SELECT count(*) FROM web_session "
 	                           "WHERE acting_as IS NOT NULL) || ' ' || (SELECT count(*) FROM notification WHERE "
 	                           "state <> 'made_available') || ' ' || (SELECT count(*) FROM expedient WHERE "
-	                           "assigned_to IS NOT NULL)");
+	                           "assigned_to IS NOT NULL) || ' ' || (SELECT count(*) FROM counter_consent) || ' ' || "
+	                           "(SELECT count(*) FROM person) || ' ' || (SELECT count(*) FROM registry_entry)");
 	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(r));
 	char *v = strdup(PQgetvalue(r, 0, 0));
 	PQclear(r);
@@ -100,21 +103,61 @@ static void expect_refused(const struct route *rt, const char *what, struct http
 	free(after);
 }
 
-/* The binding notification the citizen's expedient gets in setup_notification. */
-static char notification_id[40];
+/* The binding notification the citizen's expedient gets in setup_notification, and the PAR-004
+ * expedient waiting for the citizen's correction (setup_fixing). */
+static char notification_id[40], fixing_id[40];
 
-/* The route's path with {id} replaced by id, and {nid} by the notification's id (or by id when
- * id is nobody's). */
+/* The route's path with {id} replaced by id, and {nid} and {fid} by the notification's and the
+ * expedient waiting for a correction's ids (or by id when id is nobody's). */
 static void fill(char *out, size_t cap, const char *tpl, const char *id)
 {
-	const char *at = strstr(tpl, "{id}"), *nat = strstr(tpl, "{nid}");
+	const char *at = strstr(tpl, "{id}"), *nat = strstr(tpl, "{nid}"), *fat = strstr(tpl, "{fid}");
+	bool nobody = strncmp(id, "00000000-", 9) == 0;
 	if (at)
 		snprintf(out, cap, "%.*s%s%s", (int)(at - tpl), tpl, id, at + 4);
 	else if (nat)
-		snprintf(out, cap, "%.*s%s%s", (int)(nat - tpl), tpl,
-		         strncmp(id, "00000000-", 9) == 0 ? id : notification_id, nat + 5);
+		snprintf(out, cap, "%.*s%s%s", (int)(nat - tpl), tpl, nobody ? id : notification_id, nat + 5);
+	else if (fat)
+		snprintf(out, cap, "%.*s%s%s", (int)(fat - tpl), tpl, nobody ? id : fixing_id, fat + 5);
 	else
 		snprintf(out, cap, "%s", tpl);
+}
+
+/* Waits until the effects of the set-up have been delivered (nothing pending in the outbox and
+ * nothing changing), so that what a bad request could change is all that can change. */
+static void settle(void)
+{
+	for (int i = 0; i < 100; i++) {
+		char *a = state();
+		nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+		char *b = state();
+		PGresult *r = PQexec(srv.conn, "SELECT count(*) FROM outbox WHERE state IN ('pending', 'claimed')");
+		bool idle = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "0") == 0;
+		PQclear(r);
+		bool same = strcmp(a, b) == 0;
+		free(a);
+		free(b);
+		if (same && idle)
+			return;
+	}
+	cr_assert_fail("the set-up's effects did not settle within 40 s");
+}
+
+/* A PAR-004 expedient of the citizen for which the employee has asked a correction. */
+static void setup_fixing(struct http_client *employee, const char *ecsrf)
+{
+	char *id = http_citizen_files(srv.port, "PAR-004", "{\"form\": {\"nif_entitat\": \"G12345674\", "
+	                              "\"nom_entitat\": \"Associació del Carme\", \"compte\": \"ES9121000418450200051332\", "
+	                              "\"descripcio\": \"Festa\", \"pressupost\": \"5000\", \"import\": \"2500\", "
+	                              "\"activitats.1.activitat\": \"Cercavila\", \"activitats.1.data\": \"2026-06-20\"}}");
+	snprintf(fixing_id, sizeof(fixing_id), "%s", id);
+	char path[200];
+	snprintf(path, sizeof(path), "/api/v1/expedients/%s/actions/request_fix", id);
+	struct http_response r;
+	http_post_json(employee, path, "{\"reason\": \"Falta la memòria del projecte.\"}", ecsrf, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_response_free(&r);
+	free(id);
 }
 
 /* A binding notification waiting for the citizen on expedient id, as a notifying action
@@ -182,9 +225,11 @@ static void try_route(const struct route *rt, struct http_client *c, const char 
 	else
 		snprintf(body, sizeof(body), "%s=%s&%s%szzz=1", field, csrf, rt->good, *rt->good ? "&" : "");
 	post(c, rt, path, body, csrf, &r);
-	/* The tràmit's form is checked by the engine against its definition (422, the field named
-	 * in the error summary); every other route, a draft's too, refuses the field itself (400). */
-	bool form = strncmp(rt->path, "/tramits/", 9) == 0 && strstr(rt->path, "/new");
+	/* The tràmit's form, a new application's or a correction's, is checked by the engine against
+	 * its definition (422, the field named in the error summary); every other route, a draft's
+	 * too, refuses the field itself (400). */
+	bool form = rt->kind == PAGE && ((strncmp(rt->path, "/tramits/", 9) == 0 && strstr(rt->path, "/new")) ||
+	                                 (strncmp(rt->path, "/carpeta/", 9) == 0 && strstr(rt->path, "/actions/")));
 	expect_refused(rt, "an unknown field", &r, form ? 422 : 400,
 	               api ? "\"code\":\"bad_request\",\"error\":\"unknown member 'zzz': "
 	               : form ? "El formulari no té cap camp «zzz»." : page_message[2], before);
@@ -223,6 +268,8 @@ Test(bad_requests, every_state_changing_route_refuses_and_explains)
 	char *id = http_citizen_files(srv.port, "GEN-001", "{\"form\": {\"assumpte\": \"Mala petició\", "
 	                              "\"exposa\": \"Fets\", \"solicita\": \"Petició\", \"idioma\": \"ca\"}}");
 	setup_notification(id);
+	setup_fixing(employee, ecsrf);
+	settle();
 	static const struct route citizen_routes[] = {
 		{"the form", PAGE, "/tramits/GEN-001/new",
 		 "assumpte=A&exposa=B&solicita=C&idioma=ca", false, NULL, NULL, NULL},
@@ -230,6 +277,12 @@ Test(bad_requests, every_state_changing_route_refuses_and_explains)
 		{"acting for someone", PAGE, "/carpeta/representacio", "as=", false, NULL, NULL, NULL},
 		{"opening a notification", PAGE, "/carpeta/notificacions/{nid}/open", "", true, NULL, NULL,
 		 "Aquesta notificació no existeix o no és per a vosaltres."},
+		{"correcting an application", PAGE, "/carpeta/expedients/{fid}/actions/fix",
+		 "version=2&nif_entitat=G12345674&nom_entitat=Associaci%C3%B3&compte=ES9121000418450200051332"
+		 "&descripcio=Festa&pressupost=5000&import=2500&activitats.1.activitat=Cercavila&activitats.1.data=2026-06-20",
+		 true, NULL, NULL, NULL},
+		{"correcting through the API", API, "/api/v1/expedients/{fid}/actions/fix",
+		 "{\"version\": 2, \"form\": {\"descripcio\": \"Festa\"}}", true, NULL, NULL, NULL},
 		{"sign-out", PAGE, "/logout", "", false, NULL, NULL, NULL},
 		{"notice preferences", PAGE, "/carpeta/avisos", "channel=sms&phone=612345678", false, NULL, NULL, NULL},
 		{"filing through the API", API, "/api/v1/tramits/GEN-001/expedients",
@@ -246,6 +299,14 @@ Test(bad_requests, every_state_changing_route_refuses_and_explains)
 		 "key=0123456789abcdef0123456789abcdef&internal=yes&message=Nota", true, NULL, NULL, NULL},
 		{"an assignment in the back office", PAGE, "/backoffice/expedients/{id}/assign", "to=me", true,
 		 NULL, NULL, NULL},
+		{"identifying a person at the counter", PAGE, "/backoffice/counter",
+		 "_step=identify&counter%3Anif=45678901G&counter%3Aname=Joan+Nou&counter%3Alang=es&counter%3Atramit=GEN-001",
+		 false, NULL, NULL, NULL},
+		{"filing at the counter through the API", API, "/api/v1/counter/expedients",
+		 "{\"tramit\": \"GEN-001\", \"form\": {\"assumpte\": \"A\", \"exposa\": \"B\", \"solicita\": \"C\", "
+		 "\"idioma\": \"ca\"}, \"applicant\": {\"nif\": \"45678901G\", \"name\": \"Joan Nou\", \"lang\": \"ca\"}, "
+		 "\"consent\": {\"given\": true, \"method\": \"in_person\", \"document\": {\"type\": \"dni\", "
+		 "\"number\": \"45678901G\"}}}", false, NULL, NULL, NULL},
 	};
 	for (size_t i = 0; i < sizeof(citizen_routes) / sizeof(citizen_routes[0]); i++)
 		try_route(&citizen_routes[i], citizen, ccsrf, id);
