@@ -78,11 +78,13 @@ tramit "PAR-004" {
 			title = t("Proposta de resolució de concessió de subvenció", "Propuesta de resolución de concesión de subvención"),
 			body = t("Vista la sol·licitud de l'entitat {data.nom_entitat} ({data.nif_entitat}), presentada "
 				.. "amb el número de registre {registry.number} el {registry.date} (expedient {expedient.number}), "
-				.. "per al projecte descrit en la sol·licitud, amb un pressupost de {data.pressupost},\n"
+				.. "per al projecte descrit en la sol·licitud, amb un pressupost de {data.pressupost}, i les "
+				.. "activitats següents:\n{data.activitats}\n"
 				.. "es PROPOSA concedir-li una subvenció de {data.import}, que s'abonarà en el compte {data.compte}.",
 				"Vista la solicitud de la entidad {data.nom_entitat} ({data.nif_entitat}), presentada "
 				.. "con el número de registro {registry.number} el {registry.date} (expediente {expedient.number}), "
-				.. "para el proyecto descrito en la solicitud, con un presupuesto de {data.pressupost},\n"
+				.. "para el proyecto descrito en la solicitud, con un presupuesto de {data.pressupost}, y las "
+				.. "actividades siguientes:\n{data.activitats}\n"
 				.. "se PROPONE concederle una subvención de {data.import}, que se abonará en la cuenta {data.compte}."),
 		},
 		resolucio = template {
@@ -91,14 +93,14 @@ tramit "PAR-004" {
 			body = t("Vista la proposta de resolució de l'expedient {expedient.number} i la sol·licitud de "
 				.. "l'entitat {data.nom_entitat} ({data.nif_entitat}) amb registre {registry.number} del {registry.date},\n"
 				.. "RESOLC: concedir a l'entitat {data.nom_entitat} una subvenció de {data.import} "
-				.. "({data.percentatge} % del pressupost de {data.pressupost}), d'acord amb la Llei 38/2003, "
-				.. "general de subvencions.\n"
+				.. "({data.percentatge} % del pressupost de {data.pressupost}) per a les activitats "
+				.. "{data.activitats.activitat}, d'acord amb la Llei 38/2003, general de subvencions.\n"
 				.. "Contra aquesta resolució podeu interposar recurs potestatiu de reposició en el termini d'un mes.",
 				"Vista la propuesta de resolución del expediente {expedient.number} y la solicitud de "
 				.. "la entidad {data.nom_entitat} ({data.nif_entitat}) con registro {registry.number} del {registry.date},\n"
 				.. "RESUELVO: conceder a la entidad {data.nom_entitat} una subvención de {data.import} "
-				.. "({data.percentatge} % del presupuesto de {data.pressupost}), de acuerdo con la Ley 38/2003, "
-				.. "general de subvenciones.\n"
+				.. "({data.percentatge} % del presupuesto de {data.pressupost}) para las actividades "
+				.. "{data.activitats.activitat}, de acuerdo con la Ley 38/2003, general de subvenciones.\n"
 				.. "Contra esta resolución puede interponer recurso potestativo de reposición en el plazo de un mes."),
 		},
 		resolucio_desestimacio = template {
