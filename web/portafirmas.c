@@ -638,7 +638,8 @@ static void api_act(struct web_ctx *c, const char *id, enum eng_sig_act_kind kin
 	bool bad_types = (jv && !json_is_integer(jv)) || (jp && !json_is_string(jp)) || (jr && !json_is_string(jr));
 	json_decref(j);
 	if (extra)
-		return web_api_error(c, 400, "bad_request", eng_arena_printf(&c->arena, "unknown member '%s'", extra));
+		return web_api_error(c, 400, "bad_request", eng_arena_printf(&c->arena, "unknown member '%s': expected "
+		                     "\"version\", \"password\" (to sign or approve) and \"reason\" (to reject)", extra));
 	if (bad_types)
 		return web_api_error(c, 400, "bad_request", "version must be a number, password and reason strings");
 	struct eng_sig_request r;

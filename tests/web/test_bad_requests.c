@@ -2,7 +2,8 @@
  * person can act on, and changes nothing: an oversized body, a malformed form encoding (or
  * JSON), a field the form does not have, a wrong CSRF token, and an expedient id that names
  * nothing the requester may touch (test_authz tries another citizen's real expedient). The routes
- * include a correction of an application (page and API) and filing at the counter. */
+ * include a correction of an application (page and API), filing at the counter (page and API)
+ * and the portasignatures (a rejection, page and API, and a delegation). */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,7 +54,9 @@ static char *state(void)
 	                           "WHERE acting_as IS NOT NULL) || ' ' || (SELECT count(*) FROM notification WHERE "
 	                           "state <> 'made_available') || ' ' || (SELECT count(*) FROM expedient WHERE "
 	                           "assigned_to IS NOT NULL) || ' ' || (SELECT count(*) FROM counter_consent) || ' ' || "
-	                           "(SELECT count(*) FROM person) || ' ' || (SELECT count(*) FROM registry_entry)");
+	                           "(SELECT count(*) FROM person) || ' ' || (SELECT count(*) FROM registry_entry) || ' ' || "
+	                           "(SELECT coalesce(sum(version), 0) || '/' || string_agg(state, ',') FROM signature_request) || "
+	                           "' ' || (SELECT count(*) FROM signature_delegation)");
 	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(r));
 	char *v = strdup(PQgetvalue(r, 0, 0));
 	PQclear(r);
@@ -105,13 +108,15 @@ static void expect_refused(const struct route *rt, const char *what, struct http
 
 /* The binding notification the citizen's expedient gets in setup_notification, and the PAR-004
  * expedient waiting for the citizen's correction (setup_fixing). */
-static char notification_id[40], fixing_id[40];
+static char notification_id[40], fixing_id[40], request_id[40];
 
-/* The route's path with {id} replaced by id, and {nid} and {fid} by the notification's and the
- * expedient waiting for a correction's ids (or by id when id is nobody's). */
+/* The route's path with {id} replaced by id, and {nid}, {fid} and {rid} by the notification's,
+ * the expedient waiting for a correction's and the signature request's ids (or by id when id is
+ * nobody's). */
 static void fill(char *out, size_t cap, const char *tpl, const char *id)
 {
 	const char *at = strstr(tpl, "{id}"), *nat = strstr(tpl, "{nid}"), *fat = strstr(tpl, "{fid}");
+	const char *rat = strstr(tpl, "{rid}");
 	bool nobody = strncmp(id, "00000000-", 9) == 0;
 	if (at)
 		snprintf(out, cap, "%.*s%s%s", (int)(at - tpl), tpl, id, at + 4);
@@ -119,8 +124,32 @@ static void fill(char *out, size_t cap, const char *tpl, const char *id)
 		snprintf(out, cap, "%.*s%s%s", (int)(nat - tpl), tpl, nobody ? id : notification_id, nat + 5);
 	else if (fat)
 		snprintf(out, cap, "%.*s%s%s", (int)(fat - tpl), tpl, nobody ? id : fixing_id, fat + 5);
+	else if (rat)
+		snprintf(out, cap, "%.*s%s%s", (int)(rat - tpl), tpl, nobody ? id : request_id, rat + 5);
 	else
 		snprintf(out, cap, "%s", tpl);
+}
+
+/* A one-line signature request on expedient id for the head of service (the demo employee holds
+ * cap_servei), as a sending action writes it. */
+static void setup_request(const char *id)
+{
+	char sql[1800];
+	snprintf(sql, sizeof(sql),
+	         "WITH d AS (INSERT INTO document (entity_id, expedient_id, kind, csv, sha256, media_type, content, "
+	         "created_at) VALUES ('demo', '%1$s', 'resolucio', 'CSV-BAD-REQUESTS', encode(sha256('%%PDF-1.4 r'), "
+	         "'hex'), 'application/pdf', convert_to('%%PDF-1.4 r', 'UTF8'), now()) RETURNING id), "
+	         "r AS (INSERT INTO signature_request (id, entity_id, expedient_id, event_seq, action, document, "
+	         "effect_id, document_id, created_at, expires_at, remind_at) SELECT gen_random_uuid(), 'demo', '%1$s', "
+	         "1, 'send', 'resolucio', 'sign_request:resolucio', d.id, now(), now() + interval '15 days', "
+	         "now() + interval '5 days' FROM d RETURNING id), "
+	         "l AS (INSERT INTO signature_line (request_id, seq, need, state) SELECT id, 1, 'all', 'active' FROM r), "
+	         "s AS (INSERT INTO signature_signer (request_id, line_seq, pos, role, approve) "
+	         "SELECT id, 1, 1, 'cap_servei', false FROM r) SELECT id FROM r", id);
+	PGresult *r = PQexec(srv.conn, sql);
+	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(r));
+	snprintf(request_id, sizeof(request_id), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
 }
 
 /* Waits until the effects of the set-up have been delivered (nothing pending in the outbox and
@@ -269,6 +298,7 @@ Test(bad_requests, every_state_changing_route_refuses_and_explains)
 	                              "\"exposa\": \"Fets\", \"solicita\": \"Petició\", \"idioma\": \"ca\"}}");
 	setup_notification(id);
 	setup_fixing(employee, ecsrf);
+	setup_request(id);
 	settle();
 	static const struct route citizen_routes[] = {
 		{"the form", PAGE, "/tramits/GEN-001/new",
@@ -299,6 +329,12 @@ Test(bad_requests, every_state_changing_route_refuses_and_explains)
 		 "key=0123456789abcdef0123456789abcdef&internal=yes&message=Nota", true, NULL, NULL, NULL},
 		{"an assignment in the back office", PAGE, "/backoffice/expedients/{id}/assign", "to=me", true,
 		 NULL, NULL, NULL},
+		{"rejecting a signature request", PAGE, "/backoffice/signatures/{rid}/reject",
+		 "version=1&reason=Falta+l%27informe", true, NULL, NULL, NULL},
+		{"rejecting a signature request through the API", API, "/api/v1/signatures/{rid}/reject",
+		 "{\"version\": 1, \"reason\": \"Falta l'informe\"}", true, NULL, NULL, NULL},
+		{"a delegation of signatures", PAGE, "/backoffice/signatures/delegations",
+		 "to=demo.cap&from=2026-12-01&until=2026-12-15", false, NULL, NULL, NULL},
 		{"identifying a person at the counter", PAGE, "/backoffice/counter",
 		 "_step=identify&counter%3Anif=45678901G&counter%3Aname=Joan+Nou&counter%3Alang=es&counter%3Atramit=GEN-001",
 		 false, NULL, NULL, NULL},
