@@ -227,10 +227,16 @@ static void api_put(struct web_ctx *c, const struct eng_definition *def)
 		                eng_arena_printf(&c->arena, "the body is not valid JSON: %s (line %d, column %d)",
 		                                 jerr.text, jerr.line, jerr.column), "err.badrequest");
 	json_t *answers = json_object_get(j, "answers");
-	if (!json_is_object(answers) || json_object_size(j) != 1) {
+	const char *extra = NULL, *member;
+	json_t *mv;
+	json_object_foreach(j, member, mv)
+		if (!extra && strcmp(member, "answers") != 0)
+			extra = eng_arena_strdup(&c->arena, member);
+	if (!json_is_object(answers) || extra) {
 		json_decref(j);
-		return api_fail(c, 400, "bad_request", "expected {\"answers\": {\"field\": \"value\", ...}} "
-		                "and nothing else", "err.badrequest");
+		return api_fail(c, 400, "bad_request", eng_arena_printf(&c->arena, "%s%s%sexpected {\"answers\": "
+		                "{\"field\": \"value\", ...}} and nothing else", extra ? "unknown member '" : "",
+		                extra ? extra : "", extra ? "': " : ""), "err.badrequest");
 	}
 	struct web_form f = {.def = def};
 	f.values = eng_arena_alloc(&c->arena, sizeof(*f.values) * (json_object_size(answers) + 1));

@@ -163,6 +163,15 @@ void http_post_json(struct http_client *c, const char *path, const char *body, c
 	perform(c, path, body, "application/json", csrf, NULL, out);
 }
 
+void http_put_json(struct http_client *c, const char *path, const char *body, const char *csrf,
+                   struct http_response *out)
+{
+	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, "PUT");
+	int rc = perform_try(c, path, body, "application/json", csrf, NULL, out);
+	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, NULL);
+	cr_assert_eq(rc, 0, "PUT %s: the request failed (no answer)", path);
+}
+
 void http_post_json_key(struct http_client *c, const char *path, const char *body, const char *csrf,
                         const char *key, struct http_response *out)
 {

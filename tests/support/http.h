@@ -27,6 +27,9 @@ void http_post_form(struct http_client *c, const char *path, const char *body, s
 void http_post_json(struct http_client *c, const char *path, const char *body, const char *csrf,
                     struct http_response *out);
 /* The same with an Idempotency-Key header. */
+/* PUT with a JSON body (the drafts API). */
+void http_put_json(struct http_client *c, const char *path, const char *body, const char *csrf,
+                   struct http_response *out);
 void http_post_json_key(struct http_client *c, const char *path, const char *body, const char *csrf,
                         const char *key, struct http_response *out);
 void http_response_free(struct http_response *r);

@@ -63,7 +63,7 @@ static char *state(void)
 	return v;
 }
 
-enum kind { PAGE, API };
+enum kind { PAGE, API, API_PUT };
 
 struct route {
 	const char *name;
@@ -90,6 +90,8 @@ static void post(struct http_client *c, const struct route *rt, const char *path
 {
 	if (rt->kind == API)
 		http_post_json(c, path, body, csrf, r);
+	else if (rt->kind == API_PUT)
+		http_put_json(c, path, body, csrf, r);
 	else
 		http_post_form(c, path, body, r);
 }
@@ -214,7 +216,7 @@ static void try_route(const struct route *rt, struct http_client *c, const char 
 	fill(other, sizeof(other), rt->path, "00000000-0000-4000-8000-000000000000");
 	char *before = state();
 	struct http_response r;
-	bool api = rt->kind == API;
+	bool api = rt->kind != PAGE;
 	const char *field = rt->token ? rt->token : "csrf";
 
 	/* 1. Oversized: 2 MiB, far above any form's limit, below the server's upload limit. */
@@ -304,6 +306,8 @@ Test(bad_requests, every_state_changing_route_refuses_and_explains)
 		{"the form", PAGE, "/tramits/GEN-001/new",
 		 "assumpte=A&exposa=B&solicita=C&idioma=ca", false, NULL, NULL, NULL},
 		{"saving a draft", PAGE, "/tramits/GEN-001/draft", "_action=draft&assumpte=A", false, NULL, NULL, NULL},
+		{"saving a draft through the API", API_PUT, "/api/v1/drafts/GEN-001", "{\"answers\": {\"assumpte\": \"A\"}}",
+		 false, NULL, NULL, NULL},
 		{"acting for someone", PAGE, "/carpeta/representacio", "as=", false, NULL, NULL, NULL},
 		{"opening a notification", PAGE, "/carpeta/notificacions/{nid}/open", "", true, NULL, NULL,
 		 "Aquesta notificació no existeix o no és per a vosaltres."},
