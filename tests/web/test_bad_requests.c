@@ -3,7 +3,8 @@
  * JSON), a field the form does not have, a wrong CSRF token, and an expedient id that names
  * nothing the requester may touch (test_authz tries another citizen's real expedient). The routes
  * include a correction of an application (page and API), filing at the counter (page and API)
- * and the portasignatures (a rejection, page and API, and a delegation). */
+ * the portasignatures (a rejection, page and API, and a delegation), drafts through the API and
+ * decisions on registry exchanges. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
@@ -56,7 +57,7 @@ static char *state(void)
 	                           "assigned_to IS NOT NULL) || ' ' || (SELECT count(*) FROM counter_consent) || ' ' || "
 	                           "(SELECT count(*) FROM person) || ' ' || (SELECT count(*) FROM registry_entry) || ' ' || "
 	                           "(SELECT coalesce(sum(version), 0) || '/' || string_agg(state, ',') FROM signature_request) || "
-	                           "' ' || (SELECT count(*) FROM signature_delegation)");
+	                           "' ' || (SELECT count(*) FROM signature_delegation) || ' ' || (SELECT count(*) FROM interchange_event)");
 	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(r));
 	char *v = strdup(PQgetvalue(r, 0, 0));
 	PQclear(r);
@@ -337,6 +338,9 @@ Test(bad_requests, every_state_changing_route_refuses_and_explains)
 		 "version=1&reason=Falta+l%27informe", true, NULL, NULL, NULL},
 		{"rejecting a signature request through the API", API, "/api/v1/signatures/{rid}/reject",
 		 "{\"version\": 1, \"reason\": \"Falta l'informe\"}", true, NULL, NULL, NULL},
+		/* No exchange has this identifier: every check but the last fails on the body first. */
+		{"deciding on a registry exchange", PAGE, "/backoffice/registry/exchanges/L01030149_26_00000001",
+		 "decision=reject&reason=No+ens+correspon", true, NULL, NULL, NULL},
 		{"a delegation of signatures", PAGE, "/backoffice/signatures/delegations",
 		 "to=demo.cap&from=2026-12-01&until=2026-12-15", false, NULL, NULL, NULL},
 		{"identifying a person at the counter", PAGE, "/backoffice/counter",
