@@ -369,26 +369,7 @@ void web_form_render(struct web_ctx *c, struct web_form *form, int status)
 		web_printf(c, ")");
 	}
 	web_printf(c, "</p>");
-	for (size_t s = 0; s < d->n_sections; s++) {
-		web_printf(c, "<fieldset><legend><h2>");
-		web_html(c, eng_text_get(&d->sections[s].label, c->lang));
-		web_printf(c, "</h2></legend>");
-		for (size_t i = 0; i < d->n_fields; i++) {
-			const struct eng_field *f = &d->fields[i];
-			if (!f->section || strcmp(f->section, d->sections[s].name) != 0 || f->computed_fn)
-				continue;
-			if (!f->group) {
-				render_field(c, form, f, 0);
-				continue;
-			}
-			/* A group is drawn where its first field stands. */
-			if (i > 0 && d->fields[i - 1].group && strcmp(d->fields[i - 1].group, f->group) == 0)
-				continue;
-			render_group(c, form, eng_definition_group(d, f->group));
-		}
-		web_printf(c, "</fieldset>");
-	}
-	render_fees(c, form);
+	web_form_render_fields(c, form);
 	/* The main button first: Tab reaches it right after the last answer. */
 	web_printf(c, "<p class=\"hint\">%s</p><p class=\"actions\"><button type=\"submit\" name=\"_action\" "
 	              "value=\"review\" id=\"submit\">%s</button> ", web_t(c, "form.update_hint"),
@@ -537,9 +518,8 @@ void web_form_review(struct web_ctx *c, struct web_form *form)
 	web_send(c, 200, "text/html; charset=utf-8");
 }
 
-/* Issue 5 (counter.c, assisted filing at the counter): the error summary, and the form's
- * sections and fees alone, for a page that wraps them in a <form> of its own with inputs of
- * its own. The fields render exactly as web_form_render draws them for the citizen. */
+/* The error summary, and the form's sections and fees alone: web_form_render draws them for the
+ * citizen, and the counter (counter.c) inside a <form> of its own with inputs of its own. */
 void web_form_render_summary(struct web_ctx *c, const struct web_form *form)
 {
 	if (form->n_errors > 0)
@@ -561,6 +541,7 @@ void web_form_render_fields(struct web_ctx *c, const struct web_form *form)
 				render_field(c, form, f, 0);
 				continue;
 			}
+			/* A group is drawn where its first field stands. */
 			if (i > 0 && d->fields[i - 1].group && strcmp(d->fields[i - 1].group, f->group) == 0)
 				continue;
 			render_group(c, form, eng_definition_group(d, f->group));
