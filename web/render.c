@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine/core/template.h"
+#include "engine/core/validate.h"
 #include "internal.h"
 
 void web_page_begin(struct web_ctx *c, const char *title)
@@ -104,27 +105,11 @@ static void data_value(struct web_ctx *c, const struct eng_field *f, const char 
 	}
 }
 
-/* How many instances of group the data holds: the highest N of its values GROUP.N.FIELD. */
-static long group_instances(const struct eng_value *data, size_t n, const char *group)
-{
-	size_t len = strlen(group);
-	long most = 0;
-	for (size_t i = 0; i < n; i++) {
-		char *end;
-		if (strncmp(data[i].name, group, len) == 0 && data[i].name[len] == '.') {
-			long k = strtol(data[i].name + len + 1, &end, 10);
-			if (*end == '.' && k > most && k <= 1000)
-				most = k;
-		}
-	}
-	return most;
-}
-
 /* A repeatable group: its label, then each instance's answers. */
 static void data_group(struct web_ctx *c, const struct eng_definition *def, const struct eng_group *g,
                        const struct eng_value *data, size_t n)
 {
-	long instances = group_instances(data, n, g->name);
+	long instances = eng_group_count(def, g, data, n);
 	if (!instances)
 		return;
 	web_printf(c, "<dt>");

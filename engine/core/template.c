@@ -2,6 +2,7 @@
  * issue time (template.h). Invariant: the check and the filling read placeholders with the
  * same scanner, so whatever the compiler accepted the runtime can fill. */
 #include "template.h"
+#include "validate.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -303,23 +304,6 @@ static void out_field(struct out *o, const struct eng_field *f, const char *v, e
 	}
 }
 
-/* How many instances of group the data holds: the highest N of its values GROUP.N.FIELD. */
-static long group_instances(const struct eng_template_context *ctx, const char *group)
-{
-	size_t len = strlen(group);
-	long most = 0;
-	for (size_t i = 0; i < ctx->n_data; i++) {
-		const char *name = ctx->data[i].name;
-		char *end;
-		if (strncmp(name, group, len) == 0 && name[len] == '.') {
-			long n = strtol(name + len + 1, &end, 10);
-			if (*end == '.' && n > most && n <= 1000)
-				most = n;
-		}
-	}
-	return most;
-}
-
 static const char *instance_value(const struct eng_template_context *ctx, const char *group, long n,
                                   const char *field)
 {
@@ -333,7 +317,7 @@ static const char *instance_value(const struct eng_template_context *ctx, const 
 static void out_group(struct out *o, const struct data_ref *ref, const struct eng_template_context *ctx,
                       enum eng_lang lang)
 {
-	long n = group_instances(ctx, ref->group->name);
+	long n = eng_group_count(ctx->def, ref->group, ctx->data, ctx->n_data);
 	if (n == 0) {
 		out_str(o, NULL);
 		return;
