@@ -25,17 +25,34 @@ bool web_action_needs_reason(const struct eng_definition *d, const struct eng_ac
 	return to && to->applicant_must_act && !to->final;
 }
 
+void web_reason_actions_init(struct web_server *srv)
+{
+	const struct cat_catalog *cat = srv->catalog;
+	size_t cap = 0;
+	for (size_t i = 0; cat && i < cat_catalog_count(cat); i++)
+		for (size_t s = 0; s < cat_catalog_at(cat, i)->n_states; s++)
+			cap += cat_catalog_at(cat, i)->states[s].n_actions;
+	srv->reason_actions = eng_arena_alloc(&srv->arena, sizeof(*srv->reason_actions) * (cap + 1));
+	srv->n_reason_actions = 0;
+	for (size_t i = 0; cat && i < cat_catalog_count(cat); i++) {
+		const struct eng_definition *d = cat_catalog_at(cat, i);
+		for (size_t s = 0; s < d->n_states; s++)
+			for (size_t k = 0; k < d->states[s].n_actions; k++) {
+				const struct eng_action *a = &d->states[s].actions[k];
+				bool known = false;
+				for (size_t j = 0; j < srv->n_reason_actions && !known; j++)
+					known = strcmp(srv->reason_actions[j], a->name) == 0;
+				if (!known && web_action_needs_reason(d, a))
+					srv->reason_actions[srv->n_reason_actions++] = a->name;
+			}
+	}
+}
+
 bool web_action_may_need_reason(struct web_ctx *c, const char *action)
 {
-	const struct cat_catalog *cat = c->srv->catalog;
-	for (size_t i = 0; i < cat_catalog_count(cat); i++) {
-		const struct eng_definition *d = cat_catalog_at(cat, i);
-		for (size_t s = 0; s < d->n_states; s++) {
-			const struct eng_action *a = eng_state_action(&d->states[s], action);
-			if (a && web_action_needs_reason(d, a))
-				return true;
-		}
-	}
+	for (size_t i = 0; i < c->srv->n_reason_actions; i++)
+		if (strcmp(c->srv->reason_actions[i], action) == 0)
+			return true;
 	return false;
 }
 

@@ -37,6 +37,10 @@ struct web_server {
 	int port;
 	const char *documents_dir; /* TRAMIT_DOCUMENTS_DIR: uploads' bytes in a folder; NULL: in PostgreSQL */
 	struct web_tls *tls;       /* TLS (tls.c); NULL: plain HTTP */
+	/* The names of the catalogue's actions that may need a reason (web_action_needs_reason),
+	 * found once at start so a request does not walk the catalogue (correction.c). */
+	const char **reason_actions;
+	size_t n_reason_actions;
 };
 
 /* One request. Everything allocated for it lives in arena and dies with it. */
@@ -425,6 +429,7 @@ void web_correction_section(struct web_ctx *c, const struct eng_definition *d,
 void web_corrections_filed(struct web_ctx *c, const struct eng_expedient_view *x);
 bool web_action_needs_reason(const struct eng_definition *d, const struct eng_action *a);
 bool web_action_may_need_reason(struct web_ctx *c, const char *action);
+void web_reason_actions_init(struct web_server *s);
 /* The values of x's data as its tràmit's form takes them back (money in euros, computed
  * fields left out), for a correction's form and the API. */
 struct eng_value *web_correction_values(struct web_ctx *c, const struct eng_definition *d,

@@ -330,6 +330,7 @@ int web_server_new(struct web_server **out, const struct web_config *cfg,
 	int rc = 0;
 	s->cfg = *cfg;
 	s->catalog = catalog;
+	web_reason_actions_init(s);
 	if ((rc = web_upload_folder(&s->documents_dir, err)) != 0) /* uploads' bytes (docstore.h) */
 		goto done;
 	if ((rc = web_tls_open(&s->tls, err)) != 0) /* TRAMIT_TLS_*: a bad path stops start-up */
