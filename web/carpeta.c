@@ -112,8 +112,7 @@ static void render_history(struct web_ctx *c, const struct eng_definition *d, co
 {
 	struct eng_event_view *ev;
 	size_t n;
-	struct eng_error err;
-	if (eng_store_event_list(c->store, &c->arena, id, &ev, &n, &err) != 0)
+	if (web_events(c, id, &ev, &n) != 0)
 		return;
 	web_printf(c, "<h2>%s</h2><ol id=\"history\">", web_t(c, "expedient.history"));
 	for (size_t i = 0; i < n; i++) {

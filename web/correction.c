@@ -162,8 +162,7 @@ static const char *current_reason(struct web_ctx *c, const struct eng_expedient_
 {
 	struct eng_event_view *ev;
 	size_t n;
-	struct eng_error err;
-	if (eng_store_event_list(c->store, &c->arena, x->id, &ev, &n, &err) != 0 || n == 0)
+	if (web_events(c, x->id, &ev, &n) != 0 || n == 0)
 		return NULL;
 	/* The transition that entered the state: later ones within it (a notice delivered) keep it. */
 	for (size_t i = n; i-- > 0;) {
@@ -230,8 +229,7 @@ void web_corrections_filed(struct web_ctx *c, const struct eng_expedient_view *x
 {
 	struct eng_event_view *ev;
 	size_t n;
-	struct eng_error err;
-	if (eng_store_event_list(c->store, &c->arena, x->id, &ev, &n, &err) != 0)
+	if (web_events(c, x->id, &ev, &n) != 0)
 		return;
 	int shown = 0;
 	for (size_t i = 1; i < n; i++) { /* the first entry is the application's receipt */

@@ -72,6 +72,10 @@ struct web_ctx {
 	const char *signin_method; /* "certificate", "password", "demo", "proxy"; NULL: unknown */
 	const char *session_token; /* the live session's token, once signed in */
 	bool session_loaded;
+	/* The events of expedient events_of, read once per request by web_events. */
+	const char *events_of;
+	struct eng_event_view *events;
+	size_t n_events;
 };
 
 /* i18n */
@@ -244,6 +248,10 @@ void web_deadlines_section(struct web_ctx *c, const struct eng_definition *d,
 
 /* Shared rendering (render.c). */
 const char *web_state_label(struct web_ctx *c, const struct eng_definition *def, const char *state);
+/* The events of expedient id, oldest first: read from the store the first time a request asks,
+ * then the same array (the page's history, its corrections and what the applicant must do all
+ * read them). 0, or the store's error code. */
+int web_events(struct web_ctx *c, const char *id, struct eng_event_view **ev, size_t *n);
 void web_render_data(struct web_ctx *c, const struct eng_definition *def,
                      const struct eng_value *data, size_t n);
 const char *web_date(struct web_ctx *c, const char *iso); /* "27 de novembre de 2026, 15:31" */

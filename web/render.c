@@ -140,6 +140,20 @@ static void data_group(struct web_ctx *c, const struct eng_definition *def, cons
 	web_printf(c, "</ol></dd>");
 }
 
+int web_events(struct web_ctx *c, const char *id, struct eng_event_view **ev, size_t *n)
+{
+	if (!c->events_of || strcmp(c->events_of, id) != 0) {
+		struct eng_error err;
+		int rc = eng_store_event_list(c->store, &c->arena, id, &c->events, &c->n_events, &err);
+		if (rc)
+			return rc;
+		c->events_of = eng_arena_strdup(&c->arena, id);
+	}
+	*ev = c->events;
+	*n = c->n_events;
+	return 0;
+}
+
 void web_render_data(struct web_ctx *c, const struct eng_definition *def,
                      const struct eng_value *data, size_t n)
 {
